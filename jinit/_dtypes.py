@@ -1,0 +1,72 @@
+"""The one dtype policy of jinit.
+
+* The default dtype is JAX's default float: float32, or float64 when
+  ``jax_enable_x64`` is on.
+* Random values are drawn in float32 (float64 for float64) and cast once to the
+  requested dtype, so bfloat16, float16 and the float8 types get the law of the
+  float32 draw rounded to nearest rather than the coarse law of a draw made in
+  the low-precision type itself.
+* The array returned always has exactly the requested dtype; a dtype that JAX
+  cannot represent in the current configuration (float64 without x64) is an
+  error, never a silent downcast.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def as_dtype(name: str, value: object) -> np.dtype | None:
+    """Parses a dtype argument (``None``, a string, a type or a dtype)."""
+    if value is None:
+        return None
+    try:
+        return jnp.dtype(value)
+    except TypeError as error:
+        raise TypeError(
+            f"`{name}` must be a dtype such as 'float32' or jnp.bfloat16; got "
+            f"{value!r}.") from error
+
+
+def default_float() -> np.dtype:
+    """float32, or float64 when ``jax_enable_x64`` is on."""
+    return jnp.dtype(jax.dtypes.canonicalize_dtype(float))
+
+
+def resolve(requested: object, default: np.dtype | None, *, random: bool,
+            initializer: str) -> np.dtype:
+    """The dtype an initializer returns: the requested one, else its default.
+
+    Args:
+      requested: the ``dtype`` passed to the call, or ``None``.
+      default: the initializer's own default dtype, or ``None``.
+      random: whether the initializer draws random values; those need a
+        real floating dtype.
+      initializer: the initializer's name, for error messages.
+
+    Raises:
+      TypeError: the dtype is not a dtype, or not floating for a random
+        initializer.
+      ValueError: the dtype needs ``jax_enable_x64``, which is off.
+    """
+    dtype = as_dtype("dtype", requested)
+    if dtype is None:
+        dtype = default if default is not None else default_float()
+    if random and not jnp.issubdtype(dtype, jnp.floating):
+        raise TypeError(
+            f"`dtype` must be a real floating dtype for `{initializer}`; got "
+            f"{dtype.name}. Integer, bool and complex dtypes are accepted only "
+            "by zeros, ones, constant and identity.")
+    if jax.dtypes.canonicalize_dtype(dtype) != dtype:
+        raise ValueError(
+            f"`dtype` {dtype.name} needs 64-bit types, which are off: call "
+            "jax.config.update('jax_enable_x64', True) first, or request a "
+            "32-bit dtype.")
+    return dtype
+
+
+def sampling(dtype: np.dtype) -> np.dtype:
+    """The dtype random values are drawn in before the cast to ``dtype``."""
+    return dtype if dtype.itemsize >= 4 else jnp.dtype(jnp.float32)

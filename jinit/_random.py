@@ -1,0 +1,137 @@
+"""Random initializers with a fixed law: normal, uniform, truncated normal.
+
+For float32 and float64 each draws exactly what ``jax.random`` draws for the
+same key (and what ``jax.nn.initializers.normal``, ``uniform`` and
+``truncated_normal`` return when the mean or lower bound is 0).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jinit import _checks
+from jinit._base import factory
+
+TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
+
+
+def _shift(values: jax.Array, mean: float) -> jax.Array:
+    # Adding 0.0 would turn -0.0 into +0.0 and break bit-identity with jax.
+    return values + jnp.array(mean, values.dtype) if mean else values
+
+
+@factory(random=True)
+def random_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
+    """Initializer that draws from a normal distribution.
+
+    ``W ~ N(mean, stddev**2)``, computed as ``mean + stddev * z`` with
+    ``z = jax.random.normal(key, shape)``.
+
+    Args:
+      mean: mean of the distribution.
+      stddev: standard deviation of the distribution (>= 0).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: ``stddev`` < 0 or an argument is not finite.
+      TypeError: an argument is not a real number, or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> w = jinit.random_normal(stddev=0.02)(jax.random.key(0), (512, 512))
+      >>> round(float(w.std()), 3)
+      0.02
+    """
+    mean = _checks.check_real("mean", mean)
+    stddev = _checks.check_nonnegative("stddev", stddev)
+
+    def draw(key, shape, dtype):
+        normal = jax.random.normal(key, shape, dtype)
+        return _shift(normal * jnp.array(stddev, dtype), mean)
+
+    return draw
+
+
+@factory(random=True)
+def random_uniform(minval=-0.05, maxval=0.05, seed=None, *, dtype=None):
+    """Initializer that draws from a uniform distribution.
+
+    ``W ~ U[minval, maxval)``, exactly ``jax.random.uniform(key, shape, dtype,
+    minval, maxval)``; standard deviation ``(maxval - minval) / sqrt(12)``.
+
+    Args:
+      minval: lower bound of the range.
+      maxval: upper bound of the range (>= ``minval``).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: ``minval`` > ``maxval`` or a bound is not finite.
+      TypeError: a bound is not a real number, or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> w = jinit.random_uniform(-1.0, 1.0)(jax.random.key(0), (512, 512))
+      >>> bool(w.min() >= -1.0), bool(w.max() < 1.0)
+      (True, True)
+    """
+    minval = _checks.check_real("minval", minval)
+    maxval = _checks.check_real("maxval", maxval)
+    if minval > maxval:
+        raise ValueError(f"`minval` must be <= `maxval`; got minval={minval!r}"
+                         f", maxval={maxval!r}.")
+
+    def draw(key, shape, dtype):
+        return jax.random.uniform(key, shape, dtype, minval, maxval)
+
+    return draw
+
+
+@factory(random=True)
+def truncated_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
+    """Initializer that draws from a truncated normal distribution.
+
+    ``W ~ N(mean, stddev**2)`` conditioned on ``|W - mean| < 2 * stddev``:
+    values further than two standard deviations from the mean are redrawn
+    (here by inverse-CDF sampling, as ``jax.random.truncated_normal`` does).
+    ``stddev`` is that of the underlying normal, as in Keras; the samples'
+    own standard deviation is ``0.87962566 * stddev``. Use
+    :func:`jinit.variance_scaling` for a truncated normal with an exact
+    standard deviation.
+
+    Args:
+      mean: mean of the distribution.
+      stddev: standard deviation of the normal before truncation (>= 0).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: ``stddev`` < 0 or an argument is not finite.
+      TypeError: an argument is not a real number, or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> w = jinit.truncated_normal(stddev=1.0)(jax.random.key(0), (512, 512))
+      >>> bool(abs(w).max() <= 2.0)
+      True
+    """
+    mean = _checks.check_real("mean", mean)
+    stddev = _checks.check_nonnegative("stddev", stddev)
+
+    def draw(key, shape, dtype):
+        unit = jax.random.truncated_normal(key, -TRUNCATION, TRUNCATION, shape,
+                                           dtype)
+        return _shift(unit * jnp.array(stddev, dtype), mean)
+
+    return draw

@@ -1,0 +1,191 @@
+"""Variance scaling, and the Glorot, He and LeCun initializers built on it."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+
+from jinit import _checks, _shapes
+from jinit._base import factory
+from jinit._random import TRUNCATION
+
+MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
+
+# Standard deviation of N(0, 1) truncated to (-2, 2):
+# sqrt(1 - 4 * phi(2) / (2 * Phi(2) - 1)).
+TRUNCATED_STDDEV = 0.87962566103423978
+
+
+def denominator(mode: str, fan_in: int, fan_out: int) -> float:
+    """The ``n`` of ``stddev = sqrt(scale / n)`` for ``mode``."""
+    return {"fan_in": fan_in,
+            "fan_out": fan_out,
+            "fan_avg": (fan_in + fan_out) / 2,
+            "fan_geo_avg": (fan_in * fan_out) ** 0.5}[mode]
+
+
+@factory(random=True)
+def variance_scaling(scale=1.0, mode="fan_in",
+                     distribution="truncated_normal", seed=None, *,
+                     in_axis=-2, out_axis=-1, batch_axis=(), dtype=None):
+    r"""Initializer whose standard deviation adapts to the weight's fans.
+
+    Samples have mean 0 and standard deviation exactly ``sqrt(scale / n)``,
+    where ``n`` is, for each ``mode``: ``fan_in``; ``fan_out``;
+    ``(fan_in + fan_out) / 2`` (``"fan_avg"``); ``sqrt(fan_in * fan_out)``
+    (``"fan_geo_avg"``). Fans follow :func:`jinit.compute_fans`.
+
+    * ``"truncated_normal"`` and ``"normal"`` (the same, as in the spec and
+      Keras 3): a normal truncated to +-2 of its standard deviations, drawn as
+      ``z * sqrt(scale / n) / 0.87962566103423978`` with ``z`` a standard
+      normal truncated to (-2, 2), so the samples' standard deviation is the
+      stated one. Note that ``jax.nn.initializers`` reads ``"normal"`` as
+      untruncated.
+    * ``"untruncated_normal"``: ``N(0, scale / n)``.
+    * ``"uniform"``: ``U(-limit, limit)`` with ``limit = sqrt(3 * scale / n)``.
+
+    For float32 and float64 the values equal those of
+    ``jax.nn.initializers.variance_scaling`` with the same key (with its
+    ``"normal"`` spelled ``"untruncated_normal"`` here).
+
+    Args:
+      scale: scaling factor (> 0).
+      mode: one of ``"fan_in"``, ``"fan_out"``, ``"fan_avg"``,
+        ``"fan_geo_avg"``.
+      distribution: one of ``"truncated_normal"``, ``"normal"``,
+        ``"untruncated_normal"``, ``"uniform"``.
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      in_axis: axis or axes of the inputs in the weight.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: ``scale`` <= 0, an unknown ``mode`` or ``distribution``, or
+        overlapping axes; at call time, axes out of range for the shape.
+      TypeError: ``seed`` is not an int or an axis is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> init = jinit.variance_scaling(2.0, "fan_in", "truncated_normal")
+      >>> w = init(jax.random.key(0), (1024, 512))
+      >>> round(float(w.std() * (1024 / 2) ** 0.5), 2)
+      1.0
+
+    References:
+      Glorot & Bengio (2010), He et al. (2015), LeCun et al. (1998); see the
+      named initializers.
+    """
+    scale = _checks.check_positive("scale", scale)
+    _checks.check_choice("mode", mode, MODES)
+    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    _shapes.check_axes(in_axis, out_axis, batch_axis)
+
+    def draw(key, shape, dtype):
+        fans = _shapes.compute_fans(shape, in_axis, out_axis, batch_axis)
+        variance = jnp.array(scale / denominator(mode, *fans), dtype)
+        if distribution == "untruncated_normal":
+            return jax.random.normal(key, shape, dtype) * jnp.sqrt(variance)
+        if distribution == "uniform":
+            return (jax.random.uniform(key, shape, dtype, -1)
+                    * jnp.sqrt(3 * variance))
+        stddev = jnp.sqrt(variance) / jnp.array(TRUNCATED_STDDEV, dtype)
+        unit = jax.random.truncated_normal(key, -TRUNCATION, TRUNCATION,
+                                           shape, dtype)
+        return unit * stddev
+
+    return draw
+
+
+# name: (scale, mode, distribution, formula, reference)
+PRESETS = {
+    "lecun_uniform": (1.0, "fan_in", "uniform",
+                      "U(-limit, limit), limit = sqrt(3 / fan_in)",
+                      "LeCun, Bottou, Orr & Mueller (1998), Efficient "
+                      "BackProp."),
+    "lecun_normal": (1.0, "fan_in", "truncated_normal",
+                     "truncated normal, stddev = sqrt(1 / fan_in)",
+                     "Klambauer et al. (2017), Self-Normalizing Neural "
+                     "Networks, https://arxiv.org/abs/1706.02515."),
+    "glorot_uniform": (1.0, "fan_avg", "uniform",
+                       "U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))",
+                       "Glorot & Bengio (2010), Understanding the difficulty "
+                       "of training deep feedforward neural networks."),
+    "glorot_normal": (1.0, "fan_avg", "truncated_normal",
+                      "truncated normal, stddev = sqrt(2 / (fan_in + fan_out))",
+                      "Glorot & Bengio (2010), Understanding the difficulty "
+                      "of training deep feedforward neural networks."),
+    "he_uniform": (2.0, "fan_in", "uniform",
+                   "U(-limit, limit), limit = sqrt(6 / fan_in)",
+                   "He et al. (2015), Delving Deep into Rectifiers, "
+                   "https://arxiv.org/abs/1502.01852."),
+    "he_normal": (2.0, "fan_in", "truncated_normal",
+                  "truncated normal, stddev = sqrt(2 / fan_in)",
+                  "He et al. (2015), Delving Deep into Rectifiers, "
+                  "https://arxiv.org/abs/1502.01852."),
+}
+
+_PRESET_DOC = """{title} initializer: {formula}.
+
+    The same as ``variance_scaling({scale}, {mode!r}, {distribution!r})``. A
+    truncated normal is cut at +-2 standard deviations and rescaled by
+    1 / 0.87962566103423978 so the samples' standard deviation is the stated
+    one. For float32 and float64 the values equal those of
+    ``jax.nn.initializers.{name}`` with the same key.
+
+    Args:
+      seed: optional int in [0, 2**32). ``init(None, shape)`` then draws with
+        ``jax.random.key(seed)``; ``init(key, shape)`` draws with
+        ``jax.random.fold_in(key, seed)``.
+      in_axis: axis or axes of the inputs in the weight.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: overlapping axes; at call time, axes out of range.
+      TypeError: ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> w = jinit.{name}(seed=0)(None, (256, 128))
+      >>> w.shape, w.dtype
+      ((256, 128), dtype('float32'))
+      >>> bool((w == jinit.{name}()(jax.random.key(0), (256, 128))).all())
+      True
+
+    References:
+      {reference}
+    """
+
+
+def _preset(name: str):
+    scale, mode, distribution, formula, reference = PRESETS[name]
+
+    def build(seed=None, *, in_axis=-2, out_axis=-1, batch_axis=(),
+              dtype=None):
+        return variance_scaling(scale, mode, distribution, seed,
+                                in_axis=in_axis, out_axis=out_axis,
+                                batch_axis=batch_axis, dtype=dtype)
+
+    build.__name__ = build.__qualname__ = name
+    build.__doc__ = _PRESET_DOC.format(
+        title=name.replace("_", " ").capitalize(), formula=formula,
+        scale=scale, mode=mode, distribution=distribution, name=name,
+        reference=reference)
+    return factory(random=True)(build)
+
+
+lecun_uniform = _preset("lecun_uniform")
+lecun_normal = _preset("lecun_normal")
+glorot_uniform = _preset("glorot_uniform")
+glorot_normal = _preset("glorot_normal")
+he_uniform = _preset("he_uniform")
+he_normal = _preset("he_normal")
