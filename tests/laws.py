@@ -1,0 +1,59 @@
+"""Statistical checks with thresholds that never flake for fixed keys yet
+catch a wrong formula.
+
+* moments within 6 standard errors: ``|mean - mu| < 6 sigma / sqrt(n)`` and
+  ``|s^2 - sigma^2| < 6 sigma^2 sqrt(2 / (n - 1))``;
+* a Kolmogorov-Smirnov p-value against the exact law. For 16-bit dtypes the
+  law is the continuous law rounded to the dtype's grid (each grid value g
+  holds the mass between the rounding boundaries around it), and the KS
+  distance is taken over every grid value, which is exact for a discrete law
+  (the continuous-law test would be wrong for them).
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax.numpy as jnp
+import numpy as np
+from scipy import stats
+
+SIGMAS = 6.0
+MIN_P = 1e-3
+
+
+def check_moments(sample: np.ndarray, mean: float, std: float) -> None:
+    n = sample.size
+    measured_mean = float(sample.mean())
+    measured_var = float(sample.var(ddof=1))
+    assert abs(measured_mean - mean) < SIGMAS * std / np.sqrt(n), (
+        f"mean {measured_mean:.6g}, want {mean:.6g} +- "
+        f"{SIGMAS * std / np.sqrt(n):.3g}")
+    tolerance = SIGMAS * std**2 * np.sqrt(2 / (n - 1))
+    assert abs(measured_var - std**2) < tolerance, (
+        f"variance {measured_var:.6g}, want {std**2:.6g} +- {tolerance:.3g}")
+
+
+@functools.cache
+def _grid(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+    """Every finite value of a 16-bit float dtype, sorted, and the upper
+    rounding boundary of each."""
+    with np.errstate(invalid="ignore"):  # NaN bit patterns.
+        values = np.arange(2**16, dtype=np.uint16).view(dtype).astype(
+            np.float64)
+    values = np.unique(values[np.isfinite(values)])
+    upper = np.append((values[:-1] + values[1:]) / 2, np.inf)
+    return values, upper
+
+
+def ks_pvalue(sample: np.ndarray, law, dtype) -> float:
+    """KS p-value of ``sample`` (drawn in ``dtype``) against ``law``."""
+    dtype = jnp.dtype(dtype)
+    sample = np.asarray(sample, np.float64).ravel()
+    if dtype.itemsize >= 4:
+        return float(stats.kstest(sample, law.cdf).pvalue)
+    values, upper = _grid(dtype)
+    ordered = np.sort(sample)
+    ecdf = np.searchsorted(ordered, values, side="right") / ordered.size
+    distance = float(np.max(np.abs(ecdf - law.cdf(upper))))
+    return float(stats.kstwo.sf(distance, ordered.size))
