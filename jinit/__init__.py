@@ -14,9 +14,15 @@ from jinit._orthogonal import orthogonal
 from jinit._random import random_normal, random_uniform, truncated_normal
 from jinit._registry import deserialize, get, serialize
 from jinit._shapes import compute_fans
-from jinit._variance import (glorot_normal, glorot_uniform, he_normal,
-                             he_uniform, lecun_normal, lecun_uniform,
-                             variance_scaling)
+from jinit._variance import (
+                             glorot_normal,
+                             glorot_uniform,
+                             he_normal,
+                             he_uniform,
+                             lecun_normal,
+                             lecun_uniform,
+                             variance_scaling,
+)
 
 __version__ = "0.1.0"
 

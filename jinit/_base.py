@@ -185,7 +185,8 @@ def factory(*, random: bool, ndim: tuple[int, int | None] = (0, None)):
     another jinit initializer whose draw it reuses.
     """
 
-    def decorate(fn: Callable[..., Any]) -> Callable[..., ConfiguredInitializer]:
+    def decorate(fn: Callable[..., Any]
+                 ) -> Callable[..., ConfiguredInitializer]:
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)

@@ -1,4 +1,4 @@
-"""Argument checks shared by every factory, run once when an initializer is built.
+"""Argument checks shared by every factory, run once at factory time.
 
 Each check returns the canonical Python value it accepted, or raises a
 ``ValueError``/``TypeError`` whose message names the argument, shows the value

@@ -1,4 +1,4 @@
-"""Lookup by name and (de)serialization: ``get``, ``serialize``, ``deserialize``."""
+"""Lookup by name, and (de)serialization of initializers."""
 
 from __future__ import annotations
 
@@ -12,9 +12,15 @@ from jinit._base import ConfiguredInitializer
 from jinit._constant import constant, identity, ones, zeros
 from jinit._orthogonal import orthogonal
 from jinit._random import random_normal, random_uniform, truncated_normal
-from jinit._variance import (glorot_normal, glorot_uniform, he_normal,
-                             he_uniform, lecun_normal, lecun_uniform,
-                             variance_scaling)
+from jinit._variance import (
+    glorot_normal,
+    glorot_uniform,
+    he_normal,
+    he_uniform,
+    lecun_normal,
+    lecun_uniform,
+    variance_scaling,
+)
 
 # Every factory of the spec, in the spec's order.
 FACTORIES: dict[str, Callable[..., ConfiguredInitializer]] = {

@@ -4,10 +4,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from laws import MIN_P, check_moments, ks_pvalue
+from registry import RANDOM, STATS_SHAPE, WITH_LAW
 
 import jinit
-from registry import RANDOM, STATS_SHAPE, WITH_LAW
-from laws import MIN_P, check_moments, ks_pvalue
 
 DTYPES = ["float32", "bfloat16", "float16", "float64"]
 KEY = 20260101

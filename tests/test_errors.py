@@ -1,0 +1,153 @@
+"""Bad input: a clear ValueError/TypeError naming the argument, the value and
+what is allowed; at factory time where possible."""
+
+import jax
+import jax.numpy as jnp
+import pytest
+
+import jinit
+
+KEY = jax.random.key(0)
+
+
+@pytest.mark.parametrize("build, error, message", [
+    (lambda: jinit.variance_scaling(mode="fan"), ValueError,
+     r"`mode` must be one of 'fan_in', 'fan_out', 'fan_avg', 'fan_geo_avg'; "
+     r"got 'fan'"),
+    (lambda: jinit.variance_scaling(distribution="gaussian"), ValueError,
+     r"`distribution` must be one of 'truncated_normal', 'normal', "
+     r"'untruncated_normal', 'uniform'; got 'gaussian'"),
+    (lambda: jinit.variance_scaling(scale=0.0), ValueError,
+     r"`scale` must be > 0; got 0.0"),
+    (lambda: jinit.variance_scaling(scale=-2), ValueError,
+     r"`scale` must be > 0; got -2"),
+    (lambda: jinit.variance_scaling(scale="2"), TypeError,
+     r"`scale` must be a number; got str '2'"),
+    (lambda: jinit.random_normal(stddev=-0.1), ValueError,
+     r"`stddev` must be >= 0; got -0.1"),
+    (lambda: jinit.truncated_normal(stddev=-1), ValueError,
+     r"`stddev` must be >= 0; got -1"),
+    (lambda: jinit.random_normal(mean=float("nan")), ValueError,
+     r"`mean` must be finite; got nan"),
+    (lambda: jinit.random_uniform(1.0, 0.0), ValueError,
+     r"`minval` must be <= `maxval`; got minval=1.0, maxval=0.0"),
+    (lambda: jinit.orthogonal(gain=float("inf")), ValueError,
+     r"`gain` must be finite; got inf"),
+    (lambda: jinit.identity(gain=float("nan")), ValueError,
+     r"`gain` must be finite; got nan"),
+    (lambda: jinit.glorot_normal(seed=1.5), TypeError,
+     r"`seed` must be None or an int in \[0, 2\*\*32\); got float 1.5"),
+    (lambda: jinit.glorot_normal(seed="0"), TypeError,
+     r"`seed` must be None or an int.*got str '0'"),
+    (lambda: jinit.glorot_normal(seed=True), TypeError,
+     r"`seed` must be None or an int.*got bool True"),
+    (lambda: jinit.glorot_normal(seed=-1), ValueError,
+     r"`seed` must be in \[0, 2\*\*32\); got -1"),
+    (lambda: jinit.glorot_normal(seed=2**32), ValueError,
+     r"`seed` must be in \[0, 2\*\*32\); got 4294967296"),
+    (lambda: jinit.he_normal(dtype="flaot32"), TypeError,
+     r"`dtype` must be a dtype such as 'float32'.*got 'flaot32'"),
+    (lambda: jinit.he_normal(in_axis=-1), ValueError,
+     r"`in_axis` and `out_axis` both contain axis -1"),
+    (lambda: jinit.he_normal(in_axis=0, batch_axis=(1, 1)), ValueError,
+     r"`batch_axis` repeats axis 1"),
+    (lambda: jinit.he_normal(in_axis=1.0), TypeError,
+     r"`in_axis` must be an int or a sequence of ints; got 1.0"),
+    (lambda: jinit.constant([1, 2]), TypeError,
+     r"`value` must be a number; got tuple \(1, 2\)"),
+    (lambda: jinit.glorot_normal(0, 1), TypeError,
+     r"glorot_normal\(\): too many positional arguments; its arguments are "
+     r"seed, in_axis, out_axis, batch_axis, dtype"),
+    (lambda: jinit.random_normal(stdev=1.0), TypeError,
+     r"random_normal\(\): got an unexpected keyword argument 'stdev'"),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_factory_time_errors(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_a_traced_argument_is_a_clear_error():
+    @jax.jit
+    def build(stddev):
+        return jinit.random_normal(stddev=stddev)(KEY, (2,))
+
+    with pytest.raises(TypeError, match=r"`stddev` must be a concrete number"):
+        build(jnp.float32(1.0))
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: jinit.he_normal()(KEY, (3, -1)), ValueError,
+     r"`shape` must contain only non-negative dimensions; got \(3, -1\)"),
+    (lambda: jinit.he_normal()(KEY, (3, 2.0)), TypeError,
+     r"`shape` must contain only ints; got \(3, 2.0\) with float 2.0"),
+    (lambda: jinit.zeros()(KEY, "3x3"), TypeError,
+     r"`shape` must contain only ints; got '3x3' with str '3'"),
+    (lambda: jinit.zeros()(KEY, None), TypeError,
+     r"`shape` must be a sequence of non-negative ints.*got NoneType None"),
+    (lambda: jinit.orthogonal()(KEY, (5,)), ValueError,
+     r"`shape` must have at least 2 dimensions for `orthogonal`; got \(5,\) "
+     r"\(1-D\)"),
+    (lambda: jinit.identity()(KEY, (2, 2, 2)), ValueError,
+     r"`shape` must have exactly 2 dimensions for `identity`; got "
+     r"\(2, 2, 2\) \(3-D\)"),
+    (lambda: jinit.identity()(KEY, (0,)), ValueError,
+     r"exactly 2 dimensions for `identity`"),
+    (lambda: jinit.he_normal()(KEY, (3, 3), jnp.int32), TypeError,
+     r"`dtype` must be a real floating dtype for `he_normal`; got int32"),
+    (lambda: jinit.orthogonal()(KEY, (3, 3), "complex64"), TypeError,
+     r"`dtype` must be a real floating dtype for `orthogonal`; got "
+     r"complex64"),
+    (lambda: jinit.random_uniform()(KEY, (3,), "bool"), TypeError,
+     r"real floating dtype for `random_uniform`; got bool"),
+    (lambda: jinit.zeros()(KEY, (3,), "float64"), ValueError,
+     r"`dtype` float64 needs 64-bit types.*jax_enable_x64"),
+    (lambda: jinit.he_normal(in_axis=2)(KEY, (3, 3)), ValueError,
+     r"`in_axis` 2 is out of range for shape \(3, 3\) \(2-D\); allowed axes "
+     r"are -2..1"),
+    (lambda: jinit.he_normal(in_axis=0, out_axis=-2)(KEY, (3, 3)),
+     ValueError,
+     r"`in_axis` and `out_axis` both contain axis 0 for shape \(3, 3\)"),
+    (lambda: jinit.constant(3.5)(KEY, (2,), "int8"), ValueError,
+     r"`value` 3.5 cannot be represented in int8"),
+    (lambda: jinit.constant(300)(KEY, (2,), "int8"), ValueError,
+     r"`value` 300 cannot be represented in int8"),
+    (lambda: jinit.constant(-1)(KEY, (2,), "uint8"), ValueError,
+     r"`value` -1 cannot be represented in uint8"),
+    (lambda: jinit.constant(2)(KEY, (2,), "bool"), ValueError,
+     r"`value` 2 cannot be represented in bool"),
+    (lambda: jinit.constant(1e6)(KEY, (2,), "float16"), ValueError,
+     r"`value` 1000000.0 cannot be represented in float16"),
+    (lambda: jinit.constant(1j)(KEY, (2,), "float32"), ValueError,
+     r"`value` 1j cannot be represented in float32"),
+    (lambda: jinit.identity(gain=0.5)(KEY, (2, 2), "int32"), ValueError,
+     r"`gain` 0.5 cannot be represented in int32"),
+    (lambda: jinit.he_normal()(KEY, (2, 2), out_sharding="x"), TypeError,
+     r"`out_sharding` must be None, a jax.sharding.Sharding or a "
+     r"PartitionSpec; got str 'x'"),
+    (lambda: jinit.he_normal()(KEY, (2, 2),
+                               out_sharding=jax.sharding.PartitionSpec()),
+     ValueError, r"`out_sharding` P\(\) is a PartitionSpec, which "
+     r"needs a mesh"),
+], ids=lambda value: value if isinstance(value, str) else "")
+def test_call_time_errors(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_nothing_silently_returns_nan():
+    """jax.nn.initializers returns all-NaN for a negative scale; jinit refuses
+    it when the initializer is built."""
+    assert bool(jnp.isnan(jax.nn.initializers.variance_scaling(
+        -1.0, "fan_in", "normal")(KEY, (4, 4))).all())
+    with pytest.raises(ValueError, match="`scale` must be > 0"):
+        jinit.variance_scaling(-1.0)
+
+
+def test_exact_constants_in_every_dtype():
+    assert jinit.constant(3.0)(None, (2,), "int8").tolist() == [3, 3]
+    assert jinit.constant(True)(None, (1,), "bool").tolist() == [True]
+    assert jinit.constant(1 + 2j)(None, (1,), "complex64").tolist() == [1 + 2j]
+    assert jinit.constant(float("inf"))(None, (1,), "float16").tolist() == [
+        float("inf")]
+    assert jinit.constant(2**31 - 1)(None, (1,), "int32").tolist() == [
+        2**31 - 1]
