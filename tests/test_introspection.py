@@ -73,7 +73,7 @@ def test_serialize_round_trips_through_json(init):
     same_draws(restored, init)
 
 
-@pytest.mark.parametrize("name, camel", zip(NAMES, CAMEL, strict=True))
+@pytest.mark.parametrize("name, camel", list(zip(NAMES, CAMEL, strict=True)))
 def test_get_by_snake_and_camel_case_name(name, camel):
     expected = getattr(jinit, name)()
     assert jinit.get(name) == expected
