@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import PartitionSpec, Sharding
+from jax.sharding import AxisType, NamedSharding, PartitionSpec, Sharding
 
 from jinit import _checks, _dtypes, _keys, _shapes
 
@@ -44,22 +44,41 @@ class Initializer(Protocol):
 
 
 def place(x: jax.Array, out_sharding: object) -> jax.Array:
-    """Places ``x`` with ``out_sharding`` (a ``Sharding`` or a ``PartitionSpec``
-    under a mesh set with ``jax.set_mesh``); ``None`` leaves it as it is."""
+    """Places ``x`` with ``out_sharding``: a ``Sharding``, or a
+    ``PartitionSpec`` under a mesh set with ``jax.set_mesh``; ``None`` leaves
+    ``x`` as it is.
+
+    Eagerly and under ``jit`` alike: on mesh axes of type ``Explicit`` the
+    sharding is part of the array's type and ``jax.device_put`` sets it; on
+    ``Auto`` axes (the classic ``Mesh``) ``device_put`` inside ``jit`` would be
+    dropped, so a sharding constraint is used instead.
+    """
     if out_sharding is None:
         return x
     if isinstance(out_sharding, PartitionSpec):
-        if jax.sharding.get_abstract_mesh().empty:
+        mesh = jax.sharding.get_abstract_mesh()
+        if mesh.empty:
             raise ValueError(
                 f"`out_sharding` {out_sharding} is a PartitionSpec, which "
                 "needs a mesh: call under `with jax.set_mesh(mesh):` or pass "
                 "NamedSharding(mesh, spec).")
-    elif not isinstance(out_sharding, Sharding):
+        spec = out_sharding
+    elif isinstance(out_sharding, NamedSharding):
+        mesh, spec = out_sharding.mesh, out_sharding.spec
+    elif isinstance(out_sharding, Sharding):
+        return jax.device_put(x, out_sharding)
+    else:
         raise TypeError(
             "`out_sharding` must be None, a jax.sharding.Sharding or a "
             f"PartitionSpec; got {type(out_sharding).__name__} "
             f"{out_sharding!r}.")
-    return jax.device_put(x, out_sharding)
+    axis_types = dict(zip(mesh.axis_names, mesh.axis_types, strict=True))
+    used = [name for entry in spec
+            for name in (entry if isinstance(entry, tuple) else (entry,))
+            if isinstance(name, str)]
+    if any(axis_types[name] == AxisType.Explicit for name in used):
+        return jax.device_put(x, out_sharding)
+    return jax.lax.with_sharding_constraint(x, out_sharding)
 
 
 class ConfiguredInitializer:

@@ -1,5 +1,7 @@
-"""out_sharding on 8 simulated CPU devices (a subprocess, since XLA_FLAGS must
-be set before jax is imported)."""
+"""out_sharding on 8 simulated CPU devices, on 1-D and 2-D meshes with
+Explicit and Auto axes, eagerly, under jit and as a PartitionSpec under
+jax.set_mesh (a subprocess, since XLA_FLAGS must be set before jax is
+imported)."""
 
 import os
 import subprocess
@@ -8,16 +10,18 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
-    from jax.sharding import NamedSharding, PartitionSpec as P
+    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
     import jinit
     from registry import FACTORY_CASES
 
     assert jax.device_count() == 8, jax.devices()
     key = jax.random.key(0)
     shape = (16, 24)
-    for axes in [(8,), (4, 2), (2, 4)]:
+    meshes = [(axes, kind) for axes in [(8,), (4, 2), (2, 4)]
+              for kind in (AxisType.Explicit, AxisType.Auto)]
+    for axes, kind in meshes:
         names = ("a", "b")[:len(axes)]
-        mesh = jax.make_mesh(axes, names)
+        mesh = jax.make_mesh(axes, names, axis_types=(kind,) * len(axes))
         spec = P(*names)
         named = NamedSharding(mesh, spec)
         for case in FACTORY_CASES:
@@ -30,11 +34,11 @@ SCRIPT = textwrap.dedent("""
                 from_spec = init(key, shape, out_sharding=spec)
             for got in (eager, jitted, from_spec):
                 assert got.sharding.is_equivalent_to(named, 2), (
-                    case, got.sharding)
+                    case, kind, got.sharding)
                 np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6,
                                            atol=1e-7, err_msg=repr(case))
             np.testing.assert_array_equal(np.asarray(eager), want)
-    print("sharded ok", len(FACTORY_CASES))
+    print("sharded ok", len(FACTORY_CASES), len(meshes))
 """)
 
 
@@ -48,4 +52,4 @@ def test_out_sharding_on_eight_devices():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "sharded ok 15" in result.stdout
+    assert "sharded ok 15 6" in result.stdout
