@@ -9,19 +9,25 @@ Every initializer is built by a factory and called as
 """
 
 from jinit._base import ConfiguredInitializer, Initializer
-from jinit._constant import constant, identity, ones, zeros
-from jinit._orthogonal import orthogonal
-from jinit._random import random_normal, random_uniform, truncated_normal
+from jinit._constant import constant, dirac, identity, ones, zeros
+from jinit._gains import calculate_gain
+from jinit._orthogonal import delta_orthogonal, orthogonal
+from jinit._random import (
+                           random_normal,
+                           random_uniform,
+                           sparse,
+                           truncated_normal,
+)
 from jinit._registry import deserialize, get, serialize
 from jinit._shapes import compute_fans
 from jinit._variance import (
-                             glorot_normal,
-                             glorot_uniform,
-                             he_normal,
-                             he_uniform,
-                             lecun_normal,
-                             lecun_uniform,
-                             variance_scaling,
+                           glorot_normal,
+                           glorot_uniform,
+                           he_normal,
+                           he_uniform,
+                           lecun_normal,
+                           lecun_uniform,
+                           variance_scaling,
 )
 
 __version__ = "0.1.0"
@@ -29,9 +35,12 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfiguredInitializer",
     "Initializer",
+    "calculate_gain",
     "compute_fans",
     "constant",
+    "delta_orthogonal",
     "deserialize",
+    "dirac",
     "get",
     "glorot_normal",
     "glorot_uniform",
@@ -45,6 +54,7 @@ __all__ = [
     "random_normal",
     "random_uniform",
     "serialize",
+    "sparse",
     "truncated_normal",
     "variance_scaling",
     "zeros",

@@ -27,6 +27,9 @@ from jinit import _checks, _dtypes, _keys, _shapes
 
 Shape = tuple[int, ...]
 Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
+# check(shape, config, initializer) raises if the shape does not fit the
+# factory's arguments (rank, axes in range, groups).
+Check = Callable[[Shape, Mapping[str, Any], str], None]
 
 
 @typing.runtime_checkable
@@ -90,17 +93,18 @@ class ConfiguredInitializer:
     pickles by rebuilding from its factory and arguments.
     """
 
-    __slots__ = ("_build", "_config", "_draw", "_random", "_ndim",
-                 "__name__", "__weakref__")
+    __slots__ = ("_build", "_config", "_draw", "_random", "_allow_complex",
+                 "_check", "__name__", "__weakref__")
 
     def __init__(self, build: Callable[..., ConfiguredInitializer],
                  config: Mapping[str, Any], draw: Draw, *, random: bool,
-                 ndim: tuple[int, int | None]):
+                 allow_complex: bool, check: Check | None):
         self._build = build
         self._config = dict(config)
         self._draw = draw
         self._random = random
-        self._ndim = ndim
+        self._allow_complex = allow_complex
+        self._check = check
         self.__name__ = build.__name__
 
     @property
@@ -116,9 +120,12 @@ class ConfiguredInitializer:
                  *, out_sharding: Sharding | PartitionSpec | None = None
                  ) -> jax.Array:
         shape = _shapes.canonical(shape)
-        self._check_ndim(shape)
+        if self._check is not None:
+            self._check(shape, self._config, self.name)
         dtype = _dtypes.resolve(dtype, self._config.get("dtype"),
-                                random=self._random, initializer=self.name)
+                                random=self._random,
+                                allow_complex=self._allow_complex,
+                                initializer=self.name)
         if self._random:
             key = _keys.resolve(key, self._config.get("seed"), self.name)
             work_dtype = _dtypes.sampling(dtype)
@@ -129,15 +136,6 @@ class ConfiguredInitializer:
         else:
             values = self._draw(key, shape, work_dtype).astype(dtype)
         return place(values, out_sharding)
-
-    def _check_ndim(self, shape: Shape) -> None:
-        low, high = self._ndim
-        if len(shape) < low or (high is not None and len(shape) > high):
-            wanted = (f"exactly {low}" if low == high else f"at least {low}"
-                      if high is None else f"{low} to {high}")
-            raise ValueError(
-                f"`shape` must have {wanted} dimensions for `{self.name}`; "
-                f"got {shape} ({len(shape)}-D).")
 
     def __repr__(self) -> str:
         defaults = _defaults(self._build)
@@ -189,14 +187,17 @@ def _freeze(name: str, value: object) -> object:
     return value
 
 
-def factory(*, random: bool, ndim: tuple[int, int | None] = (0, None)):
+def factory(*, random: bool, allow_complex: bool = False,
+            check: Check | None = None):
     """Turns a function returning a draw closure into a jinit factory.
 
     Args:
       random: whether the initializer draws random values (it then takes a
         key or a seed, and needs a floating dtype).
-      ndim: the inclusive range of shape ranks the initializer accepts;
-        ``None`` as the upper bound means unbounded.
+      allow_complex: whether a random initializer also draws complex values.
+      check: ``check(shape, config, name)``, run on every call before any
+        work (zero-size shapes included), raising if the shape does not fit
+        the factory's arguments.
 
     The decorated function receives its arguments in canonical form (dtype as
     ``np.dtype``, seed checked, sequences as tuples, NumPy and 0-d array
@@ -223,7 +224,8 @@ def factory(*, random: bool, ndim: tuple[int, int | None] = (0, None)):
             if isinstance(draw, ConfiguredInitializer):
                 draw = draw._draw  # A named special case of another factory.
             return ConfiguredInitializer(build, config, draw, random=random,
-                                         ndim=ndim)
+                                         allow_complex=allow_complex,
+                                         check=check)
 
         return build
 

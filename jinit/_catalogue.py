@@ -4,6 +4,7 @@ ones."""
 
 from __future__ import annotations
 
+import fractions
 import math
 from collections.abc import Sequence
 
@@ -16,6 +17,11 @@ from jinit._registry import FACTORIES
 from jinit._variance import PRESETS, TRUNCATED_STDDEV, denominator
 
 DEFAULT_SHAPE = (256, 128)
+KERNEL_SHAPE = (3, 3, 64, 64)  # for the initializers of convolution kernels
+# Arguments for the factories that have required ones, and their shape.
+EXAMPLES = {"delta_orthogonal": ({}, KERNEL_SHAPE),
+            "dirac": ({}, KERNEL_SHAPE),
+            "sparse": ({"sparsity": 0.1}, None)}
 FORMULAS = {
     "zeros": "0",
     "ones": "1",
@@ -26,6 +32,9 @@ FORMULAS = {
     "variance_scaling": "std sqrt(scale / n(mode)), chosen distribution",
     "orthogonal": "gain * Haar-orthogonal Q of (prod(shape[:-1]), shape[-1])",
     "identity": "gain * I (2-D, zero-padded)",
+    "delta_orthogonal": "gain * Haar (in, out) at the centre tap, 0 elsewhere",
+    "dirac": "1 at (centre, d, g * out / groups + d), 0 elsewhere",
+    "sparse": "ceil(sparsity * rows) zeros per column, N(0, stddev^2)",
     **{name: preset[3] for name, preset in PRESETS.items()},
 }
 
@@ -44,17 +53,34 @@ def target_moments(init: ConfiguredInitializer,
         return (low + high) / 2, (high - low) / math.sqrt(12)
     if name == "truncated_normal":
         return config["mean"], config["stddev"] * TRUNCATED_STDDEV
-    rows, cols = math.prod(shape[:-1]), shape[-1]
-    if name == "orthogonal":
-        return 0.0, abs(config["gain"]) / math.sqrt(max(rows, cols))
-    if name == "identity":
+    if name == "sparse":
+        zeros = math.ceil(fractions.Fraction(config["sparsity"]) * shape[0])
+        kept = 1 - zeros / shape[0]
+        return 0.0, config["stddev"] * math.sqrt(kept)
+    if name in ("delta_orthogonal", "dirac"):
+        taps, (inputs, outputs) = math.prod(shape[:-2]), shape[-2:]
+        if name == "delta_orthogonal":
+            return 0.0, abs(config["gain"]) / math.sqrt(
+                max(inputs, outputs) * taps)
+        groups = config["groups"]
+        share = groups * min(inputs, outputs // groups) / math.prod(shape)
+        return share, math.sqrt(share * (1 - share))
+    if name in ("orthogonal", "identity"):
+        batch = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"])[
+            "batch_axis"]
+        matrix = [d for a, d in enumerate(shape) if a not in batch]
+        column = config.get("column_axis", -1) % len(shape)
+        cols = shape[column]
+        rows = math.prod(matrix) // cols
+        if name == "orthogonal":
+            return 0.0, abs(config["gain"]) / math.sqrt(max(rows, cols))
         share = min(rows, cols) / (rows * cols)
         return (config["gain"] * share,
                 abs(config["gain"]) * math.sqrt(share * (1 - share)))
     scale, mode = (PRESETS[name][:2] if name in PRESETS
                    else (config["scale"], config["mode"]))
     fans = _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
-                                config["batch_axis"])
+                                config["batch_axis"], config["groups"])
     return 0.0, math.sqrt(scale / denominator(mode, *fans))
 
 
@@ -64,14 +90,15 @@ def catalogue(shape: Sequence[int] = DEFAULT_SHAPE, dtype: str = "float32",
     header = (f"{'initializer':<18}{'target std':>11}{'std':>11}"
               f"{'target mean':>12}{'mean':>11}{'min':>11}{'max':>11}  law")
     title = (f"jinit {__version__} (jax {jax.__version__}): every initializer "
-             f"drawn at shape {tuple(shape)}, {dtype}, key "
-             f"jax.random.key({seed})")
+             f"drawn at shape {tuple(shape)} (kernels at {KERNEL_SHAPE}), "
+             f"{dtype}, key jax.random.key({seed})")
     lines = [title, header, "-" * len(header)]
     key = jax.random.key(seed)
     for name, build in FACTORIES.items():
-        init = build()
-        values = init(key, shape, dtype).astype(jnp.float32)
-        mean, std = target_moments(init, shape)
+        arguments, own_shape = EXAMPLES.get(name, ({}, None))
+        init, drawn_at = build(**arguments), own_shape or shape
+        values = init(key, drawn_at, dtype).astype(jnp.float32)
+        mean, std = target_moments(init, drawn_at)
         lines.append(
             f"{name:<18}{std:>11.5f}{float(values.std()):>11.5f}"
             f"{mean:>12.5f}{float(values.mean()):>11.5f}"

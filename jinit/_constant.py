@@ -1,13 +1,15 @@
-"""Deterministic initializers: zeros, ones, constant and identity."""
+"""Deterministic initializers: zeros, ones, constant, identity and dirac."""
 
 from __future__ import annotations
 
 import cmath
+from collections.abc import Mapping
+from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
-from jinit import _checks
+from jinit import _checks, _shapes
 from jinit._base import factory
 
 
@@ -119,16 +121,26 @@ def constant(value=0, *, dtype=None):
     return draw
 
 
-@factory(random=False, ndim=(2, 2))
-def identity(gain=1.0, *, dtype=None):
+def _check_identity(shape: tuple[int, ...], config: Mapping[str, Any],
+                    initializer: str) -> None:
+    axes = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"])
+    _shapes.check_rank(shape, 2, 2, initializer,
+                       batch=len(axes["batch_axis"]))
+
+
+@factory(random=False, check=_check_identity)
+def identity(gain=1.0, *, batch_axis=(), dtype=None):
     """Initializer that returns ``gain`` times the identity matrix.
 
     ``W[i, j] = gain if i == j else 0`` for a 2-D shape; a non-square shape
     keeps the leading diagonal and pads the remaining rows or columns with
-    zeros. The key is ignored.
+    zeros. With ``batch_axis``, every slice along those axes is that matrix
+    (stacked layers); without, the shape must be 2-D, as in the spec. The key
+    is ignored.
 
     Args:
       gain: multiplicative factor applied to the identity matrix.
+      batch_axis: axes along which identical matrices are stacked.
       dtype: the initializer's default dtype (default float32, or float64
         under x64).
 
@@ -137,19 +149,89 @@ def identity(gain=1.0, *, dtype=None):
 
     Raises:
       ValueError: ``gain`` is not finite; at call time, the shape is not 2-D
-        or ``gain`` cannot be represented in the dtype.
+        besides the batch axes or ``gain`` cannot be represented in the dtype.
 
     Example:
       >>> import jinit
       >>> jinit.identity(gain=2.0)(None, (2, 3))
       Array([[2., 0., 0.],
              [0., 2., 0.]], dtype=float32)
+      >>> jinit.identity(batch_axis=0)(None, (4, 3, 3)).shape
+      (4, 3, 3)
     """
     gain = _checks.check_real("gain", gain)
+    _shapes.check_axes(batch_axis=batch_axis)
 
     def draw(key, shape, dtype):
-        diagonal = jnp.eye(*shape, dtype=bool)
-        return jnp.where(diagonal, _fill_value("gain", gain, dtype),
+        batch = _shapes.resolve_axes(shape, batch_axis=batch_axis)[
+            "batch_axis"]
+        matrix = [dim for axis, dim in enumerate(shape) if axis not in batch]
+        diagonal = jnp.expand_dims(jnp.eye(*matrix, dtype=bool), batch)
+        return jnp.where(jnp.broadcast_to(diagonal, shape),
+                         _fill_value("gain", gain, dtype),
                          jnp.zeros((), dtype))
+
+    return draw
+
+
+def _check_dirac(shape: tuple[int, ...], config: Mapping[str, Any],
+                 initializer: str) -> None:
+    _shapes.check_rank(shape, 3, 5, initializer)
+    if shape[-1] % config["groups"]:
+        raise ValueError(
+            f"`groups` {config['groups']} must divide the output channels; "
+            f"got shape {shape} with {shape[-1]} outputs.")
+
+
+@factory(random=False, check=_check_dirac)
+def dirac(groups=1, *, dtype=None):
+    """Initializer for convolution kernels that pass their input through.
+
+    For a ``(*spatial, in, out)`` kernel with 1 to 3 spatial axes (the HWIO
+    layout of ``lax.conv_general_dilated``, Flax and Keras), split into
+    ``groups`` groups of ``out / groups`` output channels:
+    ``W[c, d, g * out / groups + d] = 1`` for every group ``g`` and
+    ``d < min(in, out / groups)`` at the centre tap
+    ``c = ((k - 1) // 2 for k in spatial)``, and 0 elsewhere. A ``SAME``
+    convolution (with ``feature_group_count=groups``) whose output channels
+    equal its input channels is then the identity map; with more outputs the
+    extra channels are 0. The key is ignored. ``torch.nn.init.dirac_`` for
+    the (out, in, *spatial) layout.
+
+    Args:
+      groups: number of groups of the convolution.
+      dtype: the initializer's default dtype (any dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: ``groups`` < 1; at call time, a shape that is not 3-, 4- or
+        5-D, or output channels that ``groups`` does not divide.
+
+    Example:
+      >>> import jax, jax.numpy as jnp, jinit
+      >>> w = jinit.dirac()(None, (3, 3, 4, 4))
+      >>> x = jax.random.normal(jax.random.key(0), (1, 8, 8, 4))
+      >>> y = jax.lax.conv_general_dilated(x, w, (1, 1), "SAME",
+      ...     dimension_numbers=("NHWC", "HWIO", "NHWC"))
+      >>> bool((y == x).all())
+      True
+
+    References:
+      Zagoruyko & Komodakis (2017), DiracNets: Training Very Deep Neural
+      Networks Without Skip-Connections, https://arxiv.org/abs/1706.00388.
+    """
+    groups = _shapes.check_groups(groups)
+
+    def draw(key, shape, dtype):
+        *spatial, inputs, outputs = shape
+        per_group = outputs // groups
+        diagonal = np.arange(min(inputs, per_group))
+        ins = np.tile(diagonal, groups)
+        outs = (np.arange(groups)[:, None] * per_group + diagonal).ravel()
+        centre = tuple((k - 1) // 2 for k in spatial)
+        return jnp.zeros(shape, dtype).at[(*centre, ins, outs)].set(
+            jnp.ones((), dtype))
 
     return draw

@@ -36,14 +36,15 @@ def default_float() -> np.dtype:
 
 
 def resolve(requested: object, default: np.dtype | None, *, random: bool,
-            initializer: str) -> np.dtype:
+            allow_complex: bool, initializer: str) -> np.dtype:
     """The dtype an initializer returns: the requested one, else its default.
 
     Args:
       requested: the ``dtype`` passed to the call, or ``None``.
       default: the initializer's own default dtype, or ``None``.
       random: whether the initializer draws random values; those need a
-        real floating dtype.
+        floating dtype.
+      allow_complex: whether a random initializer also takes complex dtypes.
       initializer: the initializer's name, for error messages.
 
     Raises:
@@ -54,11 +55,15 @@ def resolve(requested: object, default: np.dtype | None, *, random: bool,
     dtype = as_dtype("dtype", requested)
     if dtype is None:
         dtype = default if default is not None else default_float()
-    if random and not jnp.issubdtype(dtype, jnp.floating):
+    kinds = (jnp.floating, jnp.complexfloating) if allow_complex else (
+        jnp.floating,)
+    if random and not any(jnp.issubdtype(dtype, kind) for kind in kinds):
+        wanted = ("a floating or complex dtype" if allow_complex
+                  else "a real floating dtype")
         raise TypeError(
-            f"`dtype` must be a real floating dtype for `{initializer}`; got "
-            f"{dtype.name}. Integer, bool and complex dtypes are accepted only "
-            "by zeros, ones, constant and identity.")
+            f"`dtype` must be {wanted} for `{initializer}`; got "
+            f"{dtype.name}. Every dtype is accepted by the deterministic "
+            "initializers (zeros, ones, constant, identity, dirac).")
     if jax.dtypes.canonicalize_dtype(dtype) != dtype:
         raise ValueError(
             f"`dtype` {dtype.name} needs 64-bit types, which are off: call "

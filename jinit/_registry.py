@@ -9,9 +9,14 @@ from typing import Any
 import numpy as np
 
 from jinit._base import ConfiguredInitializer
-from jinit._constant import constant, identity, ones, zeros
-from jinit._orthogonal import orthogonal
-from jinit._random import random_normal, random_uniform, truncated_normal
+from jinit._constant import constant, dirac, identity, ones, zeros
+from jinit._orthogonal import delta_orthogonal, orthogonal
+from jinit._random import (
+    random_normal,
+    random_uniform,
+    sparse,
+    truncated_normal,
+)
 from jinit._variance import (
     glorot_normal,
     glorot_uniform,
@@ -22,13 +27,13 @@ from jinit._variance import (
     variance_scaling,
 )
 
-# Every factory of the spec, in the spec's order.
+# Every factory: the spec's, in the spec's order, then jinit's own.
 FACTORIES: dict[str, Callable[..., ConfiguredInitializer]] = {
     f.__name__: f for f in (
         zeros, ones, constant, random_normal, random_uniform,
         truncated_normal, variance_scaling, orthogonal, identity,
         lecun_uniform, glorot_normal, glorot_uniform, he_normal,
-        lecun_normal, he_uniform)
+        lecun_normal, he_uniform, delta_orthogonal, dirac, sparse)
 }
 
 

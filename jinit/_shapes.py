@@ -1,9 +1,11 @@
-"""Shapes: validation, and the one fan computation used by every initializer."""
+"""Shapes and axes: validation, and the one fan computation used by every
+initializer."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import numbers
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -49,15 +51,25 @@ def as_axes(name: str, value: object) -> tuple[int, ...]:
     return tuple(int(a) for a in items)
 
 
-def check_axes(in_axis: Axes, out_axis: Axes, batch_axis: Axes) -> None:
-    """Factory-time check: types, and axes given twice with the same sign."""
-    named = {"in_axis": as_axes("in_axis", in_axis),
-             "out_axis": as_axes("out_axis", out_axis),
-             "batch_axis": as_axes("batch_axis", batch_axis)}
-    _check_disjoint(named, "")
+def check_axes(**named: Axes) -> None:
+    """Factory-time check of axis arguments: their types, and no axis given
+    twice with the same sign (``in_axis=-1, out_axis=-1``)."""
+    _check_disjoint({name: as_axes(name, value)
+                     for name, value in named.items()}, "")
 
 
-def _check_disjoint(named: dict[str, tuple[int, ...]], context: str) -> None:
+def check_groups(groups: object) -> int:
+    """Factory-time check of ``groups``: an int >= 1."""
+    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
+        raise TypeError(f"`groups` must be an int >= 1; got "
+                        f"{type(groups).__name__} {groups!r}.")
+    if groups < 1:
+        raise ValueError(f"`groups` must be an int >= 1; got {groups!r}.")
+    return int(groups)
+
+
+def _check_disjoint(named: Mapping[str, tuple[int, ...]], context: str
+                    ) -> None:
     seen: dict[int, str] = {}
     for name, axes in named.items():
         for axis in axes:
@@ -66,61 +78,105 @@ def _check_disjoint(named: dict[str, tuple[int, ...]], context: str) -> None:
                 where = (f"`{other}` and `{name}` both contain axis {axis}"
                          if other != name else f"`{name}` repeats axis {axis}")
                 raise ValueError(
-                    f"Fan axes must not overlap; {where}{context}. Each axis "
-                    "of a weight is either input, output, batch or receptive "
-                    "field.")
+                    f"Axes must not overlap; {where}{context}. Each axis of a "
+                    "weight plays one role: input, output, batch or "
+                    "receptive field.")
             seen[axis] = name
 
 
+def resolve_axes(shape: Sequence[int], **named: Axes
+                 ) -> dict[str, tuple[int, ...]]:
+    """Each axis argument as non-negative axes of ``shape``.
+
+    Raises:
+      ValueError: an axis is out of range for ``shape``, or two arguments
+        (or one argument twice) name the same axis.
+    """
+    ndim = len(shape)
+    resolved = {}
+    for name, value in named.items():
+        axes = as_axes(name, value)
+        for axis in axes:
+            if not -ndim <= axis < ndim:
+                raise ValueError(
+                    f"`{name}` {axis} is out of range for shape "
+                    f"{tuple(shape)} ({ndim}-D); allowed axes are "
+                    f"{-ndim}..{ndim - 1}.")
+        resolved[name] = tuple(axis % ndim for axis in axes)
+    _check_disjoint(resolved,
+                    f" for shape {tuple(shape)} (axes counted from 0)")
+    return resolved
+
+
+def check_rank(shape: Sequence[int], low: int, high: int | None,
+               initializer: str, batch: int = 0) -> None:
+    """Checks that ``shape`` has ``low``..``high`` axes besides ``batch``
+    batch axes (``high=None``: no upper bound)."""
+    rank = len(shape) - batch
+    if rank < low or (high is not None and rank > high):
+        wanted = (f"exactly {low}" if low == high else f"at least {low}"
+                  if high is None else f"{low} to {high}")
+        besides = f" besides the {batch} batch axes" if batch else ""
+        raise ValueError(
+            f"`shape` must have {wanted} dimensions{besides} for "
+            f"`{initializer}`; got {tuple(shape)} ({len(shape)}-D).")
+
+
 def compute_fans(shape: Sequence[int], in_axis: Axes = -2,
-                 out_axis: Axes = -1, batch_axis: Axes = ()) -> tuple[int, int]:
+                 out_axis: Axes = -1, batch_axis: Axes = (),
+                 groups: int = 1) -> tuple[int, int]:
     """The fan-in and fan-out of a weight of ``shape``.
 
     ``fan_in = prod(shape[in_axis]) * receptive_field`` and
-    ``fan_out = prod(shape[out_axis]) * receptive_field``, where the receptive
-    field is the product of the axes that are neither input, output nor batch
-    (the spatial axes of a convolution kernel). With the default axes a 2-D
-    shape is ``(fan_in, fan_out)``, a ``(..., spatial, in, out)`` kernel has the
-    spatial axes as receptive field, a 1-D shape ``(n,)`` has
-    ``fan_in = fan_out = n`` and a 0-D shape has fans of 1.
+    ``fan_out = prod(shape[out_axis]) * receptive_field / groups``, where the
+    receptive field is the product of the axes that are neither input, output
+    nor batch (the spatial axes of a convolution kernel). With the default
+    axes a 2-D shape is ``(fan_in, fan_out)``, a ``(..., spatial, in, out)``
+    kernel has the spatial axes as receptive field, a 1-D shape ``(n,)`` has
+    ``fan_in = fan_out = n`` and a 0-D shape has fans of 1. A grouped
+    convolution's kernel is ``(..., spatial, in / groups, out)``: each output
+    sees ``in / groups`` inputs, each input feeds ``out / groups`` outputs.
 
     Args:
       shape: the weight's shape.
       in_axis: the axis or axes of the inputs.
       out_axis: the axis or axes of the outputs.
-      batch_axis: axes of independent weights stacked together, ignored.
+      batch_axis: axes of independent weights stacked together, left out.
+      groups: the number of groups of a grouped convolution (``groups`` =
+        input channels for a depthwise one).
 
     Returns:
       ``(fan_in, fan_out)`` as ints.
 
     Raises:
-      ValueError: an axis is out of range for ``shape``, or two arguments name
-        the same axis.
+      ValueError: an axis is out of range for ``shape``, two arguments name
+        the same axis, or the outputs do not split into ``groups``.
 
     Example:
       >>> import jinit
       >>> jinit.compute_fans((3, 3, 64, 128))
       (576, 1152)
+      >>> jinit.compute_fans((12, 1024, 1024), batch_axis=0)
+      (1024, 1024)
     """
     shape = canonical(shape)
-    ndim = len(shape)
-    axes = {"in_axis": as_axes("in_axis", in_axis),
-            "out_axis": as_axes("out_axis", out_axis),
-            "batch_axis": as_axes("batch_axis", batch_axis)}
-    if ndim < 2 and tuple(axes.values()) == ((-2,), (-1,), ()):
-        size = shape[0] if ndim == 1 else 1
-        return size, size
-    for name, values in axes.items():
-        for axis in values:
-            if not -ndim <= axis < ndim:
-                raise ValueError(
-                    f"`{name}` {axis} is out of range for shape {shape} "
-                    f"({ndim}-D); allowed axes are {-ndim}..{ndim - 1}.")
-    positive = {name: tuple(a % ndim for a in values)
-                for name, values in axes.items()}
-    _check_disjoint(positive, f" for shape {shape} (axes counted from 0)")
-    used = set().union(*positive.values())
-    receptive = math.prod(d for a, d in enumerate(shape) if a not in used)
-    fan_in = math.prod(shape[a] for a in positive["in_axis"]) * receptive
-    fan_out = math.prod(shape[a] for a in positive["out_axis"]) * receptive
-    return fan_in, fan_out
+    groups = check_groups(groups)
+    if len(shape) < 2 and (as_axes("in_axis", in_axis),
+                           as_axes("out_axis", out_axis),
+                           as_axes("batch_axis", batch_axis)) == (
+                               (-2,), (-1,), ()):
+        size = shape[0] if shape else 1
+        fan_in, fan_out, outputs = size, size, size
+    else:
+        axes = resolve_axes(shape, in_axis=in_axis, out_axis=out_axis,
+                            batch_axis=batch_axis)
+        used = set().union(*axes.values())
+        receptive = math.prod(d for a, d in enumerate(shape) if a not in used)
+        outputs = math.prod(shape[a] for a in axes["out_axis"])
+        fan_in = math.prod(shape[a] for a in axes["in_axis"]) * receptive
+        fan_out = outputs * receptive
+    if outputs % groups:
+        raise ValueError(
+            f"`groups` {groups} must divide the number of outputs; got "
+            f"{outputs} outputs for shape {shape}.")
+    return fan_in, fan_out // groups

@@ -24,6 +24,9 @@ TRUNCATED_STD = 0.87962566103423978  # std of N(0, 1) cut at +-2
 CONTRACT_SHAPE = (24, 16)
 
 
+KERNEL_SHAPE = (3, 3, 8, 16)
+
+
 @dataclasses.dataclass(frozen=True)
 class Case:
     id: str
@@ -31,6 +34,10 @@ class Case:
     random: bool
     law: Callable[[], Any] | None = None  # scipy law at STATS_SHAPE
     bound: tuple[float, float] | None = None  # exact support [low, high]
+    shape: tuple[int, ...] = CONTRACT_SHAPE  # for the contract tests
+    complex: bool = False  # also draws complex64/complex128
+    # The part of a sample that follows ``law`` (default: all of it).
+    lawful: Callable[[Any], Any] | None = None
 
     def __repr__(self) -> str:
         return self.id
@@ -53,12 +60,13 @@ def _variance_case(id_: str, init: Any, scale: float, mode: str,
     std = math.sqrt(scale / FANS[mode])
     if distribution == "uniform":
         limit = math.sqrt(3) * std
-        return Case(id_, init, True, _uniform(-limit, limit), (-limit, limit))
+        return Case(id_, init, True, _uniform(-limit, limit), (-limit, limit),
+                    complex=True)
     if distribution == "untruncated_normal":
-        return Case(id_, init, True, _normal(0.0, std))
+        return Case(id_, init, True, _normal(0.0, std), complex=True)
     sigma = std / TRUNCATED_STD
     return Case(id_, init, True, _truncated(0.0, sigma),
-                (-2 * sigma, 2 * sigma))
+                (-2 * sigma, 2 * sigma), complex=True)
 
 
 CASES = [
@@ -66,7 +74,18 @@ CASES = [
     Case("ones", jinit.ones(), False),
     Case("constant", jinit.constant(0.25), False),
     Case("identity", jinit.identity(gain=1.5), False),
-    Case("orthogonal", jinit.orthogonal(gain=1.5), True),
+    Case("identity(batch_axis=0)", jinit.identity(batch_axis=0), False,
+         shape=(3, 8, 8)),
+    Case("dirac", jinit.dirac(), False, shape=KERNEL_SHAPE),
+    Case("dirac(groups=2)", jinit.dirac(groups=2), False, shape=(3, 4, 16)),
+    Case("orthogonal", jinit.orthogonal(gain=1.5), True, complex=True),
+    Case("orthogonal(batch_axis=0)", jinit.orthogonal(batch_axis=0), True,
+         shape=(3, 8, 8), complex=True),
+    Case("delta_orthogonal", jinit.delta_orthogonal(), True,
+         shape=KERNEL_SHAPE, complex=True),
+    # Non-zero entries N(0, 0.02**2): the law is checked on them.
+    Case("sparse", jinit.sparse(0.25, stddev=0.02), True,
+         _normal(0.0, 0.02), lawful=lambda sample: sample[sample != 0]),
     Case("random_normal", jinit.random_normal(), True,
          _normal(0.0, 0.05)),
     Case("random_normal(1, 2)", jinit.random_normal(1.0, 2.0), True,
@@ -91,6 +110,9 @@ CASES = [
                    "uniform"),
     _variance_case("he_normal", jinit.he_normal(), 2.0, "fan_in",
                    "truncated_normal"),
+    # Grouped: fan_out = 2048 / 4 = 512 = fan_in, so every mode gives 512.
+    _variance_case("glorot_normal(groups=4)", jinit.glorot_normal(groups=4),
+                   1.0, "fan_in", "truncated_normal"),
     *[
         _variance_case(f"variance_scaling(0.5, {mode}, {distribution})",
                        jinit.variance_scaling(0.5, mode, distribution), 0.5,
@@ -103,6 +125,10 @@ CASES = [
 
 RANDOM = [case for case in CASES if case.random]
 WITH_LAW = [case for case in CASES if case.law is not None]
-# One case per factory: the contract tests need no more.
+COMPLEX = [case for case in CASES if case.complex]
+# One case per factory, and each configured variant with its own shape.
 FACTORY_CASES = list({case.init.name: case for case in reversed(CASES)}
                      .values())[::-1]
+CONTRACT_CASES = FACTORY_CASES + [
+    case for case in CASES
+    if case.shape != CONTRACT_SHAPE and case not in FACTORY_CASES]

@@ -14,7 +14,8 @@ def test_main_prints_every_initializer_with_measured_std_near_target():
     factories = {"zeros", "ones", "constant", "random_normal",
                  "random_uniform", "truncated_normal", "variance_scaling",
                  "orthogonal", "identity", "lecun_uniform", "lecun_normal",
-                 "glorot_uniform", "glorot_normal", "he_uniform", "he_normal"}
+                 "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
+                 "delta_orthogonal", "dirac", "sparse"}
     assert set(rows) == factories
     for name, row in rows.items():
         target_std, std, target_mean, mean, low, high = map(float, row)

@@ -6,7 +6,7 @@ import pickle
 import jax
 import numpy as np
 import pytest
-from registry import CASES, CONTRACT_SHAPE
+from registry import CASES
 
 import jinit
 
@@ -14,22 +14,26 @@ KEY = jax.random.key(4)
 NAMES = ["zeros", "ones", "constant", "random_normal", "random_uniform",
          "truncated_normal", "variance_scaling", "orthogonal", "identity",
          "lecun_uniform", "glorot_normal", "glorot_uniform", "he_normal",
-         "lecun_normal", "he_uniform"]
+         "lecun_normal", "he_uniform", "delta_orthogonal", "dirac"]
 CAMEL = ["Zeros", "Ones", "Constant", "RandomNormal", "RandomUniform",
          "TruncatedNormal", "VarianceScaling", "Orthogonal", "Identity",
          "LecunUniform", "GlorotNormal", "GlorotUniform", "HeNormal",
-         "LecunNormal", "HeUniform"]
+         "LecunNormal", "HeUniform", "DeltaOrthogonal", "Dirac"]
 CONFIGURED = [case.init for case in CASES] + [
     jinit.glorot_normal(seed=0),
     jinit.he_uniform(seed=5, in_axis=-1, out_axis=-2, dtype="bfloat16"),
     jinit.variance_scaling(2.0, "fan_out", "uniform", 3, in_axis=[0],
                            out_axis=(1,)),
+    jinit.orthogonal(batch_axis=[0], column_axis=1, seed=2),
+    jinit.sparse(0.5, 0.1, 3),
 ]
+SHAPES = {case.init: case.shape for case in CASES}
 
 
 def same_draws(a, b):
-    np.testing.assert_array_equal(a(KEY, CONTRACT_SHAPE),
-                                  b(KEY, CONTRACT_SHAPE))
+    shape = SHAPES.get(a, (4, 6, 8) if "batch_axis=(0,)" in repr(a)
+                       else (24, 16))
+    np.testing.assert_array_equal(a(KEY, shape), b(KEY, shape))
 
 
 def test_repr_reads_like_the_call():
@@ -41,7 +45,8 @@ def test_repr_reads_like_the_call():
 
 @pytest.mark.parametrize("init", CONFIGURED, ids=repr)
 def test_repr_evaluates_back_to_an_equal_initializer(init):
-    rebuilt = eval(repr(init), {name: getattr(jinit, name) for name in NAMES})
+    rebuilt = eval(repr(init), {name: getattr(jinit, name)
+                                for name in [*NAMES, "sparse"]})
     assert rebuilt == init and hash(rebuilt) == hash(init)
     same_draws(rebuilt, init)
 

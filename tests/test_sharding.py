@@ -16,7 +16,6 @@ SCRIPT = textwrap.dedent("""
 
     assert jax.device_count() == 8, jax.devices()
     key = jax.random.key(0)
-    shape = (16, 24)
     meshes = [(axes, kind) for axes in [(8,), (4, 2), (2, 4)]
               for kind in (AxisType.Explicit, AxisType.Auto)]
     for axes, kind in meshes:
@@ -26,10 +25,11 @@ SCRIPT = textwrap.dedent("""
         named = NamedSharding(mesh, spec)
         for case in FACTORY_CASES:
             init = case.init
+            shape = (16, 24) if len(case.shape) == 2 else (8, 8, 8, 16)
             want = np.asarray(init(key, shape))
             eager = init(key, shape, out_sharding=named)
-            jitted = jax.jit(lambda k, i=init: i(k, shape,
-                                                 out_sharding=named))(key)
+            jitted = jax.jit(lambda k, i=init, s=shape: i(
+                k, s, out_sharding=named))(key)
             with jax.set_mesh(mesh):
                 from_spec = init(key, shape, out_sharding=spec)
             for got in (eager, jitted, from_spec):
@@ -52,4 +52,4 @@ def test_out_sharding_on_eight_devices():
     result = subprocess.run([sys.executable, "-c", SCRIPT], env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "sharded ok 15 6" in result.stdout
+    assert "sharded ok 18 6" in result.stdout
