@@ -4,7 +4,6 @@ ones."""
 
 from __future__ import annotations
 
-import fractions
 import math
 from collections.abc import Sequence
 
@@ -13,6 +12,7 @@ import jax.numpy as jnp
 
 from jinit import __version__, _shapes
 from jinit._base import ConfiguredInitializer
+from jinit._random import sparse_zeros
 from jinit._registry import FACTORIES
 from jinit._variance import PRESETS, TRUNCATED_STDDEV, denominator
 
@@ -54,8 +54,7 @@ def target_moments(init: ConfiguredInitializer,
     if name == "truncated_normal":
         return config["mean"], config["stddev"] * TRUNCATED_STDDEV
     if name == "sparse":
-        zeros = math.ceil(fractions.Fraction(config["sparsity"]) * shape[0])
-        kept = 1 - zeros / shape[0]
+        kept = 1 - sparse_zeros(config["sparsity"], shape[0]) / shape[0]
         return 0.0, config["stddev"] * math.sqrt(kept)
     if name in ("delta_orthogonal", "dirac"):
         taps, (inputs, outputs) = math.prod(shape[:-2]), shape[-2:]

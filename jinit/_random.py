@@ -143,6 +143,12 @@ def truncated_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
     return draw
 
 
+def sparse_zeros(sparsity: float, rows: int) -> int:
+    """``ceil(sparsity * rows)``, exact on the decimal ``sparsity`` reads as
+    (0.1 of 10 rows is 1, 0.3 of 10 is 3)."""
+    return math.ceil(fractions.Fraction(repr(float(sparsity))) * rows)
+
+
 def _check_sparse(shape: tuple[int, ...], config: Mapping[str, Any],
                   initializer: str) -> None:
     _shapes.check_rank(shape, 2, 2, initializer)
@@ -156,9 +162,9 @@ def sparse(sparsity, stddev=0.01, seed=None, *, dtype=None):
     ``ceil(sparsity * rows)`` zeros, at rows chosen uniformly at random and
     independently per column; every other entry is drawn from
     ``N(0, stddev**2)``. Martens' sparse initialization, as
-    ``torch.nn.init.sparse_``, except that the product is taken exactly:
-    ``sparse(0.3)`` zeros 3 of 10 rows, where PyTorch's floating-point
-    ``0.3 * 10 = 3.0000000000000004`` zeros 4.
+    ``torch.nn.init.sparse_``, except that the product is taken exactly on
+    the decimal ``sparsity`` reads as: ``sparse(0.3)`` zeros 3 of 10 rows,
+    where PyTorch's floating-point ``0.3 * 10 = 3.0000000000000004`` zeros 4.
 
     Args:
       sparsity: the fraction of each column set to zero, in [0, 1].
@@ -188,7 +194,7 @@ def sparse(sparsity, stddev=0.01, seed=None, *, dtype=None):
     stddev = _checks.check_nonnegative("stddev", stddev)
 
     def draw(key, shape, dtype):
-        zeros = math.ceil(fractions.Fraction(sparsity) * shape[0])
+        zeros = sparse_zeros(sparsity, shape[0])
         key_values, key_rows = jax.random.split(key)
         values = jax.random.normal(key_values, shape, dtype) * jnp.array(
             stddev, dtype)

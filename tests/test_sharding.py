@@ -38,6 +38,13 @@ SCRIPT = textwrap.dedent("""
                 np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6,
                                            atol=1e-7, err_msg=repr(case))
             np.testing.assert_array_equal(np.asarray(eager), want)
+            if case.complex:  # jax drops out_sharding on its complex paths
+                for got in (init(key, shape, "complex64",
+                                 out_sharding=named),
+                            jax.jit(lambda k, i=init, s=shape: i(
+                                k, s, "complex64", out_sharding=named))(key)):
+                    assert got.sharding.is_equivalent_to(named, 2), case
+                    assert got.dtype == jnp.complex64
     print("sharded ok", len(FACTORY_CASES), len(meshes))
 """)
 

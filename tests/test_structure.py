@@ -23,6 +23,10 @@ FAN_TABLE = [
     ((512, 8, 64), {"in_axis": 0, "out_axis": (1, 2)}, (512, 512)),
     ((12, 1024, 1024), {"batch_axis": 0}, (1024, 1024)),  # stacked layers
     ((64, 32), {"in_axis": -1, "out_axis": -2}, (32, 64)),  # (out, in)
+    ((3, 3, 16, 64), {"groups": 4}, (9 * 16, 9 * 64 // 4)),  # grouped
+    ((3, 3, 1, 32), {"groups": 32}, (9, 9)),              # depthwise
+    ((5, 8, 24), {"groups": 3}, (5 * 8, 5 * 24 // 3)),     # grouped 1-D
+    ((4, 3, 3, 8, 16), {"batch_axis": 0}, (9 * 8, 9 * 16)),  # stacked convs
 ]
 
 
