@@ -46,8 +46,8 @@ def calculate_gain(nonlinearity, param=None):
       >>> import jinit
       >>> jinit.calculate_gain("tanh")
       1.6666666666666667
-      >>> round(jinit.calculate_gain("leaky_relu", 0.2), 6)
-      1.386750
+      >>> round(jinit.calculate_gain("leaky_relu", 0.2), 5)
+      1.38675
 
     References:
       PyTorch, ``torch.nn.init.calculate_gain``. SELU: Klambauer et al.
