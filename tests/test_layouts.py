@@ -98,6 +98,15 @@ def test_delta_orthogonal_centre_tap(shape):
         jax.nn.initializers.delta_orthogonal(1.5)(KEY, shape, jnp.float32))
 
 
+def test_delta_orthogonal_centre_tap_is_haar():
+    """For a Haar O(3) centre tap, W[c][0, 0] ~ U(-1, 1)."""
+    keys = jax.random.split(KEY, 2**13)
+    first = jax.vmap(lambda key: jinit.delta_orthogonal()(
+        key, (3, 3, 3))[1, 0, 0])(keys)
+    assert stats.kstest(np.asarray(first, np.float64),
+                        stats.uniform(-1, 2).cdf).pvalue > MIN_P
+
+
 def test_delta_orthogonal_convolution_preserves_norm():
     w = jinit.delta_orthogonal()(KEY, (3, 3, 8, 8))
     x = jax.random.normal(jax.random.key(1), (2, 10, 10, 8))
