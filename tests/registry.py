@@ -69,6 +69,16 @@ def _variance_case(id_: str, init: Any, scale: float, mode: str,
                 (-2 * sigma, 2 * sigma), complex=True)
 
 
+# The named variance-scaling initializers, written out from their papers.
+PRESETS = [
+    ("lecun_uniform", 1.0, "fan_in", "uniform"),
+    ("lecun_normal", 1.0, "fan_in", "truncated_normal"),
+    ("glorot_uniform", 1.0, "fan_avg", "uniform"),
+    ("glorot_normal", 1.0, "fan_avg", "truncated_normal"),
+    ("he_uniform", 2.0, "fan_in", "uniform"),
+    ("he_normal", 2.0, "fan_in", "truncated_normal"),
+]
+
 CASES = [
     Case("zeros", jinit.zeros(), False),
     Case("ones", jinit.ones(), False),
@@ -98,18 +108,10 @@ CASES = [
          _truncated(0.0, 0.05), (-0.1, 0.1)),
     Case("truncated_normal(0.5, 2)", jinit.truncated_normal(0.5, 2.0), True,
          _truncated(0.5, 2.0), (-3.5, 4.5)),
-    _variance_case("lecun_uniform", jinit.lecun_uniform(), 1.0, "fan_in",
-                   "uniform"),
-    _variance_case("lecun_normal", jinit.lecun_normal(), 1.0, "fan_in",
-                   "truncated_normal"),
-    _variance_case("glorot_uniform", jinit.glorot_uniform(), 1.0, "fan_avg",
-                   "uniform"),
-    _variance_case("glorot_normal", jinit.glorot_normal(), 1.0, "fan_avg",
-                   "truncated_normal"),
-    _variance_case("he_uniform", jinit.he_uniform(), 2.0, "fan_in",
-                   "uniform"),
-    _variance_case("he_normal", jinit.he_normal(), 2.0, "fan_in",
-                   "truncated_normal"),
+    *[
+        _variance_case(name, getattr(jinit, name)(), scale, mode, law)
+        for name, scale, mode, law in PRESETS
+    ],
     # Grouped: fan_out = 2048 / 4 = 512 = fan_in, so every mode gives 512.
     _variance_case("glorot_normal(groups=4)", jinit.glorot_normal(groups=4),
                    1.0, "fan_in", "truncated_normal"),
