@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit import _checks, _shapes
+from jinit import _checks, _sampling, _shapes
 from jinit._base import factory
 
 
@@ -26,7 +26,7 @@ def haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     others = [a for a in range(len(shape)) if a not in batch and a != column]
     batch_shape = tuple(shape[a] for a in batch)
     rows, cols = math.prod(shape[a] for a in others), shape[column]
-    q = jax.random.orthogonal(key, rows, (math.prod(batch_shape),)
+    q = _sampling.orthogonal(key, rows, (math.prod(batch_shape),)
                               if batch else (), dtype, cols)
     q = q.reshape(batch_shape + tuple(shape[a] for a in others) + (cols,))
     return jnp.transpose(q, np.argsort([*batch, *others, column]))

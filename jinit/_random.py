@@ -16,7 +16,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from jinit import _checks, _shapes
+from jinit import _checks, _dtypes, _sampling, _shapes
 from jinit._base import factory
 
 TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
@@ -57,7 +57,7 @@ def random_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
     stddev = _checks.check_nonnegative("stddev", stddev)
 
     def draw(key, shape, dtype):
-        normal = jax.random.normal(key, shape, dtype)
+        normal = _sampling.normal(key, shape, dtype)
         return _shift(normal * jnp.array(stddev, dtype), mean)
 
     return draw
@@ -96,7 +96,7 @@ def random_uniform(minval=-0.05, maxval=0.05, seed=None, *, dtype=None):
                          f", maxval={maxval!r}.")
 
     def draw(key, shape, dtype):
-        return jax.random.uniform(key, shape, dtype, minval, maxval)
+        return _sampling.uniform(key, shape, dtype, minval, maxval)
 
     return draw
 
@@ -136,7 +136,7 @@ def truncated_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
     stddev = _checks.check_nonnegative("stddev", stddev)
 
     def draw(key, shape, dtype):
-        unit = jax.random.truncated_normal(key, -TRUNCATION, TRUNCATION, shape,
+        unit = _sampling.truncated_normal(key, -TRUNCATION, TRUNCATION, shape,
                                            dtype)
         return _shift(unit * jnp.array(stddev, dtype), mean)
 
@@ -196,9 +196,9 @@ def sparse(sparsity, stddev=0.01, seed=None, *, dtype=None):
     def draw(key, shape, dtype):
         zeros = sparse_zeros(sparsity, shape[0])
         key_values, key_rows = jax.random.split(key)
-        values = jax.random.normal(key_values, shape, dtype) * jnp.array(
+        values = _sampling.normal(key_values, shape, dtype) * jnp.array(
             stddev, dtype)
-        scores = jax.random.uniform(key_rows, shape)
+        scores = _sampling.uniform(key_rows, shape, _dtypes.default_float())
         rank = jnp.argsort(jnp.argsort(scores, axis=0), axis=0)
         return jnp.where(rank < zeros, jnp.zeros((), dtype), values)
 

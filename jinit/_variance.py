@@ -10,7 +10,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit import _checks, _shapes
+from jinit import _checks, _sampling, _shapes
 from jinit._base import factory
 from jinit._random import TRUNCATION
 
@@ -41,8 +41,8 @@ def _complex_polar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     independent U[0, 1) draws, in complex ``dtype``."""
     key_radius, key_angle = jax.random.split(key)
     real = jnp.finfo(dtype).dtype
-    r = radius(jax.random.uniform(key_radius, shape, real)).astype(dtype)
-    theta = 2 * np.pi * jax.random.uniform(key_angle, shape, real).astype(dtype)
+    r = radius(_sampling.uniform(key_radius, shape, real)).astype(dtype)
+    theta = 2 * np.pi * _sampling.uniform(key_angle, shape, real).astype(dtype)
     return r * jnp.exp(1j * theta)
 
 
@@ -50,7 +50,7 @@ def _complex_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
                   distribution: str) -> jax.Array:
     """A complex draw with E|z|^2 = 1 from ``distribution``."""
     if distribution == "untruncated_normal":
-        return jax.random.normal(key, shape, dtype)
+        return _sampling.normal(key, shape, dtype)
     if distribution == "uniform":  # The unit disk scaled to E|z|^2 = 1.
         return _complex_polar(key, shape, dtype, lambda u: jnp.sqrt(2 * u))
     cut = 1 - math.exp(-TRUNCATION**2)  # P(|z| < 2) for E|z|^2 = 1.
@@ -146,12 +146,12 @@ def variance_scaling(scale=1.0, mode="fan_in",
             unit = _complex_unit(key, shape, dtype, distribution)
             return unit * jnp.sqrt(variance)
         if distribution == "untruncated_normal":
-            return jax.random.normal(key, shape, dtype) * jnp.sqrt(variance)
+            return _sampling.normal(key, shape, dtype) * jnp.sqrt(variance)
         if distribution == "uniform":
-            return (jax.random.uniform(key, shape, dtype, -1)
+            return (_sampling.uniform(key, shape, dtype, -1)
                     * jnp.sqrt(3 * variance))
         stddev = jnp.sqrt(variance) / jnp.array(TRUNCATED_STDDEV, dtype)
-        unit = jax.random.truncated_normal(key, -TRUNCATION, TRUNCATION,
+        unit = _sampling.truncated_normal(key, -TRUNCATION, TRUNCATION,
                                            shape, dtype)
         return unit * stddev
 

@@ -1,0 +1,1 @@
+"""jinit's benchmark suite: ``python -m benchmarks`` (see its ``--help``)."""

@@ -1,0 +1,54 @@
+"""Timing, side by side in one process.
+
+Every contender of a comparison is timed in turn within each repetition
+(round robin, starting one further along each time so that none always runs
+right after the same other), so drifts of the machine (frequency, other load,
+a thread pool still spinning after the previous call) hit all of them alike,
+and the median over repetitions is reported.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+
+
+def _timed(call: Callable[[], Any]) -> float:
+    start = time.perf_counter()
+    jax.block_until_ready(call())  # A torch tensor is ready on return.
+    return time.perf_counter() - start
+
+
+def medians(calls: Mapping[str, Callable[[], Any]], repeats: int,
+            min_seconds: float = 0.0) -> dict[str, float]:
+    """Median seconds per call of each of ``calls``, after one untimed
+    warm-up call each (which compiles), over at least ``repeats`` rounds and
+    enough rounds (at most 200) for each contender to run ``min_seconds``:
+    short calls are the noisy ones."""
+    for call in calls.values():
+        _timed(call)
+    slowest = max(_timed(call) for call in calls.values())
+    rounds = max(repeats, min(200, int(min_seconds / max(slowest, 1e-9))))
+    names = list(calls)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for repeat in range(rounds):
+        start = repeat % len(names)
+        for name in names[start:] + names[:start]:
+            seconds[name].append(_timed(calls[name]))
+    return {name: statistics.median(times) for name, times in seconds.items()}
+
+
+def first_calls(calls: Mapping[str, Callable[[int], Callable[[], Any]]],
+                trials: int) -> dict[str, float]:
+    """Median seconds of a first call: ``calls[name](trial)`` builds a call
+    that nothing has run before (a new shape), timed once, compile
+    included."""
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
+    for trial in range(trials):
+        for name, build in calls.items():
+            seconds[name].append(_timed(build(trial)))
+    return {name: statistics.median(times) for name, times in seconds.items()}

@@ -1,0 +1,181 @@
+"""Tables of ratios, the JSON record, the bar chart and BENCHMARKS.md.
+
+A ratio is the other library's median time divided by jinit's, on the same
+row of the same run: above 1, jinit is that many times faster.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import jax
+
+from benchmarks import libraries
+
+OTHERS = tuple(name for name in libraries.ALL_LIBRARIES if name != "jinit")
+
+
+def machine() -> dict[str, Any]:
+    """What the run ran on."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
+        memory = round(os.sysconf("SC_PHYS_PAGES")
+                       * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": memory,
+        "system": f"{platform.system()} {platform.release()}",
+        "python": sys.version.split()[0],
+        "jax_backend": jax.default_backend(),
+        "jax_devices": [str(device) for device in jax.devices()],
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+            "%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def ratio(seconds: dict[str, float], library: str) -> float | None:
+    if library not in seconds or "jinit" not in seconds:
+        return None
+    return seconds[library] / seconds["jinit"]
+
+
+def _cells(table: dict[str, Any], row: str,
+           present: Sequence[str]) -> list[str]:
+    seconds = table["seconds"][row]
+    cells = [row, f"{seconds['jinit'] * 1e3:.1f}"]
+    if table["elements"]:
+        cells.append(f"{seconds['jinit'] / table['elements'] * 1e9:.2f}")
+    for library in present:
+        value = ratio(seconds, library)
+        cells.append("—" if value is None else f"{value:.3g}×")
+    return cells
+
+
+def _header(table: dict[str, Any], present: Sequence[str]) -> list[str]:
+    header = ["", "jinit ms"]
+    if table["elements"]:
+        header.append("jinit ns/elem")
+    return header + [f"vs {library}" for library in present]
+
+
+def text(record: dict[str, Any]) -> str:
+    """The tables as aligned plain text."""
+    present = [name for name in OTHERS if name in record["libraries"]]
+    blocks = []
+    for table in record["tables"]:
+        rows = [_header(table, present)] + [
+            _cells(table, row, present) for row in table["seconds"]]
+        widths = [max(len(row[i]) for row in rows)
+                  for i in range(len(rows[0]))]
+        lines = [table["title"]] + [
+            "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
+                      for i, (cell, width) in enumerate(zip(row, widths,
+                                                            strict=True)))
+            for row in rows]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def markdown_tables(record: dict[str, Any]) -> str:
+    present = [name for name in OTHERS if name in record["libraries"]]
+    blocks = []
+    for table in record["tables"]:
+        header = _header(table, present)
+        header[0] = "initializer" if table["elements"] else "row"
+        lines = [f"### {table['title']}", "",
+                 "| " + " | ".join(header) + " |",
+                 "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(_cells(table, row, present)) + " |"
+                  for row in table["seconds"]]
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks)
+
+
+def save_json(record: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(record, indent=2) + "\n")
+
+
+def chart(record: dict[str, Any], path: Path) -> bool:
+    """A bar chart of the ratios of the throughput and ensemble tables;
+    False (and no file) when matplotlib is not installed."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    present = [name for name in OTHERS if name in record["libraries"]]
+    tables = [table for table in record["tables"] if table["elements"]]
+    figure, axes = plt.subplots(len(tables), 1, squeeze=False,
+                                figsize=(9, 2.6 * len(tables)))
+    width = 0.8 / max(len(present), 1)
+    for axis, table in zip(axes[:, 0], tables, strict=True):
+        rows = list(table["seconds"])
+        for i, library in enumerate(present):
+            values = [ratio(table["seconds"][row], library) or 0.0
+                      for row in rows]
+            axis.bar([r + i * width for r in range(len(rows))], values,
+                     width, label=f"vs {library}")
+        axis.axhline(1.0, color="black", linewidth=0.8)
+        axis.set_xticks([r + width * (len(present) - 1) / 2
+                         for r in range(len(rows))], rows, fontsize=8)
+        axis.set_ylabel("× faster")
+        axis.set_title(table["title"], fontsize=9)
+    figure.suptitle("jinit speed-up: other library's time / jinit's time",
+                    fontsize=10)
+    figure.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=8,
+                  ncol=len(present), loc="upper center",
+                  bbox_to_anchor=(0.5, 0.97))
+    figure.tight_layout(rect=(0, 0, 1, 0.95))
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def markdown(record: dict[str, Any], chart_path: str | None) -> str:
+    """The whole BENCHMARKS.md."""
+    info = record["machine"]
+    versions = ", ".join(f"{name} {record['libraries'][name]}"
+                         for name in libraries.ALL_LIBRARIES
+                         if name in record["libraries"])
+    skipped = ", ".join(record["skipped"]) or "none"
+    lines = [
+        "# Benchmarks",
+        "",
+        "Made by `python -m benchmarks --markdown BENCHMARKS.md` "
+        f"({record['mode']} mode: after a warm-up call, the median of at least "
+        f"{record['repeats']} timed calls and of at least "
+        f"{record['min_seconds']:g} s of calls per library, every library "
+        "timed in turn within each round, starting one further along each "
+        "round). A ratio is the other library's time divided by "
+        "jinit's on the same row of the same run: above 1, jinit is that "
+        "many times faster. torch times include allocating the tensor "
+        "(`torch.nn.init` fills in place).",
+        "",
+        f"- Machine: {info['cpu']}, {info['cores']} cores, "
+        f"{info['memory_gib']} GiB, {info['system']}; JAX backend "
+        f"{info['jax_backend']}.",
+        f"- Date: {info['date']}. Python {info['python']}; {versions}.",
+        f"- Libraries not installed, skipped: {skipped}.",
+        "",
+    ]
+    if chart_path:
+        lines += [f"![speed-ups]({chart_path})", ""]
+    return "\n".join(lines) + "\n" + markdown_tables(record) + "\n"

@@ -1,0 +1,129 @@
+"""The benchmark suites. Each returns a table: for every row (an initializer
+or a shape), the seconds each library took, measured side by side."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import jax
+
+from benchmarks import libraries, measure
+
+KEY = jax.random.key(0)
+
+
+@dataclass
+class Table:
+    """Seconds per call, ``rows[row][library]``, of one comparison."""
+
+    name: str
+    title: str
+    elements: int | None = None  # Per call, for ns/element; None if varied.
+    rows: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title,
+                "elements": self.elements, "seconds": self.rows}
+
+
+def _calls(name: str, shape: tuple[int, ...], dtype: str,
+           present: Sequence[str],
+           transform: Callable[[Callable], Callable] = jax.jit
+           ) -> dict[str, Callable[[], Any]]:
+    """One ready-to-time call per library: a compiled draw of ``name``."""
+    calls: dict[str, Callable[[], Any]] = {}
+    for library in present:
+        if library == "torch":
+            calls[library] = libraries.torch_draw(name, shape, dtype)
+        else:
+            compiled = transform(libraries.jax_draw(library, name, shape,
+                                                    dtype))
+            calls[library] = lambda compiled=compiled: compiled(KEY)
+    return calls
+
+
+def throughput(size: int, dtype: str, present: Sequence[str],
+               repeats: int, min_seconds: float) -> Table:
+    """Jitted draws of every initializer at ``(size, size)``."""
+    shape = (size, size)
+    table = Table(f"throughput_{size}_{dtype}",
+                  f"Throughput, {size}×{size} {dtype}, jitted",
+                  elements=size * size)
+    for name in libraries.INITIALIZERS:
+        table.rows[name] = measure.medians(
+            _calls(name, shape, dtype, present), repeats, min_seconds)
+    return table
+
+
+def orthogonal(shapes: Sequence[tuple[int, ...]], present: Sequence[str],
+               repeats: int, min_seconds: float) -> Table:
+    """Jitted orthogonal draws (QR of a normal matrix) at several shapes."""
+    table = Table("orthogonal", "Orthogonal, float32, jitted")
+    for shape in shapes:
+        table.rows["×".join(map(str, shape))] = measure.medians(
+            _calls(libraries.ORTHOGONAL, shape, "float32", present),
+            repeats, min_seconds)
+    return table
+
+
+def ensemble(members: int, shape: tuple[int, ...], present: Sequence[str],
+             repeats: int, min_seconds: float) -> Table:
+    """``members`` independent draws stacked, by ``jax.vmap`` over split
+    keys (torch: one initialized tensor per member)."""
+    keys = jax.random.split(KEY, members)
+    table = Table("ensemble",
+                  f"Ensemble of {members} × {'×'.join(map(str, shape))} "
+                  "float32, jax.vmap over keys, jitted",
+                  elements=members * shape[0] * shape[1])
+    for name in libraries.INITIALIZERS:
+        calls = {}
+        for library in present:
+            if library == "torch":
+                draw = libraries.torch_draw(name, shape, "float32")
+                calls[library] = lambda draw=draw: [
+                    draw() for _ in range(members)]
+            else:
+                compiled = jax.jit(jax.vmap(libraries.jax_draw(
+                    library, name, shape, "float32")))
+                calls[library] = lambda compiled=compiled: compiled(keys)
+        table.rows[name] = measure.medians(calls, repeats, min_seconds)
+    return table
+
+
+def first_call(mode: str, names: Sequence[str], present: Sequence[str],
+               trials: int, base: int) -> Table:
+    """The first call at a shape nothing has drawn before, compile included:
+    ``mode`` "eager" calls the initializer directly, "jit" jits a function
+    drawing it. Shapes around ``(base, base // 2)``, new for every trial,
+    row and library."""
+    jax_present = [library for library in present if library != "torch"]
+    table = Table(f"first_call_{mode}",
+                  f"First call at a new shape, {mode}, float32, "
+                  "compile included")
+    fresh = itertools.count()
+
+    def new_shape() -> tuple[int, int]:
+        k = next(fresh)
+        return (base + 3 * k, base // 2 + k)
+
+    def builder(library: str, name: str) -> Callable[[int],
+                                                    Callable[[], Any]]:
+        def build(trial: int) -> Callable[[], Any]:
+            shape = new_shape()
+            if library == "torch":
+                return libraries.torch_draw(name, shape, "float32")
+            draw = libraries.jax_draw(library, name, shape, "float32")
+            if mode == "jit":
+                return lambda: jax.jit(draw)(KEY)
+            return lambda: draw(KEY)
+
+        return build
+
+    libs = present if mode == "eager" else jax_present
+    for name in names:
+        table.rows[name] = measure.first_calls(
+            {library: builder(library, name) for library in libs}, trials)
+    return table

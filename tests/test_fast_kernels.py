@@ -1,0 +1,269 @@
+"""The fused threefry kernel: the same bits and draws as jax.random, chosen
+only where that is certain.
+
+The kernel's pieces are checked one by one against JAX (the hash against
+JAX's own threefry2x32 primitive on arbitrary words, the row-major index
+against Python integers, beyond 2**32 included), then whole draws against
+jax.random over many shapes, typed and raw keys, eager, jit and vmap.
+"""
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.extend.random import threefry2x32_p
+
+import jinit
+from jinit import _sampling, _threefry
+
+SHAPES = [(), (1,), (7,), (1023,), (0,), (3, 0), (37, 19), (19, 37),
+          (4, 1, 3, 2), (2, 3, 5, 7)]
+KEYS = {"typed": jax.random.key(11), "raw": jax.random.PRNGKey(11)}
+
+
+def words(n, seed):
+    """``n`` arbitrary uint32 words, fixed by ``seed``."""
+    rng = np.random.default_rng(seed)
+    return jnp.asarray(rng.integers(0, 2**32, n, dtype=np.uint64)
+                       .astype(np.uint32))
+
+
+def test_hash_equals_jax_threefry_on_arbitrary_words():
+    key0, key1, x0, x1 = (words(64, seed) for seed in range(4))
+    want = threefry2x32_p.bind(key0, key1, x0, x1)
+    got = jax.jit(_threefry.hash2x32)(key0, key1, x0, x1)
+    for ours, theirs in zip(got, want, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_wide_index_equals_python_integers():
+    strides = [2**64 - 1, 2**40 + 12345, 2**32, 2**32 - 1, 65537, 1]
+    indices = [words(256, seed) for seed in range(len(strides))]
+    high, low = jax.jit(lambda *i: _threefry.flat_index(i, strides,
+                                                        wide=True))(*indices)
+    want = [sum(int(index[j]) * stride
+                for index, stride in zip(indices, strides, strict=True))
+            % 2**64 for j in range(256)]
+    np.testing.assert_array_equal(np.asarray(high, np.uint64),
+                                  [n >> 32 for n in want])
+    np.testing.assert_array_equal(np.asarray(low, np.uint64),
+                                  [n % 2**32 for n in want])
+
+
+@pytest.mark.parametrize("shape", [(5, 7, 3), (4096,), (2, 1, 9)])
+def test_narrow_and_wide_index_agree_below_two_to_the_32(shape):
+    strides = [math.prod(shape[a + 1:]) for a in range(len(shape))]
+    indices = [jax.lax.broadcasted_iota(np.uint32, shape, a)
+               for a in range(len(shape))]
+    narrow = _threefry.flat_index(indices, strides, wide=False)
+    wide = _threefry.flat_index(indices, strides, wide=True)
+    for a, b in zip(narrow, wide, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(narrow[1], np.arange(math.prod(shape))
+                                  .reshape(shape))
+    np.testing.assert_array_equal(narrow[0], 0)
+
+
+def test_bits_beyond_two_to_the_32_elements():
+    """The last elements of a (65539, 65541) draw, 4.3e9 elements: the
+    high counter word is 1 there. Only the slice is computed."""
+    shape = (2**16 + 3, 2**16 + 5)
+    data = jax.random.key_data(jax.random.key(1))
+    got = jax.jit(lambda d: _threefry.random_bits(d, 32, shape)[-1, -4:])(
+        data)
+    n = [(shape[0] - 1) * shape[1] + j for j in range(shape[1] - 4, shape[1])]
+    assert n[0] > 2**32
+    x0, x1 = threefry2x32_p.bind(
+        data[0], data[1], jnp.asarray([i >> 32 for i in n], jnp.uint32),
+        jnp.asarray([i % 2**32 for i in n], jnp.uint32))
+    np.testing.assert_array_equal(got, x0 ^ x1)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=str)
+def test_bits_equal_jax_random_bits(shape, x64):
+    key = jax.random.key(5)
+    data = jax.random.key_data(key)
+    for width, dtype in ((32, jnp.uint32), (64, jnp.uint64)):
+        np.testing.assert_array_equal(
+            jax.jit(_threefry.random_bits, static_argnums=(1, 2))(
+                data, width, shape),
+            jax.random.bits(key, shape, dtype))
+
+
+def draws(dtype):
+    """(name, jinit unit draw, jax.random draw) for ``dtype``."""
+    return [
+        ("uniform", lambda k, s: _sampling.uniform(k, s, dtype, -0.5, 2.0),
+         lambda k, s: jax.random.uniform(k, s, dtype, -0.5, 2.0)),
+        ("normal", lambda k, s: _sampling.normal(k, s, dtype),
+         lambda k, s: jax.random.normal(k, s, dtype)),
+        ("truncated_normal",
+         lambda k, s: _sampling.truncated_normal(k, -2.0, 2.0, s, dtype),
+         lambda k, s: jax.random.truncated_normal(k, -2.0, 2.0, s, dtype)),
+        ("truncated_normal(-1, 3)",
+         lambda k, s: _sampling.truncated_normal(k, -1.0, 3.0, s, dtype),
+         lambda k, s: jax.random.truncated_normal(k, -1.0, 3.0, s, dtype)),
+    ]
+
+
+def kernel_draws(dtype):
+    """(name, the kernel's draw, jax.random draw): the kernel itself, used
+    or not by this JAX, so a JAX release that changes its stream fails here
+    before anyone widens VERIFIED_JAX. Bounds are traced, as in jax.random,
+    and the kernel is compiled as the public draws compile it."""
+    def bounded(kernel, reference, low, high):
+        def ours(key, shape):
+            return jax.jit(lambda k, a, b: kernel(k, a, b, shape))(
+                key, jnp.asarray(low, dtype), jnp.asarray(high, dtype))
+
+        def theirs(key, shape):
+            return reference(key, low, high, shape)
+
+        return ours, theirs
+
+    return [
+        ("uniform", *bounded(
+            lambda k, a, b, s: _sampling._unit_interval(k, s, dtype, a, b),
+            lambda k, a, b, s: jax.random.uniform(k, s, dtype, a, b),
+            -0.5, 2.0)),
+        ("normal",
+         lambda k, s: jax.jit(_sampling._normal_kernel,
+                              static_argnums=(1, 2))(k, s, dtype),
+         lambda k, s: jax.random.normal(k, s, dtype)),
+        ("truncated_normal(-1, 3)", *bounded(
+            lambda k, a, b, s: _sampling._truncated_normal_kernel(
+                k, a, b, s, dtype),
+            lambda k, a, b, s: jax.random.truncated_normal(k, a, b, s, dtype),
+            -1.0, 3.0)),
+    ]
+
+
+@pytest.fixture(params=["float32", "float64"])
+def dtype(request):
+    if request.param == "float64":
+        request.getfixturevalue("x64")
+    return jnp.dtype(request.param)
+
+
+def on_a_verified_jax():
+    return (_sampling.VERIFIED_JAX[0] <= jax.__version_info__
+            <= _sampling.VERIFIED_JAX[1])
+
+
+def test_kernel_equals_jax_random_at_every_shape(dtype):
+    key = KEYS["typed"]
+    for name, ours, theirs in kernel_draws(dtype):
+        for shape in SHAPES:
+            got, want = ours(key, shape), theirs(key, shape)
+            assert got.dtype == want.dtype, name
+            np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+@pytest.mark.parametrize("key_kind", KEYS)
+def test_draws_equal_jax_random_eagerly(dtype, key_kind):
+    key = KEYS[key_kind]
+    typed = key if key_kind == "typed" else jax.random.wrap_key_data(key)
+    for name, ours, theirs in draws(dtype):
+        for shape in [(), (7,), (0,), (19, 37), (4, 1, 3, 2)]:
+            np.testing.assert_array_equal(ours(typed, shape),
+                                          theirs(key, shape), err_msg=name)
+
+
+@pytest.mark.parametrize("transform", ["jit", "vmap"])
+def test_draws_equal_jax_random_under_transforms(dtype, transform):
+    shape = (2, 5, 7)
+    if transform == "jit":
+        key = KEYS["typed"]
+
+        def apply(f):
+            return jax.jit(f, static_argnums=1)(key, shape)
+    else:
+        keys = jax.random.split(KEYS["typed"], 5)
+
+        def apply(f):
+            return jax.vmap(lambda k: f(k, shape))(keys)
+    for name, ours, theirs in draws(dtype) + kernel_draws(dtype):
+        np.testing.assert_array_equal(apply(ours), apply(theirs),
+                                      err_msg=name)
+
+
+@pytest.mark.parametrize("n, batch, m", [(8, (), 8), (9, (), 4), (3, (), 7),
+                                         (5, (3,), 5), (6, (2, 2), 3)])
+def test_orthogonal_equals_jax_random(n, batch, m, dtype):
+    key = KEYS["typed"]
+    np.testing.assert_array_equal(
+        _sampling.orthogonal(key, n, batch, dtype, m),
+        jax.random.orthogonal(key, n, batch, dtype, m))
+
+
+@pytest.mark.parametrize("dtype", ["complex64", "complex128"])
+def test_complex_normal_equals_jax_random(dtype, x64):
+    key = KEYS["typed"]
+    np.testing.assert_array_equal(_sampling.normal(key, (9, 4), dtype),
+                                  jax.random.normal(key, (9, 4), dtype))
+
+
+def lowered_for_cpu(f, *args):
+    return jax.jit(f).lower(*args).compile().as_text()
+
+
+@pytest.mark.skipif(not on_a_verified_jax(), reason="the kernel is off on "
+                    "a JAX release outside VERIFIED_JAX")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_kernel_is_what_runs_on_cpu(dtype, x64):
+    """JAX's CPU threefry is a rolled loop (an HLO while); the kernel is
+    straight-line code, so the compiled draw has no loop at all."""
+    key = KEYS["typed"]
+    assert _sampling.uses_kernel(key, jnp.dtype(dtype))
+    assert _sampling.uses_kernel(jax.random.wrap_key_data(KEYS["raw"]),
+                                 jnp.dtype(dtype))
+    ours = lowered_for_cpu(lambda k: _sampling.normal(k, (64, 64), dtype),
+                           key)
+    theirs = lowered_for_cpu(lambda k: jax.random.normal(k, (64, 64), dtype),
+                             key)
+    assert "while" in theirs
+    assert "while" not in ours
+
+
+@pytest.mark.parametrize("impl", ["rbg", "unsafe_rbg", "threefry2x32"])
+def test_other_key_implementations_draw_with_jax_random(impl):
+    key = jax.random.key(3, impl=impl)
+    assert _sampling.uses_kernel(key, jnp.float32) == (
+        impl == "threefry2x32" and on_a_verified_jax())
+    for name, ours, theirs in draws(jnp.dtype(jnp.float32)):
+        np.testing.assert_array_equal(ours(key, (6, 5)), theirs(key, (6, 5)),
+                                      err_msg=name)
+    np.testing.assert_array_equal(
+        jinit.he_normal()(key, (6, 5)),
+        jax.nn.initializers.he_normal()(key, (6, 5)))
+
+
+def test_non_partitionable_threefry_draws_with_jax_random():
+    key = KEYS["typed"]
+    with jax.threefry_partitionable(False):
+        assert not _sampling.uses_kernel(key, jnp.float32)
+        for name, ours, theirs in draws(jnp.dtype(jnp.float32)):
+            np.testing.assert_array_equal(ours(key, (6, 5)),
+                                          theirs(key, (6, 5)), err_msg=name)
+        compiled = lowered_for_cpu(
+            lambda k: _sampling.normal(k, (64, 64), jnp.float32), key)
+        assert "while" in compiled  # JAX's rolled threefry loop.
+
+
+@pytest.mark.parametrize("version", [(0, 8, 1), (0, 10, 3), (0, 11, 0)])
+def test_unverified_jax_versions_draw_with_jax_random(monkeypatch, version):
+    monkeypatch.setattr(jax, "__version_info__", version)
+    assert not _sampling.uses_kernel(KEYS["typed"], jnp.float32)
+
+
+@pytest.mark.parametrize("version", [(0, 8, 2), (0, 9, 0, 1), (0, 10, 2)])
+def test_verified_jax_versions_use_the_kernel(monkeypatch, version):
+    monkeypatch.setattr(jax, "__version_info__", version)
+    assert _sampling.uses_kernel(KEYS["typed"], jnp.float32)
+
+
+@pytest.mark.parametrize("dtype", ["bfloat16", "float16", "complex64"])
+def test_other_dtypes_are_not_drawn_by_the_kernel(dtype):
+    assert not _sampling.uses_kernel(KEYS["typed"], jnp.dtype(dtype))
