@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         "mode": "quick" if args.quick else "full",
         "repeats": settings["repeats"],
         "min_seconds": settings["min_seconds"],
+        "source": report.source(),
         "machine": report.machine(),
         "libraries": {name: libraries.version(name) for name in present},
         "skipped": skipped,

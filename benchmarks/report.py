@@ -10,6 +10,7 @@ import datetime
 import json
 import os
 import platform
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,6 +48,21 @@ def machine() -> dict[str, Any]:
         "date": datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"),
     }
+
+
+def source() -> str:
+    """The git commit the run was made from, marked when the tree had
+    uncommitted changes; "unknown" outside a git checkout."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short", "HEAD")
+        changed = git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return commit + (" with uncommitted changes" if changed else "")
 
 
 def ratio(seconds: dict[str, float], library: str) -> float | None:
@@ -164,7 +180,9 @@ def markdown(record: dict[str, Any], chart_path: str | None) -> str:
         f"{record['repeats']} timed calls and of at least "
         f"{record['min_seconds']:g} s of calls per library, every library "
         "timed in turn within each round, starting one further along each "
-        "round). A ratio is the other library's time divided by "
+        "round; torch is timed after the JAX-based libraries, by itself, as "
+        "its worker threads stay busy after each call). A ratio is the other "
+        "library's time divided by "
         "jinit's on the same row of the same run: above 1, jinit is that "
         "many times faster. torch times include allocating the tensor "
         "(`torch.nn.init` fills in place).",
@@ -172,7 +190,8 @@ def markdown(record: dict[str, Any], chart_path: str | None) -> str:
         f"- Machine: {info['cpu']}, {info['cores']} cores, "
         f"{info['memory_gib']} GiB, {info['system']}; JAX backend "
         f"{info['jax_backend']}.",
-        f"- Date: {info['date']}. Python {info['python']}; {versions}.",
+        f"- Date: {info['date']}, from commit {record['source']}. Python "
+        f"{info['python']}; {versions}.",
         f"- Libraries not installed, skipped: {skipped}.",
         "",
     ]

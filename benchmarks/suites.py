@@ -45,6 +45,21 @@ def _calls(name: str, shape: tuple[int, ...], dtype: str,
     return calls
 
 
+def _side_by_side(calls: dict[str, Callable[[], Any]], repeats: int,
+                  min_seconds: float) -> dict[str, float]:
+    """Median seconds of each call. The JAX-based libraries are timed in
+    turn; torch after them, by itself: its worker threads stay busy for a
+    while after each call and would take a core from the next JAX call
+    (XLA splits a large loop across the cores), slowing it by up to 1.6×."""
+    jax_calls = {name: call for name, call in calls.items()
+                 if name != "torch"}
+    seconds = measure.medians(jax_calls, repeats, min_seconds)
+    if "torch" in calls:
+        seconds |= measure.medians({"torch": calls["torch"]}, repeats,
+                                   min_seconds)
+    return seconds
+
+
 def throughput(size: int, dtype: str, present: Sequence[str],
                repeats: int, min_seconds: float) -> Table:
     """Jitted draws of every initializer at ``(size, size)``."""
@@ -53,7 +68,7 @@ def throughput(size: int, dtype: str, present: Sequence[str],
                   f"Throughput, {size}×{size} {dtype}, jitted",
                   elements=size * size)
     for name in libraries.INITIALIZERS:
-        table.rows[name] = measure.medians(
+        table.rows[name] = _side_by_side(
             _calls(name, shape, dtype, present), repeats, min_seconds)
     return table
 
@@ -63,7 +78,7 @@ def orthogonal(shapes: Sequence[tuple[int, ...]], present: Sequence[str],
     """Jitted orthogonal draws (QR of a normal matrix) at several shapes."""
     table = Table("orthogonal", "Orthogonal, float32, jitted")
     for shape in shapes:
-        table.rows["×".join(map(str, shape))] = measure.medians(
+        table.rows["×".join(map(str, shape))] = _side_by_side(
             _calls(libraries.ORTHOGONAL, shape, "float32", present),
             repeats, min_seconds)
     return table
@@ -89,7 +104,7 @@ def ensemble(members: int, shape: tuple[int, ...], present: Sequence[str],
                 compiled = jax.jit(jax.vmap(libraries.jax_draw(
                     library, name, shape, "float32")))
                 calls[library] = lambda compiled=compiled: compiled(keys)
-        table.rows[name] = measure.medians(calls, repeats, min_seconds)
+        table.rows[name] = _side_by_side(calls, repeats, min_seconds)
     return table
 
 
