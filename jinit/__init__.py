@@ -10,7 +10,9 @@ Every initializer is built by a factory and called as
 
 from jinit._base import ConfiguredInitializer, Initializer
 from jinit._constant import constant, dirac, identity, ones, zeros
+from jinit._ensemble import ensemble
 from jinit._gains import calculate_gain
+from jinit._keys import path_key
 from jinit._orthogonal import delta_orthogonal, orthogonal
 from jinit._random import (
                            random_normal,
@@ -41,6 +43,7 @@ __all__ = [
     "delta_orthogonal",
     "deserialize",
     "dirac",
+    "ensemble",
     "get",
     "glorot_normal",
     "glorot_uniform",
@@ -51,6 +54,7 @@ __all__ = [
     "lecun_uniform",
     "ones",
     "orthogonal",
+    "path_key",
     "random_normal",
     "random_uniform",
     "serialize",

@@ -61,6 +61,16 @@ def check_positive(name: str, value: object) -> float:
     return value
 
 
+def check_count(name: str, value: object) -> int:
+    """Returns ``value`` as a Python int ``>= 1``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"`{name}` must be an int >= 1; got "
+                        f"{type(value).__name__} {value!r}.")
+    if value < 1:
+        raise ValueError(f"`{name}` must be an int >= 1; got {value!r}.")
+    return int(value)
+
+
 def check_choice(name: str, value: object, choices: Sequence[str]) -> str:
     """Returns ``value`` if it is one of ``choices``."""
     if not isinstance(value, str) or value not in choices:

@@ -222,7 +222,7 @@ def dirac(groups=1, *, dtype=None):
       Zagoruyko & Komodakis (2017), DiracNets: Training Very Deep Neural
       Networks Without Skip-Connections, https://arxiv.org/abs/1706.00388.
     """
-    groups = _shapes.check_groups(groups)
+    groups = _checks.check_count("groups", groups)
 
     def draw(key, shape, dtype):
         *spatial, inputs, outputs = shape

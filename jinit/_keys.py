@@ -10,6 +10,7 @@ passes one, so neither silently overrides the other.
 
 from __future__ import annotations
 
+import hashlib
 import numbers
 
 import jax
@@ -52,6 +53,59 @@ def resolve(key: object, seed: int | None, initializer: str) -> jax.Array:
             f"`key` must be a single PRNG key; got a batch of shape "
             f"{key.shape}. Use jax.vmap over the keys to draw an ensemble.")
     return key if seed is None else jax.random.fold_in(key, seed)
+
+
+def path_hash(path: str) -> tuple[int, int]:
+    """The 64-bit hash of ``path`` as (high, low) 32-bit words: BLAKE2b with
+    an 8-byte digest of the UTF-8 text, read big-endian."""
+    digest = hashlib.blake2b(path.encode("utf-8"), digest_size=8).digest()
+    return (int.from_bytes(digest[:4], "big"),
+            int.from_bytes(digest[4:], "big"))
+
+
+def path_key(key: jax.Array, path: str) -> jax.Array:
+    """The key of the parameter at ``path`` in a tree of parameters.
+
+    ``path`` names the parameter by its dict keys and sequence indices joined
+    by ``/``, such as ``"layers/1/w"``. The key is ``key`` folded with a
+    64-bit hash of the path (BLAKE2b, 8-byte digest of the UTF-8 text): first
+    its high 32-bit word, then its low word, each with
+    ``jax.random.fold_in``. The hash depends only on the path's text, so a
+    parameter's key is the same in every process, Python version and machine,
+    and does not change when other parameters are added, removed or
+    reordered (Flax NNX and Haiku count creation order; Flax linen hashes
+    paths to 32 bits). Two paths share a key only if their 64-bit hashes
+    collide.
+
+    Args:
+      key: a PRNG key, typed or raw, of any implementation.
+      path: the parameter's path.
+
+    Returns:
+      A typed PRNG key.
+
+    Raises:
+      TypeError: ``key`` is not a PRNG key or ``path`` is not a str.
+      ValueError: ``key`` is a batch of keys (use ``jax.vmap``).
+
+    Example:
+      >>> import jax, jinit
+      >>> data = lambda path: jax.random.key_data(
+      ...     jinit.path_key(jax.random.key(0), path)).tolist()
+      >>> data("layers/1/w") == data("layers/1/w")
+      True
+      >>> data("layers/1/w") == data("layers/1/b")
+      False
+    """
+    if not isinstance(path, str):
+        raise TypeError(f"`path` must be a str such as 'layers/1/w'; got "
+                        f"{type(path).__name__} {path!r}.")
+    if key is None:
+        raise TypeError("`key` must be a PRNG key such as jax.random.key(0); "
+                        "got None.")
+    key = resolve(key, None, "path_key")
+    high, low = path_hash(path)
+    return jax.random.fold_in(jax.random.fold_in(key, high), low)
 
 
 def _typed(key: object) -> jax.Array:

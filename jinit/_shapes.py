@@ -4,10 +4,11 @@ initializer."""
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+
+from jinit import _checks
 
 Axes = int | Sequence[int]
 
@@ -56,16 +57,6 @@ def check_axes(**named: Axes) -> None:
     twice with the same sign (``in_axis=-1, out_axis=-1``)."""
     _check_disjoint({name: as_axes(name, value)
                      for name, value in named.items()}, "")
-
-
-def check_groups(groups: object) -> int:
-    """Factory-time check of ``groups``: an int >= 1."""
-    if isinstance(groups, bool) or not isinstance(groups, numbers.Integral):
-        raise TypeError(f"`groups` must be an int >= 1; got "
-                        f"{type(groups).__name__} {groups!r}.")
-    if groups < 1:
-        raise ValueError(f"`groups` must be an int >= 1; got {groups!r}.")
-    return int(groups)
 
 
 def _check_disjoint(named: Mapping[str, tuple[int, ...]], context: str
@@ -160,7 +151,7 @@ def compute_fans(shape: Sequence[int], in_axis: Axes = -2,
       (1024, 1024)
     """
     shape = canonical(shape)
-    groups = check_groups(groups)
+    groups = _checks.check_count("groups", groups)
     if len(shape) < 2 and (as_axes("in_axis", in_axis),
                            as_axes("out_axis", out_axis),
                            as_axes("batch_axis", batch_axis)) == (

@@ -136,7 +136,7 @@ def variance_scaling(scale=1.0, mode="fan_in",
     _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
     _shapes.check_axes(in_axis=in_axis, out_axis=out_axis,
                        batch_axis=batch_axis)
-    groups = _shapes.check_groups(groups)
+    groups = _checks.check_count("groups", groups)
 
     def draw(key, shape, dtype):
         fans = _shapes.compute_fans(shape, in_axis, out_axis, batch_axis,

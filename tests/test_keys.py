@@ -81,3 +81,61 @@ def test_deterministic_initializers_ignore_the_key():
                  jinit.identity()):
         np.testing.assert_array_equal(init(None, (3, 3)),
                                       init(jax.random.key(1), (3, 3)))
+
+
+# path_key: golden values, computed once (BLAKE2b is fixed by RFC 7693 and
+# fold_in by JAX's threefry), the same on jax 0.8.2 and 0.10.2.
+GOLDEN_PATHS = {
+    "layers/1/w": ((2577712066, 3225639262), [286096233, 327571572]),
+    "encoder/attention/query/kernel": ((1259951846, 331900794),
+                                       [38526086, 2227344589]),
+    "": ((3836125271, 1954132660), [2975332429, 981776549]),
+}
+
+
+@pytest.mark.parametrize("path", GOLDEN_PATHS)
+def test_path_key_golden_values(path):
+    words, data = GOLDEN_PATHS[path]
+    assert jinit._keys.path_hash(path) == words
+    for key in (jax.random.key(0), jax.random.PRNGKey(0)):
+        assert jax.random.key_data(jinit.path_key(key, path)).tolist() == data
+
+
+def test_path_key_is_two_folds_of_the_hash():
+    key = jax.random.key(3)
+    high, low = jinit._keys.path_hash("a/b")
+    np.testing.assert_array_equal(
+        jax.random.key_data(jinit.path_key(key, "a/b")),
+        jax.random.key_data(jax.random.fold_in(jax.random.fold_in(key, high),
+                                               low)))
+
+
+def test_path_key_under_jit_and_vmap():
+    keys = jax.random.split(jax.random.key(4), 3)
+    eager = [jax.random.key_data(jinit.path_key(k, "layers/0/b")) for k in keys]
+    jitted = jax.jit(lambda k: jax.random.key_data(
+        jinit.path_key(k, "layers/0/b")))
+    batched = jax.vmap(lambda k: jax.random.key_data(
+        jinit.path_key(k, "layers/0/b")))(keys)
+    for i, expected in enumerate(eager):
+        np.testing.assert_array_equal(jitted(keys[i]), expected)
+        np.testing.assert_array_equal(batched[i], expected)
+
+
+def test_path_keys_of_different_paths_differ():
+    key = jax.random.key(0)
+    paths = [f"layers/{i}/{name}" for i in range(64) for name in "wb"]
+    data = {tuple(jax.random.key_data(jinit.path_key(key, p)).tolist())
+            for p in paths}
+    assert len(data) == len(paths)
+
+
+@pytest.mark.parametrize("key, path, error, match", [
+    (jax.random.key(0), ("layers", 1), TypeError, "`path` must be a str"),
+    (None, "w", TypeError, "`key` must be a PRNG key"),
+    (jax.random.split(jax.random.key(0), 2), "w", ValueError, "batch"),
+    (7, "w", TypeError, "`key` must be a PRNG key"),
+])
+def test_path_key_errors(key, path, error, match):
+    with pytest.raises(error, match=match):
+        jinit.path_key(key, path)
