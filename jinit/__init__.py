@@ -14,6 +14,7 @@ from jinit._ensemble import ensemble
 from jinit._gains import calculate_gain
 from jinit._keys import path_key
 from jinit._orthogonal import delta_orthogonal, orthogonal
+from jinit._params import Param, assign, materialize
 from jinit._random import (
                            random_normal,
                            random_uniform,
@@ -37,6 +38,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ConfiguredInitializer",
     "Initializer",
+    "Param",
+    "assign",
     "calculate_gain",
     "compute_fans",
     "constant",
@@ -52,6 +55,7 @@ __all__ = [
     "identity",
     "lecun_normal",
     "lecun_uniform",
+    "materialize",
     "ones",
     "orthogonal",
     "path_key",

@@ -1,0 +1,202 @@
+"""Whole trees of parameters: ``Param`` specs, ``assign`` from abstract
+trees, and ``materialize`` with path-stable keys."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import PartitionSpec, Sharding
+
+from jinit import _dtypes, _keys, _shapes
+from jinit._base import place
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter to create: its shape, initializer, dtype and sharding.
+
+    A pytree leaf (not a node), so a tree of ``Param`` has the structure of
+    the tree of arrays :func:`jinit.materialize` makes from it.
+
+    Args:
+      shape: the parameter's shape.
+      init: its initializer, ``init(key, shape, dtype)``.
+      dtype: its dtype (default float32).
+      sharding: where to place it: a ``jax.sharding.Sharding``, a
+        ``PartitionSpec`` (under ``jax.set_mesh``) or ``None``.
+
+    Raises:
+      TypeError: ``init`` is not callable, ``sharding`` is not a sharding, or
+        ``shape``/``dtype`` is not one.
+      ValueError: a negative dimension.
+
+    Example:
+      >>> import jinit
+      >>> jinit.Param((512, 256), jinit.he_normal()).shape
+      (512, 256)
+    """
+
+    shape: tuple[int, ...]
+    init: Callable[..., jax.Array]
+    dtype: Any = jnp.float32
+    sharding: Sharding | PartitionSpec | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "shape", _shapes.canonical(self.shape))
+        if not callable(self.init):
+            raise TypeError(f"`init` must be an initializer init(key, shape, "
+                            f"dtype); got {type(self.init).__name__} "
+                            f"{self.init!r}.")
+        object.__setattr__(self, "dtype", _dtypes.as_dtype("dtype",
+                                                           self.dtype))
+        if self.sharding is not None and not isinstance(
+                self.sharding, (Sharding, PartitionSpec)):
+            raise TypeError(
+                "`sharding` must be None, a jax.sharding.Sharding or a "
+                f"PartitionSpec; got {type(self.sharding).__name__} "
+                f"{self.sharding!r}.")
+
+
+def path_string(path: Sequence[Any]) -> str:
+    """A pytree key path as ``"layers/1/w"``: dict keys, sequence indices
+    and attribute names joined by ``/``."""
+    parts = []
+    for entry in path:
+        for attribute in ("key", "idx", "name"):
+            if hasattr(entry, attribute):
+                parts.append(str(getattr(entry, attribute)))
+                break
+        else:
+            parts.append(str(entry))
+    return "/".join(parts)
+
+
+def _is_param(node: object) -> bool:
+    return isinstance(node, Param)
+
+
+def materialize(key: jax.Array, specs: Any) -> Any:
+    """The tree of arrays described by a tree of :class:`Param`.
+
+    The leaf at path ``p`` equals, bit for bit,
+    ``spec.init(jinit.path_key(key, p), spec.shape, spec.dtype)`` placed with
+    ``spec.sharding``: its key depends on its own path only, so adding,
+    removing or reordering other parameters changes no value.
+
+    Args:
+      key: a PRNG key.
+      specs: a pytree (dicts, lists, tuples, any registered node) whose
+        leaves are all :class:`Param`.
+
+    Returns:
+      The same tree with each ``Param`` replaced by its array.
+
+    Raises:
+      TypeError: a leaf is not a ``Param`` (its path is named), or ``key`` is
+        not a PRNG key.
+      ValueError: an initializer returned another shape or dtype than its
+        ``Param`` (the path is named).
+
+    Example:
+      >>> import jax, jinit
+      >>> specs = {"dense": {"w": jinit.Param((4, 3), jinit.he_normal()),
+      ...                    "b": jinit.Param((3,), jinit.zeros())}}
+      >>> params = jinit.materialize(jax.random.key(0), specs)
+      >>> params["dense"]["w"].shape, params["dense"]["b"].tolist()
+      ((4, 3), [0.0, 0.0, 0.0])
+    """
+    if key is None:
+        raise TypeError("`key` must be a PRNG key such as jax.random.key(0); "
+                        "got None.")
+    key = _keys.resolve(key, None, "materialize")
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(
+        specs, is_leaf=_is_param)
+    arrays = []
+    for path, spec in leaves:
+        name = path_string(path)
+        if not isinstance(spec, Param):
+            raise TypeError(
+                f"every leaf of `specs` must be a jinit.Param; the leaf at "
+                f"{name!r} is {type(spec).__name__} {spec!r}.")
+        value = spec.init(_keys.path_key(key, name), spec.shape, spec.dtype)
+        if value.shape != spec.shape or value.dtype != spec.dtype:
+            raise ValueError(
+                f"the initializer of {name!r} returned {value.dtype}"
+                f"{list(value.shape)}; its Param asks for {spec.dtype}"
+                f"{list(spec.shape)}.")
+        arrays.append(place(value, spec.sharding))
+    return jax.tree_util.tree_unflatten(treedef, arrays)
+
+
+Rule = tuple[str, Callable[..., jax.Array]] | tuple[
+    str, Callable[..., jax.Array], Sharding | PartitionSpec | None]
+
+
+def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
+    """Turns a tree of abstract arrays into a tree of :class:`Param` by
+    rules matched against each leaf's path.
+
+    Args:
+      abstract: a pytree whose leaves have ``shape`` and ``dtype``, such as
+        the ``jax.ShapeDtypeStruct`` tree ``jax.eval_shape`` returns for a
+        Flax, Haiku or Equinox init, or one written by hand.
+      rules: ``(pattern, init)`` or ``(pattern, init, sharding)`` tuples. The
+        first rule whose regular expression matches the leaf's path
+        (``re.search``, on paths such as ``"params/Dense_0/kernel"``) gives
+        its initializer, and its sharding when the rule has one; otherwise
+        the sharding is the abstract leaf's own (``None`` if it has none).
+
+    Returns:
+      The same tree with a ``Param`` at every leaf.
+
+    Raises:
+      ValueError: a leaf matches no rule (its path and the patterns are
+        named), or a pattern is not a valid regular expression.
+      TypeError: a rule is not such a tuple, or a leaf has no shape or dtype.
+
+    Example:
+      >>> import jax, jinit
+      >>> abstract = {"dense": {"kernel": jax.ShapeDtypeStruct((4, 3),
+      ...                                                      "float32"),
+      ...                       "bias": jax.ShapeDtypeStruct((3,),
+      ...                                                    "float32")}}
+      >>> specs = jinit.assign(abstract, [(r"kernel$", jinit.he_normal()),
+      ...                                 (r"bias$", jinit.zeros())])
+      >>> specs["dense"]["bias"].init
+      zeros()
+    """
+    compiled = []
+    for rule in rules:
+        if not isinstance(rule, tuple) or len(rule) not in (2, 3):
+            raise TypeError(
+                "each rule must be a (pattern, init) or (pattern, init, "
+                f"sharding) tuple; got {rule!r}.")
+        try:
+            compiled.append((re.compile(rule[0]), *rule[1:]))
+        except (re.error, TypeError) as error:
+            raise ValueError(f"rule pattern {rule[0]!r} is not a regular "
+                             f"expression: {error}.") from None
+
+    def to_param(path: Sequence[Any], leaf: Any) -> Param:
+        name = path_string(path)
+        if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
+            raise TypeError(f"the leaf at {name!r} has no shape and dtype: "
+                            f"{type(leaf).__name__} {leaf!r}.")
+        for pattern, init, *sharding in compiled:
+            if pattern.search(name):
+                placed = (sharding[0] if sharding
+                          else getattr(leaf, "sharding", None))
+                return Param(tuple(leaf.shape), init, np.dtype(leaf.dtype),
+                             placed)
+        patterns = ", ".join(repr(rule[0].pattern) for rule in compiled)
+        raise ValueError(f"no rule matches the parameter at {name!r} "
+                         f"({leaf.dtype}{list(leaf.shape)}); the patterns "
+                         f"are {patterns or 'none'}.")
+
+    return jax.tree_util.tree_map_with_path(to_param, abstract)
