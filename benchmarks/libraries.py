@@ -34,17 +34,12 @@ ALL_LIBRARIES = (*JAX_LIBRARIES, "torch")
 
 def available() -> dict[str, bool]:
     """Which libraries can be benchmarked here."""
-    found = {"jinit": True, "jax": True}
-    for name, module in (("haiku", "haiku"), ("keras", "keras"),
-                         ("torch", "torch")):
-        found[name] = importlib.util.find_spec(module) is not None
-    return found
+    return {library: importlib.util.find_spec(library) is not None
+            for library in ALL_LIBRARIES}
 
 
 def version(library: str) -> str:
-    module = {"jinit": "jinit", "jax": "jax", "haiku": "haiku",
-              "keras": "keras", "torch": "torch"}[library]
-    return importlib.import_module(module).__version__
+    return importlib.import_module(library).__version__
 
 
 def _jinit(name: str):

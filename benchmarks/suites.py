@@ -30,18 +30,22 @@ class Table:
 
 
 def _calls(name: str, shape: tuple[int, ...], dtype: str,
-           present: Sequence[str],
-           transform: Callable[[Callable], Callable] = jax.jit
+           present: Sequence[str], members: int | None = None
            ) -> dict[str, Callable[[], Any]]:
-    """One ready-to-time call per library: a compiled draw of ``name``."""
+    """One ready-to-time call per library: a compiled draw of ``name``, or
+    with ``members`` that many independent draws stacked (``jax.vmap`` over
+    split keys; torch: one initialized tensor per member)."""
+    keys = KEY if members is None else jax.random.split(KEY, members)
     calls: dict[str, Callable[[], Any]] = {}
     for library in present:
         if library == "torch":
-            calls[library] = libraries.torch_draw(name, shape, dtype)
+            draw = libraries.torch_draw(name, shape, dtype)
+            calls[library] = draw if members is None else (
+                lambda draw=draw: [draw() for _ in range(members)])
         else:
-            compiled = transform(libraries.jax_draw(library, name, shape,
-                                                    dtype))
-            calls[library] = lambda compiled=compiled: compiled(KEY)
+            draw = libraries.jax_draw(library, name, shape, dtype)
+            compiled = jax.jit(draw if members is None else jax.vmap(draw))
+            calls[library] = lambda compiled=compiled: compiled(keys)
     return calls
 
 
@@ -88,23 +92,14 @@ def ensemble(members: int, shape: tuple[int, ...], present: Sequence[str],
              repeats: int, min_seconds: float) -> Table:
     """``members`` independent draws stacked, by ``jax.vmap`` over split
     keys (torch: one initialized tensor per member)."""
-    keys = jax.random.split(KEY, members)
     table = Table("ensemble",
                   f"Ensemble of {members} × {'×'.join(map(str, shape))} "
                   "float32, jax.vmap over keys, jitted",
                   elements=members * shape[0] * shape[1])
     for name in libraries.INITIALIZERS:
-        calls = {}
-        for library in present:
-            if library == "torch":
-                draw = libraries.torch_draw(name, shape, "float32")
-                calls[library] = lambda draw=draw: [
-                    draw() for _ in range(members)]
-            else:
-                compiled = jax.jit(jax.vmap(libraries.jax_draw(
-                    library, name, shape, "float32")))
-                calls[library] = lambda compiled=compiled: compiled(keys)
-        table.rows[name] = _side_by_side(calls, repeats, min_seconds)
+        table.rows[name] = _side_by_side(
+            _calls(name, shape, "float32", present, members), repeats,
+            min_seconds)
     return table
 
 

@@ -16,21 +16,21 @@ from jinit._keys import path_key
 from jinit._orthogonal import delta_orthogonal, orthogonal
 from jinit._params import Param, assign, materialize
 from jinit._random import (
-                           random_normal,
-                           random_uniform,
-                           sparse,
-                           truncated_normal,
+    random_normal,
+    random_uniform,
+    sparse,
+    truncated_normal,
 )
 from jinit._registry import deserialize, get, serialize
 from jinit._shapes import compute_fans
 from jinit._variance import (
-                           glorot_normal,
-                           glorot_uniform,
-                           he_normal,
-                           he_uniform,
-                           lecun_normal,
-                           lecun_uniform,
-                           variance_scaling,
+    glorot_normal,
+    glorot_uniform,
+    he_normal,
+    he_uniform,
+    lecun_normal,
+    lecun_uniform,
+    variance_scaling,
 )
 
 __version__ = "0.1.0"

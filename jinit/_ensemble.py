@@ -54,15 +54,10 @@ def ensemble(init: Callable[..., jax.Array], n: int
 
     def ensemble_init(key: jax.Array, shape: Any, dtype: Any = None, *,
                       out_sharding: Any = None) -> jax.Array:
-        if key is None:
-            raise TypeError(
-                "`key` must be a PRNG key: the members' keys are split from "
-                "it; got None.")
-        keys = jax.random.split(_keys.resolve(key, None, "ensemble"), n)
+        keys = jax.random.split(_keys.required(key, "ensemble"), n)
         shape = _shapes.canonical(shape)
         members = jax.vmap(lambda member: init(member, shape, dtype))(keys)
         return place(members, out_sharding)
 
     ensemble_init.__name__ = ensemble_init.__qualname__ = "ensemble"
-    ensemble_init.__doc__ = f"ensemble({init!r}, n={n})"
     return ensemble_init

@@ -55,6 +55,19 @@ def resolve(key: object, seed: int | None, initializer: str) -> jax.Array:
     return key if seed is None else jax.random.fold_in(key, seed)
 
 
+def required(key: object, caller: str) -> jax.Array:
+    """The typed key for ``caller``, which has no seed to fall back on.
+
+    Raises:
+      TypeError: ``key`` is None or not a PRNG key.
+      ValueError: a batch of keys.
+    """
+    if key is None:
+        raise TypeError("`key` must be a PRNG key such as jax.random.key(0); "
+                        "got None.")
+    return resolve(key, None, caller)
+
+
 def path_hash(path: str) -> tuple[int, int]:
     """The 64-bit hash of ``path`` as (high, low) 32-bit words: BLAKE2b with
     an 8-byte digest of the UTF-8 text, read big-endian."""
@@ -100,10 +113,7 @@ def path_key(key: jax.Array, path: str) -> jax.Array:
     if not isinstance(path, str):
         raise TypeError(f"`path` must be a str such as 'layers/1/w'; got "
                         f"{type(path).__name__} {path!r}.")
-    if key is None:
-        raise TypeError("`key` must be a PRNG key such as jax.random.key(0); "
-                        "got None.")
-    key = resolve(key, None, "path_key")
+    key = required(key, "path_key")
     high, low = path_hash(path)
     return jax.random.fold_in(jax.random.fold_in(key, high), low)
 

@@ -111,10 +111,7 @@ def materialize(key: jax.Array, specs: Any) -> Any:
       >>> params["dense"]["w"].shape, params["dense"]["b"].tolist()
       ((4, 3), [0.0, 0.0, 0.0])
     """
-    if key is None:
-        raise TypeError("`key` must be a PRNG key such as jax.random.key(0); "
-                        "got None.")
-    key = _keys.resolve(key, None, "materialize")
+    key = _keys.required(key, "materialize")
     leaves, treedef = jax.tree_util.tree_flatten_with_path(
         specs, is_leaf=_is_param)
     arrays = []
