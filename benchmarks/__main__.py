@@ -1,5 +1,7 @@
 """``python -m benchmarks``: jinit against jax.nn.initializers, Haiku, Keras 3
-(JAX backend) and torch.nn.init, side by side in one process.
+(JAX backend) and torch.nn.init, side by side in one process; and whole
+models initialized by jinit, jax.nn.initializers and torch.nn.init, each
+first in a fresh process.
 
 Prints tables of ratios, and writes ``benchmarks.json`` and ``speedups.png``
 (with matplotlib) to ``--out``; ``--markdown PATH`` also writes the
@@ -11,7 +13,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 # torch's OpenMP threads otherwise spin after each call, taking the cores
@@ -25,10 +29,33 @@ from benchmarks import libraries, report, suites  # noqa: E402
 FULL = {"sizes": (1024, 4096), "repeats": 11, "min_seconds": 1.0,
         "trials": 5, "base": 256,
         "orthogonal": ((256, 256), (1024, 1024), (2048, 512), (3, 3, 64, 128)),
-        "ensemble": (64, (512, 512))}
+        "ensemble": (64, (512, 512)), "model_processes": 3,
+        "model_warm_repeats": 3}
 QUICK = {"sizes": (64, 128), "repeats": 3, "min_seconds": 0.0,
          "trials": 2, "base": 32,
-         "orthogonal": ((16, 16), (32, 8)), "ensemble": (4, (32, 32))}
+         "orthogonal": ((16, 16), (32, 8)), "ensemble": (4, (32, 32)),
+         "model_processes": 1, "model_warm_repeats": 1}
+
+
+def _initializer_tables(settings: dict[str, Any], present: Sequence[str]
+                       ) -> list[suites.Table]:
+    """The suites comparing initializers one by one, in this process."""
+    timing = settings["repeats"], settings["min_seconds"]
+    tables = []
+    for size in settings["sizes"]:
+        for dtype in ("float32", "bfloat16"):
+            tables.append(suites.throughput(size, dtype, present, *timing))
+            print(f"  done: {tables[-1].title}", flush=True)
+    members, shape = settings["ensemble"]
+    tables.append(suites.ensemble(members, shape, present, *timing))
+    tables.append(suites.orthogonal(settings["orthogonal"], present, *timing))
+    for mode in ("eager", "jit"):
+        tables.append(suites.first_call(
+            mode, ("normal", "truncated_normal", "glorot_uniform",
+                   "he_normal"), present, settings["trials"],
+            settings["base"]))
+    print("  done: ensemble, orthogonal, first calls", flush=True)
+    return tables
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="directory for benchmarks.json and speedups.png")
     parser.add_argument("--markdown", type=Path, default=None,
                         help="also write BENCHMARKS.md here")
+    parser.add_argument("--only-models", action="store_true",
+                        help="run only the whole-model suite (its record "
+                        "has that table only, and no chart)")
     args = parser.parse_args(argv)
 
     wanted = {"jinit", *args.libraries.split(",")}
@@ -66,21 +96,12 @@ def main(argv: list[str] | None = None) -> int:
                                      f"{', '.join(skipped)}" if skipped
                                      else ""), flush=True)
 
-    timing = settings["repeats"], settings["min_seconds"]
-    tables = []
-    for size in settings["sizes"]:
-        for dtype in ("float32", "bfloat16"):
-            tables.append(suites.throughput(size, dtype, present, *timing))
-            print(f"  done: {tables[-1].title}", flush=True)
-    members, shape = settings["ensemble"]
-    tables.append(suites.ensemble(members, shape, present, *timing))
-    tables.append(suites.orthogonal(settings["orthogonal"], present, *timing))
-    for mode in ("eager", "jit"):
-        tables.append(suites.first_call(
-            mode, ("normal", "truncated_normal", "glorot_uniform",
-                   "he_normal"), present, settings["trials"],
-            settings["base"]))
-    print("  done: ensemble, orthogonal, first calls\n", flush=True)
+    tables = ([] if args.only_models
+              else _initializer_tables(settings, present))
+    model_table = suites.whole_models(
+        present, settings["model_processes"],
+        settings["model_warm_repeats"], tiny=args.quick)
+    print("  done: whole models\n", flush=True)
 
     record = {
         "mode": "quick" if args.quick else "full",
@@ -90,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": report.machine(),
         "libraries": {name: libraries.version(name) for name in present},
         "skipped": skipped,
-        "tables": [table.as_dict() for table in tables],
+        "tables": [table.as_dict() for table in (*tables, model_table)],
     }
     print(report.text(record))
     args.out.mkdir(parents=True, exist_ok=True)
@@ -98,6 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     charted = report.chart(record, args.out / "speedups.png")
     print(f"\nwrote {args.out / 'benchmarks.json'}"
           + (f" and {args.out / 'speedups.png'}" if charted
+             else "" if args.only_models
              else " (no chart: matplotlib is not installed)"))
     if args.markdown is not None:
         chart_path = (os.path.relpath(args.out / "speedups.png",

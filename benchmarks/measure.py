@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -21,6 +21,14 @@ def _timed(call: Callable[[], Any]) -> float:
     start = time.perf_counter()
     jax.block_until_ready(call())  # A torch tensor is ready on return.
     return time.perf_counter() - start
+
+
+def in_turn(names: Sequence[str], rounds: int) -> Iterator[str]:
+    """``names``, ``rounds`` times over, each round starting one further
+    along."""
+    for repeat in range(rounds):
+        start = repeat % len(names)
+        yield from [*names[start:], *names[:start]]
 
 
 def medians(calls: Mapping[str, Callable[[], Any]], repeats: int,
@@ -33,12 +41,9 @@ def medians(calls: Mapping[str, Callable[[], Any]], repeats: int,
         _timed(call)
     slowest = max(_timed(call) for call in calls.values())
     rounds = max(repeats, min(200, int(min_seconds / max(slowest, 1e-9))))
-    names = list(calls)
-    seconds: dict[str, list[float]] = {name: [] for name in names}
-    for repeat in range(rounds):
-        start = repeat % len(names)
-        for name in names[start:] + names[:start]:
-            seconds[name].append(_timed(calls[name]))
+    seconds: dict[str, list[float]] = {name: [] for name in calls}
+    for name in in_turn(list(calls), rounds):
+        seconds[name].append(_timed(calls[name]))
     return {name: statistics.median(times) for name, times in seconds.items()}
 
 

@@ -1,7 +1,9 @@
 """Tables of ratios, the JSON record, the bar chart and BENCHMARKS.md.
 
 A ratio is the other library's median time divided by jinit's, on the same
-row of the same run: above 1, jinit is that many times faster.
+row of the same run: above 1, jinit is that many times faster. The
+whole-model table (``"models"`` in place of ``"seconds"``) has columns of its
+own: sizes, seconds, ratios and peak memory.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import os
 import platform
 import subprocess
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,10 @@ import jax
 from benchmarks import libraries
 
 OTHERS = tuple(name for name in libraries.ALL_LIBRARIES if name != "jinit")
+MODEL_HEADER = ("tensors", "parameters", "jinit cold s", "jax cold s",
+                "jax÷jinit cold", "torch cold s", "jinit warm s",
+                "jax warm s", "jax÷jinit warm", "jinit peak÷bytes",
+                "jax peak÷bytes")
 
 
 def machine() -> dict[str, Any]:
@@ -71,16 +78,18 @@ def ratio(seconds: dict[str, float], library: str) -> float | None:
     return seconds[library] / seconds["jinit"]
 
 
+def _ratio_cell(seconds: dict[str, float], library: str) -> str:
+    value = ratio(seconds, library)
+    return "—" if value is None else f"{value:.3g}×"
+
+
 def _cells(table: dict[str, Any], row: str,
            present: Sequence[str]) -> list[str]:
     seconds = table["seconds"][row]
     cells = [row, f"{seconds['jinit'] * 1e3:.1f}"]
     if table["elements"]:
         cells.append(f"{seconds['jinit'] / table['elements'] * 1e9:.2f}")
-    for library in present:
-        value = ratio(seconds, library)
-        cells.append("—" if value is None else f"{value:.3g}×")
-    return cells
+    return cells + [_ratio_cell(seconds, library) for library in present]
 
 
 def _header(table: dict[str, Any], present: Sequence[str]) -> list[str]:
@@ -90,16 +99,39 @@ def _header(table: dict[str, Any], present: Sequence[str]) -> list[str]:
     return header + [f"vs {library}" for library in present]
 
 
+def _figure(figures: dict[str, float], library: str) -> str:
+    return f"{figures[library]:.3g}" if library in figures else "—"
+
+
+def _model_cells(model: str, row: dict[str, Any]) -> list[str]:
+    cold, warm, peak = row["cold"], row["warm"], row["peak_memory"]
+    return [model, str(row["tensors"]), f"{row['parameters'] / 1e6:.1f}M",
+            _figure(cold, "jinit"), _figure(cold, "jax"),
+            _ratio_cell(cold, "jax"), _figure(cold, "torch"),
+            _figure(warm, "jinit"), _figure(warm, "jax"),
+            _ratio_cell(warm, "jax"), _figure(peak, "jinit"),
+            _figure(peak, "jax")]
+
+
+def _grid(table: dict[str, Any], present: Sequence[str]) -> list[list[str]]:
+    """A table's header (its first cell empty) and rows, as cells."""
+    if "models" in table:
+        return [["", *MODEL_HEADER]] + [
+            _model_cells(model, row) for model, row in table["models"].items()]
+    return [_header(table, present)] + [
+        _cells(table, row, present) for row in table["seconds"]]
+
+
 def text(record: dict[str, Any]) -> str:
     """The tables as aligned plain text."""
     present = [name for name in OTHERS if name in record["libraries"]]
     blocks = []
     for table in record["tables"]:
-        rows = [_header(table, present)] + [
-            _cells(table, row, present) for row in table["seconds"]]
+        rows = _grid(table, present)
         widths = [max(len(row[i]) for row in rows)
                   for i in range(len(rows[0]))]
-        lines = [table["title"]] + [
+        lines = [table["title"], *textwrap.wrap(table.get("note", ""), 79)]
+        lines += [
             "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
                       for i, (cell, width) in enumerate(zip(row, widths,
                                                             strict=True)))
@@ -112,13 +144,15 @@ def markdown_tables(record: dict[str, Any]) -> str:
     present = [name for name in OTHERS if name in record["libraries"]]
     blocks = []
     for table in record["tables"]:
-        header = _header(table, present)
-        header[0] = "initializer" if table["elements"] else "row"
-        lines = [f"### {table['title']}", "",
-                 "| " + " | ".join(header) + " |",
-                 "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(_cells(table, row, present)) + " |"
-                  for row in table["seconds"]]
+        header, *rows = _grid(table, present)
+        header[0] = ("model" if "models" in table else "initializer"
+                     if table["elements"] else "row")
+        lines = [f"### {table['title']}", ""]
+        if "note" in table:
+            lines += [table["note"], ""]
+        lines += ["| " + " | ".join(header) + " |",
+                  "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(row) + " |" for row in rows]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -129,7 +163,11 @@ def save_json(record: dict[str, Any], path: Path) -> None:
 
 def chart(record: dict[str, Any], path: Path) -> bool:
     """A bar chart of the ratios of the throughput and ensemble tables;
-    False (and no file) when matplotlib is not installed."""
+    False (and no file) when the record has none or matplotlib is not
+    installed."""
+    tables = [table for table in record["tables"] if table.get("elements")]
+    if not tables:
+        return False
     try:
         import matplotlib
     except ImportError:
@@ -138,7 +176,6 @@ def chart(record: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     present = [name for name in OTHERS if name in record["libraries"]]
-    tables = [table for table in record["tables"] if table["elements"]]
     figure, axes = plt.subplots(len(tables), 1, squeeze=False,
                                 figsize=(9, 2.6 * len(tables)))
     width = 0.8 / max(len(present), 1)

@@ -1,16 +1,18 @@
 """The benchmark suites. Each returns a table: for every row (an initializer
-or a shape), the seconds each library took, measured side by side."""
+or a shape), the seconds each library took, measured side by side; the
+whole-model suite, for every model, several figures per library."""
 
 from __future__ import annotations
 
 import itertools
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import jax
 
-from benchmarks import libraries, measure
+from benchmarks import libraries, measure, models
 
 KEY = jax.random.key(0)
 
@@ -27,6 +29,23 @@ class Table:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title,
                 "elements": self.elements, "seconds": self.rows}
+
+
+@dataclass
+class ModelTable:
+    """Whole-model initializations: ``rows[model]`` holds the model's
+    ``tensors`` and ``parameters``, and per figure of
+    :func:`benchmarks.models.figures` (``cold``, ``warm``, ``peak_memory``)
+    each library's median, ``rows[model][figure][library]``."""
+
+    name: str
+    title: str
+    note: str
+    rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "note": self.note,
+                "models": self.rows}
 
 
 def _calls(name: str, shape: tuple[int, ...], dtype: str,
@@ -136,4 +155,39 @@ def first_call(mode: str, names: Sequence[str], present: Sequence[str],
     for name in names:
         table.rows[name] = measure.first_calls(
             {library: builder(library, name) for library in libs}, trials)
+    return table
+
+
+def whole_models(present: Sequence[str], processes: int, warm_repeats: int,
+                 tiny: bool) -> ModelTable:
+    """Each model of :data:`benchmarks.models.MODELS` initialized by jinit,
+    ``jax.nn.initializers`` and torch (those of them ``present``), each
+    measurement in a fresh process, ``processes`` of them per library, the
+    libraries in turn; ``tiny``: at the smoke test's sizes."""
+    contenders = [name for name in models.LIBRARIES if name in present]
+    missing = [name for name in models.LIBRARIES if name not in present]
+    table = ModelTable(
+        "models",
+        "Whole models, float32" + (", tiny sizes" if tiny else ""),
+        "Cold: from building the tree of specs to the initialized tree, in "
+        "a fresh process, compilation included (imports, backend start-up "
+        "and JAX's first compilation of anything, which loads its compiler, "
+        f"not), median over {processes} process(es) per library. "
+        "Warm: again in the same process with a new key, median of "
+        f"{warm_repeats}. Peak memory: growth of the peak resident memory "
+        "during the cold initialization, in parameter bytes."
+        + (f" Not run: {', '.join(missing)}." if missing else ""))
+    for model in models.MODELS:
+        runs: dict[str, list[dict[str, float]]] = {
+            name: [] for name in contenders}
+        for library in measure.in_turn(contenders, processes):
+            runs[library].append(models.in_fresh_process(
+                model, library, tiny, warm_repeats))
+        sizes = models.size(models.build(model, tiny))
+        table.rows[model] = {
+            "tensors": sizes["tensors"], "parameters": sizes["parameters"],
+            **{figure: {library: statistics.median(
+                run[figure] for run in runs[library])
+                for library in contenders}
+               for figure in ("cold", "warm", "peak_memory")}}
     return table

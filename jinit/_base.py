@@ -16,14 +16,14 @@ import inspect
 import math
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import AxisType, NamedSharding, PartitionSpec, Sharding
 
-from jinit import _checks, _dtypes, _keys, _shapes
+from jinit import _checks, _dtypes, _keys, _sampling, _shapes
 
 Shape = tuple[int, ...]
 Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
@@ -46,6 +46,31 @@ class Initializer(Protocol):
         ...
 
 
+def _mesh_and_spec(out_sharding: object
+                   ) -> tuple[Any, PartitionSpec] | Sharding | None:
+    """Checks ``out_sharding``: ``None``, a ``Sharding``, or a
+    ``PartitionSpec`` under a mesh. A ``NamedSharding`` or ``PartitionSpec``
+    comes back as (mesh, spec), another ``Sharding`` as itself."""
+    if out_sharding is None:
+        return None
+    if isinstance(out_sharding, PartitionSpec):
+        mesh = jax.sharding.get_abstract_mesh()
+        if mesh.empty:
+            raise ValueError(
+                f"`out_sharding` {out_sharding} is a PartitionSpec, which "
+                "needs a mesh: call under `with jax.set_mesh(mesh):` or pass "
+                "NamedSharding(mesh, spec).")
+        return mesh, out_sharding
+    if isinstance(out_sharding, NamedSharding):
+        return out_sharding.mesh, out_sharding.spec
+    if isinstance(out_sharding, Sharding):
+        return out_sharding
+    raise TypeError(
+        "`out_sharding` must be None, a jax.sharding.Sharding or a "
+        f"PartitionSpec; got {type(out_sharding).__name__} "
+        f"{out_sharding!r}.")
+
+
 def place(x: jax.Array, out_sharding: object) -> jax.Array:
     """Places ``x`` with ``out_sharding``: a ``Sharding``, or a
     ``PartitionSpec`` under a mesh set with ``jax.set_mesh``; ``None`` leaves
@@ -56,25 +81,12 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
     ``Auto`` axes (the classic ``Mesh``) ``device_put`` inside ``jit`` would be
     dropped, so a sharding constraint is used instead.
     """
-    if out_sharding is None:
+    checked = _mesh_and_spec(out_sharding)
+    if checked is None:
         return x
-    if isinstance(out_sharding, PartitionSpec):
-        mesh = jax.sharding.get_abstract_mesh()
-        if mesh.empty:
-            raise ValueError(
-                f"`out_sharding` {out_sharding} is a PartitionSpec, which "
-                "needs a mesh: call under `with jax.set_mesh(mesh):` or pass "
-                "NamedSharding(mesh, spec).")
-        spec = out_sharding
-    elif isinstance(out_sharding, NamedSharding):
-        mesh, spec = out_sharding.mesh, out_sharding.spec
-    elif isinstance(out_sharding, Sharding):
-        return jax.device_put(x, out_sharding)
-    else:
-        raise TypeError(
-            "`out_sharding` must be None, a jax.sharding.Sharding or a "
-            f"PartitionSpec; got {type(out_sharding).__name__} "
-            f"{out_sharding!r}.")
+    if isinstance(checked, Sharding):
+        return jax.device_put(x, checked)
+    mesh, spec = checked
     axis_types = dict(zip(mesh.axis_names, mesh.axis_types, strict=True))
     used = [name for entry in spec
             for name in (entry if isinstance(entry, tuple) else (entry,))
@@ -82,6 +94,44 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
     if any(axis_types[name] == AxisType.Explicit for name in used):
         return jax.device_put(x, out_sharding)
     return jax.lax.with_sharding_constraint(x, out_sharding)
+
+
+class Fill(NamedTuple):
+    """The values of a constant: every element is ``value``, a 0-d NumPy
+    array of the dtype."""
+    value: np.ndarray
+
+
+class Elementwise(NamedTuple):
+    """What a factory returns, instead of a draw, when every element follows
+    one law: ``law(shape, dtype)`` gives it, an affine law
+    ``scale * unit + shift`` (a :class:`jinit._sampling.Affine`) or a
+    :class:`Fill`, or ``None`` where the values have no such form, and then
+    ``otherwise(key, shape, dtype)`` makes them.
+
+    Affine laws are compiled whole with their scale (so eager, ``jit`` and
+    ``vmap`` draws are the same bits) and created directly sharded;
+    :func:`jinit.materialize` makes both kinds of law on the host of a CPU
+    without compiling anything per shape.
+    """
+    law: Callable[[Shape, np.dtype], _sampling.Affine | Fill | None]
+    otherwise: Draw | None = None
+
+
+class Call(NamedTuple):
+    """The checked arguments of one call of a :class:`ConfiguredInitializer`.
+
+    ``key`` has the seed folded in (``None`` for a deterministic
+    initializer); ``work_dtype`` is the dtype drawn in before the cast to
+    ``dtype``; ``law`` is the law of every element (see
+    :class:`Elementwise`), or ``None`` (always for a zero-size shape, which
+    has no elements).
+    """
+    key: jax.Array | None
+    shape: Shape
+    dtype: np.dtype
+    work_dtype: np.dtype
+    law: _sampling.Affine | Fill | None
 
 
 class ConfiguredInitializer:
@@ -97,7 +147,8 @@ class ConfiguredInitializer:
                  "_check", "__name__", "__weakref__")
 
     def __init__(self, build: Callable[..., ConfiguredInitializer],
-                 config: Mapping[str, Any], draw: Draw, *, random: bool,
+                 config: Mapping[str, Any], draw: Draw | Elementwise, *,
+                 random: bool,
                  allow_complex: bool, check: Check | None):
         self._build = build
         self._config = dict(config)
@@ -116,9 +167,15 @@ class ConfiguredInitializer:
         """The factory's arguments, defaults included (a fresh dict)."""
         return dict(self._config)
 
-    def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
-                 *, out_sharding: Sharding | PartitionSpec | None = None
-                 ) -> jax.Array:
+    def prepare(self, key: jax.Array | None, shape: Any,
+                dtype: Any = None) -> Call:
+        """Checks the arguments of a call and resolves its key and dtypes,
+        without drawing (:func:`jinit.materialize` uses it to draw many
+        initializers together).
+
+        Raises:
+          The errors of a call with the same arguments.
+        """
         shape = _shapes.canonical(shape)
         if self._check is not None:
             self._check(shape, self._config, self.name)
@@ -126,16 +183,31 @@ class ConfiguredInitializer:
                                 random=self._random,
                                 allow_complex=self._allow_complex,
                                 initializer=self.name)
-        if self._random:
-            key = _keys.resolve(key, self._config.get("seed"), self.name)
-            work_dtype = _dtypes.sampling(dtype)
-        else:
-            work_dtype = dtype
-        if math.prod(shape) == 0:
-            values = jnp.zeros(shape, dtype)
-        else:
-            values = self._draw(key, shape, work_dtype).astype(dtype)
-        return place(values, out_sharding)
+        key = (_keys.resolve(key, self._config.get("seed"), self.name)
+               if self._random else None)
+        work_dtype = _dtypes.sampling(dtype) if self._random else dtype
+        law = (self._draw.law(shape, work_dtype)
+               if isinstance(self._draw, Elementwise) and math.prod(shape)
+               else None)
+        return Call(key, shape, dtype, work_dtype, law)
+
+    def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
+                 *, out_sharding: Sharding | PartitionSpec | None = None
+                 ) -> jax.Array:
+        call = self.prepare(key, shape, dtype)
+        if math.prod(call.shape) == 0:
+            return place(jnp.zeros(call.shape, call.dtype), out_sharding)
+        if isinstance(call.law, Fill):
+            return place(jnp.full(call.shape, call.law.value, call.dtype),
+                         out_sharding)
+        if call.law is not None:
+            _mesh_and_spec(out_sharding)
+            return _sampling.sample(call.key, call.shape, call.work_dtype,
+                                    call.dtype, call.law, out_sharding)
+        draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)
+                else self._draw)
+        values = draw(call.key, call.shape, call.work_dtype)
+        return place(values.astype(call.dtype), out_sharding)
 
     def __repr__(self) -> str:
         defaults = _defaults(self._build)
@@ -201,8 +273,9 @@ def factory(*, random: bool, allow_complex: bool = False,
 
     The decorated function receives its arguments in canonical form (dtype as
     ``np.dtype``, seed checked, sequences as tuples, NumPy and 0-d array
-    scalars as Python numbers) and returns ``draw(key, shape, dtype)``, or
-    another jinit initializer whose draw it reuses.
+    scalars as Python numbers) and returns ``draw(key, shape, dtype)``, an
+    :class:`Elementwise` law, or another jinit initializer whose draw it
+    reuses.
     """
 
     def decorate(fn: Callable[..., Any]

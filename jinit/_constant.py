@@ -10,7 +10,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinit import _checks, _shapes
-from jinit._base import factory
+from jinit._base import Elementwise, Fill, factory
 
 
 def _fill_value(name: str, value: bool | int | float | complex,
@@ -63,7 +63,7 @@ def zeros(*, dtype=None):
       Array([[0, 0, 0],
              [0, 0, 0]], dtype=int8)
     """
-    return lambda key, shape, dtype: jnp.zeros(shape, dtype)
+    return Elementwise(lambda shape, dtype: Fill(np.zeros((), dtype)))
 
 
 @factory(random=False)
@@ -84,7 +84,7 @@ def ones(*, dtype=None):
       >>> jinit.ones()(None, (3,), "bool")
       Array([ True,  True,  True], dtype=bool)
     """
-    return lambda key, shape, dtype: jnp.ones(shape, dtype)
+    return Elementwise(lambda shape, dtype: Fill(np.ones((), dtype)))
 
 
 @factory(random=False)
@@ -115,10 +115,8 @@ def constant(value=0, *, dtype=None):
     """
     value = _checks.check_scalar("value", value)
 
-    def draw(key, shape, dtype):
-        return jnp.full(shape, _fill_value("value", value, dtype), dtype)
-
-    return draw
+    return Elementwise(lambda shape, dtype: Fill(
+        _fill_value("value", value, dtype)))
 
 
 def _check_identity(shape: tuple[int, ...], config: Mapping[str, Any],

@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import numbers
+from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
+
+from jinit import _threefry
 
 SEED_LIMIT = 2**32  # jax.random.fold_in takes uint32 data.
 
@@ -116,6 +120,34 @@ def path_key(key: jax.Array, path: str) -> jax.Array:
     key = required(key, "path_key")
     high, low = path_hash(path)
     return jax.random.fold_in(jax.random.fold_in(key, high), low)
+
+
+@jax.jit
+def _fold_paths(key: jax.Array, hashes: jax.Array) -> jax.Array:
+    return jax.random.key_data(jax.vmap(lambda words: jax.random.fold_in(
+        jax.random.fold_in(key, words[0]), words[1]))(hashes))
+
+
+def path_key_data(key: jax.Array, paths: Sequence[str]) -> np.ndarray:
+    """The key data of ``path_key(key, path)`` for every path, one row
+    each, for a concrete ``key`` (not under ``jit``).
+
+    For the default ``threefry2x32`` keys the folds are hashed on the host:
+    ``fold_in(key, d)`` is Threefry-2x32 of the words ``(0, d)`` under the
+    key, so the rows cost no compilation and no device work. Other key
+    implementations fold with ``jax.random.fold_in``.
+    """
+    key = required(key, "path_key")
+    hashes = np.array([path_hash(path) for path in paths],
+                      np.uint32).reshape(len(paths), 2)
+    if str(jax.random.key_impl(key)) != "threefry2x32":
+        return np.asarray(_fold_paths(key, hashes))
+    words = np.asarray(jax.random.key_data(key)).reshape(2, 1)
+    zero = np.zeros(len(paths), np.uint32)
+    for column in range(2):
+        words = _threefry.hash2x32(words[0], words[1], zero,
+                                   hashes[:, column])
+    return np.stack(words, axis=1)
 
 
 def _typed(key: object) -> jax.Array:

@@ -17,14 +17,9 @@ import jax
 import jax.numpy as jnp
 
 from jinit import _checks, _dtypes, _sampling, _shapes
-from jinit._base import factory
+from jinit._base import Elementwise, factory
 
 TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
-
-
-def _shift(values: jax.Array, mean: float) -> jax.Array:
-    # Adding 0.0 would turn -0.0 into +0.0 and break bit-identity with jax.
-    return values + jnp.array(mean, values.dtype) if mean else values
 
 
 @factory(random=True)
@@ -56,11 +51,9 @@ def random_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
     mean = _checks.check_real("mean", mean)
     stddev = _checks.check_nonnegative("stddev", stddev)
 
-    def draw(key, shape, dtype):
-        normal = _sampling.normal(key, shape, dtype)
-        return _shift(normal * jnp.array(stddev, dtype), mean)
-
-    return draw
+    # No shift for mean 0: adding 0.0 turns -0.0 into +0.0, unlike jax.
+    law = _sampling.Affine("normal", (), stddev, mean or None)
+    return Elementwise(lambda shape, dtype: law)
 
 
 @factory(random=True)
@@ -95,10 +88,8 @@ def random_uniform(minval=-0.05, maxval=0.05, seed=None, *, dtype=None):
         raise ValueError(f"`minval` must be <= `maxval`; got minval={minval!r}"
                          f", maxval={maxval!r}.")
 
-    def draw(key, shape, dtype):
-        return _sampling.uniform(key, shape, dtype, minval, maxval)
-
-    return draw
+    law = _sampling.Affine("uniform", (minval, maxval))
+    return Elementwise(lambda shape, dtype: law)
 
 
 @factory(random=True)
@@ -135,12 +126,9 @@ def truncated_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
     mean = _checks.check_real("mean", mean)
     stddev = _checks.check_nonnegative("stddev", stddev)
 
-    def draw(key, shape, dtype):
-        unit = _sampling.truncated_normal(key, -TRUNCATION, TRUNCATION, shape,
-                                           dtype)
-        return _shift(unit * jnp.array(stddev, dtype), mean)
-
-    return draw
+    law = _sampling.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
+                           stddev, mean or None)
+    return Elementwise(lambda shape, dtype: law)
 
 
 def sparse_zeros(sparsity: float, rows: int) -> int:
@@ -196,8 +184,8 @@ def sparse(sparsity, stddev=0.01, seed=None, *, dtype=None):
     def draw(key, shape, dtype):
         zeros = sparse_zeros(sparsity, shape[0])
         key_values, key_rows = jax.random.split(key)
-        values = _sampling.normal(key_values, shape, dtype) * jnp.array(
-            stddev, dtype)
+        values = _sampling.sample(key_values, shape, dtype, dtype,
+                                  _sampling.Affine("normal", (), stddev))
         scores = _sampling.uniform(key_rows, shape, _dtypes.default_float())
         rank = jnp.argsort(jnp.argsort(scores, axis=0), axis=0)
         return jnp.where(rank < zeros, jnp.zeros((), dtype), values)

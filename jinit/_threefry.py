@@ -33,14 +33,15 @@ WORD = 2**32
 
 
 def _rotate_left(x: jax.Array, bits: int) -> jax.Array:
-    return (lax.shift_left(x, np.uint32(bits))
-            | lax.shift_right_logical(x, np.uint32(32 - bits)))
+    return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
 
 
 def hash2x32(key0: jax.Array, key1: jax.Array, x0: jax.Array, x1: jax.Array
              ) -> tuple[jax.Array, jax.Array]:
     """Threefry-2x32 (20 rounds) of the words ``(x0, x1)`` under the key
-    ``(key0, key1)``; all ``uint32``, broadcast together."""
+    ``(key0, key1)``; all ``uint32``, broadcast together: JAX arrays, or
+    NumPy arrays (not NumPy scalars, which warn on the wrap-around) to hash
+    on the host."""
     schedule = (key0, key1, key0 ^ key1 ^ np.uint32(KEY_PARITY))
     x0, x1 = x0 + schedule[0], x1 + schedule[1]
     for block in range(5):
@@ -109,12 +110,13 @@ def counters(shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
     return flat_index(indices, strides, wide=math.prod(shape) > WORD)
 
 
-def random_bits(key_data: jax.Array, bit_width: int,
-                shape: tuple[int, ...]) -> jax.Array:
-    """The ``bit_width``-bit words (32 or 64) that ``jax.random.bits`` draws
-    for a ``threefry2x32`` key with data ``key_data`` (``uint32[2]``) in
-    partitionable mode."""
-    x0, x1 = hash2x32(key_data[0], key_data[1], *counters(shape))
+def bits_at(key_data: jax.Array, bit_width: int, high: jax.Array,
+            low: jax.Array) -> jax.Array:
+    """The ``bit_width``-bit words (32 or 64) that a ``threefry2x32`` key
+    with data ``key_data`` (``uint32[2]``) gives the elements whose row-major
+    indices have the (high, low) words ``(high, low)``, in partitionable
+    mode."""
+    x0, x1 = hash2x32(key_data[0], key_data[1], high, low)
     if bit_width == 32:
         return x0 ^ x1
     if bit_width == 64:
@@ -122,3 +124,11 @@ def random_bits(key_data: jax.Array, bit_width: int,
         return (lax.shift_left(x0.astype(wide), np.uint64(32))
                 | x1.astype(wide))
     raise ValueError(f"`bit_width` must be 32 or 64; got {bit_width!r}.")
+
+
+def random_bits(key_data: jax.Array, bit_width: int,
+                shape: tuple[int, ...]) -> jax.Array:
+    """The ``bit_width``-bit words (32 or 64) that ``jax.random.bits`` draws
+    for a ``threefry2x32`` key with data ``key_data`` (``uint32[2]``) in
+    partitionable mode."""
+    return bits_at(key_data, bit_width, *counters(shape))

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jinit import _checks, _sampling, _shapes
-from jinit._base import factory
+from jinit._base import Elementwise, factory
 from jinit._random import TRUNCATION
 
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
@@ -138,24 +138,30 @@ def variance_scaling(scale=1.0, mode="fan_in",
                        batch_axis=batch_axis)
     groups = _checks.check_count("groups", groups)
 
-    def draw(key, shape, dtype):
-        fans = _shapes.compute_fans(shape, in_axis, out_axis, batch_axis,
-                                    groups)
-        variance = jnp.array(scale / denominator(mode, *fans), dtype)
+    def law(shape, dtype):
         if jnp.issubdtype(dtype, jnp.complexfloating):
-            unit = _complex_unit(key, shape, dtype, distribution)
-            return unit * jnp.sqrt(variance)
+            return None
+        # In ``dtype``, as jax.nn.initializers computes them.
+        variance = np.asarray(scale / denominator(mode, *fans(shape)), dtype)
         if distribution == "untruncated_normal":
-            return _sampling.normal(key, shape, dtype) * jnp.sqrt(variance)
+            return _sampling.Affine("normal", (), float(np.sqrt(variance)))
         if distribution == "uniform":
-            return (_sampling.uniform(key, shape, dtype, -1)
-                    * jnp.sqrt(3 * variance))
-        stddev = jnp.sqrt(variance) / jnp.array(TRUNCATED_STDDEV, dtype)
-        unit = _sampling.truncated_normal(key, -TRUNCATION, TRUNCATION,
-                                           shape, dtype)
-        return unit * stddev
+            return _sampling.Affine("uniform", (-1.0, 1.0),
+                                    float(np.sqrt(3 * variance)))
+        stddev = np.sqrt(variance) / np.asarray(TRUNCATED_STDDEV, dtype)
+        return _sampling.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
+                                float(stddev))
 
-    return draw
+    def complex_draw(key, shape, dtype):
+        variance = jnp.array(scale / denominator(mode, *fans(shape)), dtype)
+        return (_complex_unit(key, shape, dtype, distribution)
+                * jnp.sqrt(variance))
+
+    def fans(shape):
+        return _shapes.compute_fans(shape, in_axis, out_axis, batch_axis,
+                                    groups)
+
+    return Elementwise(law, complex_draw)
 
 
 # name: (scale, mode, distribution, formula, reference)

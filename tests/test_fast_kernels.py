@@ -113,30 +113,23 @@ def kernel_draws(dtype):
     or not by this JAX, so a JAX release that changes its stream fails here
     before anyone widens VERIFIED_JAX. Bounds are traced, as in jax.random,
     and the kernel is compiled as the public draws compile it."""
-    def bounded(kernel, reference, low, high):
+    def kernel(unit, *bounds):
         def ours(key, shape):
-            return jax.jit(lambda k, a, b: kernel(k, a, b, shape))(
-                key, jnp.asarray(low, dtype), jnp.asarray(high, dtype))
-
-        def theirs(key, shape):
-            return reference(key, low, high, shape)
-
-        return ours, theirs
+            def draw(key, bounds):
+                bits = _threefry.random_bits(jax.random.key_data(key),
+                                             jnp.finfo(dtype).bits, shape)
+                return _sampling._from_bits(unit, bits, dtype, bounds)
+            return jax.jit(draw)(key, tuple(jnp.asarray(bound, dtype)
+                                            for bound in bounds))
+        return ours
 
     return [
-        ("uniform", *bounded(
-            lambda k, a, b, s: _sampling._unit_interval(k, s, dtype, a, b),
-            lambda k, a, b, s: jax.random.uniform(k, s, dtype, a, b),
-            -0.5, 2.0)),
-        ("normal",
-         lambda k, s: jax.jit(_sampling._normal_kernel,
-                              static_argnums=(1, 2))(k, s, dtype),
+        ("uniform", kernel("uniform", -0.5, 2.0),
+         lambda k, s: jax.random.uniform(k, s, dtype, -0.5, 2.0)),
+        ("normal", kernel("normal"),
          lambda k, s: jax.random.normal(k, s, dtype)),
-        ("truncated_normal(-1, 3)", *bounded(
-            lambda k, a, b, s: _sampling._truncated_normal_kernel(
-                k, a, b, s, dtype),
-            lambda k, a, b, s: jax.random.truncated_normal(k, a, b, s, dtype),
-            -1.0, 3.0)),
+        ("truncated_normal(-1, 3)", kernel("truncated_normal", -1.0, 3.0),
+         lambda k, s: jax.random.truncated_normal(k, -1.0, 3.0, s, dtype)),
     ]
 
 

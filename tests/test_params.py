@@ -50,6 +50,98 @@ def test_each_leaf_equals_its_init_at_its_path_key():
         np.testing.assert_array_equal(value, expected, err_msg=path)
 
 
+# Every kind of leaf materialize treats differently: elementwise laws drawn
+# in blocks (several blocks and a partial last one, 16-bit and seeded ones
+# included), laws with a shift, non-elementwise and complex draws, constants,
+# and initializers that are not jinit's.
+ROW, ROWS = jinit._sampling.ROW, jinit._sampling.ROWS
+BLOCKS = ROW * ROWS
+KINDS = {
+    "normal/multi-block": jinit.Param((3, BLOCKS // 2 + 7),
+                                      jinit.random_normal(stddev=0.3)),
+    "normal/shifted": jinit.Param((33, 7), jinit.random_normal(0.5, 2.0)),
+    "uniform": jinit.Param((BLOCKS + 1,), jinit.random_uniform(-0.3, 0.7)),
+    "truncated": jinit.Param((40, 9), jinit.truncated_normal(-1.0, 0.2)),
+    "he_normal/bf16": jinit.Param((65, 33), jinit.he_normal(), "bfloat16"),
+    "glorot_uniform/f16": jinit.Param((3, 3, 8, 16), jinit.glorot_uniform(),
+                                      "float16"),
+    "vs/untruncated": jinit.Param((17, 5), jinit.variance_scaling(
+        0.7, "fan_out", "untruncated_normal")),
+    "seeded": jinit.Param((9, 9), jinit.lecun_normal(seed=11)),
+    "he_normal/same-kind": jinit.Param((5, 7), jinit.he_normal()),
+    "one": jinit.Param((1,), jinit.he_uniform()),
+    "orthogonal": jinit.Param((12, 8), jinit.orthogonal()),
+    "complex": jinit.Param((6, 4), jinit.glorot_normal(), "complex64"),
+    "sparse": jinit.Param((10, 4), jinit.sparse(0.3)),
+    "ones/int": jinit.Param((5,), jinit.ones(), "int32"),
+    "empty": jinit.Param((0, 3), jinit.he_normal()),
+    "jax": jinit.Param((8, 4), jax.nn.initializers.glorot_normal()),
+}
+
+
+def test_every_kind_of_leaf_equals_its_own_call():
+    params = jinit.materialize(KEY, KINDS)
+    for path, spec in KINDS.items():
+        expected = spec.init(jinit.path_key(KEY, path), spec.shape,
+                             spec.dtype)
+        assert params[path].dtype == expected.dtype, path
+        assert params[path].shape == expected.shape, path
+        np.testing.assert_array_equal(params[path], expected, err_msg=path)
+
+
+def test_packed_kernel_is_what_draws_on_cpu(monkeypatch):
+    """The per-leaf draw is not what materialize runs for elementwise laws
+    (so the identity above compares two computations)."""
+    drawn = []
+    original = jinit._sampling.sample_many
+    monkeypatch.setattr(
+        jinit._sampling, "sample_many",
+        lambda draws: drawn.extend(draw.shape for draw in draws)
+        or original(draws))
+    jinit.materialize(KEY, KINDS)
+    assert sorted(drawn) == sorted(
+        spec.shape for path, spec in KINDS.items()
+        if path not in ("orthogonal", "complex", "sparse", "ones/int",
+                        "empty", "jax"))
+
+
+@pytest.mark.parametrize("sizes", [
+    [1],
+    [ROW, ROW * ROWS],
+    [ROW - 1, ROW + 1, ROW * ROWS - 1, 3, ROW * (ROWS - 1) + 5, 2, ROW],
+    [ROW * ROWS + 1, 1, 1],
+], ids=["one element", "whole rows and calls", "rows across calls",
+        "padding after a one-element draw"])
+def test_packed_rows_of_one_kind(sizes):
+    """Draws of one kind (with scales that differ, by fan-in) share calls:
+    runs of rows cross calls, several draws fill one call, the last call is
+    padded."""
+    specs = {f"p{i}": jinit.Param((size, 1), jinit.he_normal())
+             for i, size in enumerate(sizes)}
+    params = jinit.materialize(KEY, specs)
+    for path, spec in specs.items():
+        np.testing.assert_array_equal(params[path], spec.init(
+            jinit.path_key(KEY, path), spec.shape), err_msg=path)
+
+
+def test_float64_leaves_equal_their_calls(x64):
+    specs = {"w": jinit.Param((BLOCKS + 5,), jinit.he_normal(), "float64"),
+             "u": jinit.Param((7, 3), jinit.random_uniform(), "float64")}
+    params = jinit.materialize(KEY, specs)
+    for path, spec in specs.items():
+        np.testing.assert_array_equal(params[path], spec.init(
+            jinit.path_key(KEY, path), spec.shape, spec.dtype))
+
+
+def test_path_key_data_equals_path_key_for_every_key_kind():
+    paths = ["a", "layers/1/w", "ü/0", ""]
+    for key in (KEY, jax.random.PRNGKey(3), jax.random.key(3, impl="rbg")):
+        rows = jinit._keys.path_key_data(key, paths)
+        for path, row in zip(paths, rows, strict=True):
+            np.testing.assert_array_equal(
+                row, jax.random.key_data(jinit.path_key(key, path)))
+
+
 def test_adding_removing_and_reordering_change_no_other_value():
     before = jinit.materialize(KEY, model_specs())
     specs = model_specs()

@@ -65,11 +65,12 @@ def test_bit_identical_to_jax_eagerly(name, ours, theirs, key_kind, dtype):
 @pytest.mark.parametrize("name, ours, theirs", PAIRS,
                          ids=[pair[0] for pair in PAIRS])
 def test_bit_identical_to_jax_under_jit(name, ours, theirs, dtype):
+    """Under jit, jinit draws what JAX draws eagerly. (JAX's own jitted draw
+    can differ in the last bit: XLA folds its sqrt(2) into the scale.)"""
     key = KEYS["typed"]
     shape = shapes_for(name)[0]
     got = jax.jit(ours, static_argnums=(1, 2))(key, shape, dtype)
-    want = jax.jit(theirs, static_argnums=(1, 2))(key, shape, dtype)
-    assert_identical(got, want)
+    assert_identical(got, theirs(key, shape, dtype))
 
 
 @pytest.mark.parametrize("shape", ODD_SHAPES)
