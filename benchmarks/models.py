@@ -18,7 +18,6 @@ import argparse
 import json
 import math
 import os
-import resource
 import subprocess
 import sys
 import time
@@ -264,9 +263,15 @@ def _resident_bytes() -> int:
 
 
 def _peak_resident_bytes() -> int:
-    """The process's peak resident memory so far (``ru_maxrss``: KiB on
-    Linux)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """The process's peak resident memory so far (``VmHWM``, Linux).
+
+    Not ``ru_maxrss``: Linux carries that across ``execve``, so a process
+    started by a large parent begins with the parent's peak.
+    """
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("/proc/self/status has no VmHWM line.")
 
 
 def _start(library: str) -> None:

@@ -46,7 +46,7 @@ class Initializer(Protocol):
         ...
 
 
-def _mesh_and_spec(out_sharding: object
+def mesh_and_spec(out_sharding: object
                    ) -> tuple[Any, PartitionSpec] | Sharding | None:
     """Checks ``out_sharding``: ``None``, a ``Sharding``, or a
     ``PartitionSpec`` under a mesh. A ``NamedSharding`` or ``PartitionSpec``
@@ -81,7 +81,7 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
     ``Auto`` axes (the classic ``Mesh``) ``device_put`` inside ``jit`` would be
     dropped, so a sharding constraint is used instead.
     """
-    checked = _mesh_and_spec(out_sharding)
+    checked = mesh_and_spec(out_sharding)
     if checked is None:
         return x
     if isinstance(checked, Sharding):
@@ -201,7 +201,7 @@ class ConfiguredInitializer:
             return place(jnp.full(call.shape, call.law.value, call.dtype),
                          out_sharding)
         if call.law is not None:
-            _mesh_and_spec(out_sharding)
+            mesh_and_spec(out_sharding)
             return _sampling.sample(call.key, call.shape, call.work_dtype,
                                     call.dtype, call.law, out_sharding)
         draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)

@@ -11,10 +11,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import PartitionSpec, Sharding
+from jax.sharding import NamedSharding, PartitionSpec, Sharding
 
 from jinit import _dtypes, _keys, _sampling, _shapes
-from jinit._base import Call, ConfiguredInitializer, Fill, place
+from jinit._base import Call, ConfiguredInitializer, Fill, mesh_and_spec, place
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,7 +124,9 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     Raises:
       TypeError: a leaf is not a ``Param`` (its path is named), or ``key`` is
         not a PRNG key.
-      ValueError: an initializer returned another shape or dtype than its
+      ValueError: a ``Param``'s sharding cannot split its shape, or is a
+        ``PartitionSpec`` with no mesh set (checked before anything is
+        drawn); an initializer returned another shape or dtype than its
         ``Param`` (the path is named).
 
     Example:
@@ -145,6 +147,7 @@ def materialize(key: jax.Array, specs: Any) -> Any:
             raise TypeError(
                 f"every leaf of `specs` must be a jinit.Param; the leaf at "
                 f"{names[-1]!r} is {type(spec).__name__} {spec!r}.")
+        _check_sharding(names[-1], spec)
     words = _keys.path_key_data(key, names)
     impl = jax.random.key_impl(key)
     arrays: list[jax.Array | None] = [None] * len(leaves)
@@ -179,6 +182,22 @@ def materialize(key: jax.Array, specs: Any) -> Any:
             list(packed.values())), strict=True):
         arrays[index] = value
     return jax.tree_util.tree_unflatten(treedef, arrays)
+
+
+def _check_sharding(name: str, spec: Param) -> None:
+    """Raises ``ValueError`` naming the path if ``spec.sharding`` cannot
+    place an array of ``spec.shape``."""
+    if spec.sharding is None:
+        return
+    try:
+        checked = mesh_and_spec(spec.sharding)
+        sharding = (checked if isinstance(checked, Sharding)
+                    else NamedSharding(*checked))
+        sharding.shard_shape(spec.shape)
+    except ValueError as error:
+        raise ValueError(
+            f"the Param at {name!r} ({spec.dtype}{list(spec.shape)}) cannot "
+            f"be placed with its sharding {spec.sharding}: {error}") from None
 
 
 def _on_host(spec: Param, key: jax.Array) -> Call | Fill | None:

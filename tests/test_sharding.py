@@ -97,6 +97,20 @@ MATERIALIZE = textwrap.dedent("""
         whole = "f32[" + ",".join(map(str, shape)) + "]"
         shard = "f32[" + ",".join(map(str, sharding.shard_shape(shape))) + "]"
         assert shard in text and whole not in text, (spec, shard, whole)
+    # A sharding that cannot split the shape, or a spec with no mesh: an
+    # error naming the path, before anything is drawn.
+    for sharding, match in [
+            (NamedSharding(Mesh(devices[:4], ("a",)), P(None, "a")),
+             "partitioned 4 times"),
+            (P("a"), "needs a mesh")]:
+        try:
+            jinit.materialize(key, {"layers": [jinit.Param(
+                (3, 6), jinit.he_normal(), sharding=sharding)]})
+        except ValueError as error:
+            assert "'layers/0' (float32[3, 6]) cannot be placed" in str(
+                error) and match in str(error), error
+        else:
+            raise AssertionError(f"no error for {sharding}")
     print("materialize sharded ok", len(layouts))
 """)
 
