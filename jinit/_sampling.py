@@ -31,7 +31,7 @@ shift and cast together, with the unit values passed through an opaque
 identity first: XLA would otherwise fold ``sqrt(2) * erf_inv(u) * scale``
 into ``erf_inv(u) * (sqrt(2) * scale)``, which rounds differently from JAX's
 eager ``normal(key) * scale``. So a draw is the same bits eagerly, under
-``jit``, under ``vmap``, sharded, and in the blocks of :func:`in_blocks`.
+``jit``, under ``vmap``, sharded, and in the packed rows of :func:`sample_many`.
 """
 
 from __future__ import annotations
