@@ -48,16 +48,20 @@ SCRIPT = textwrap.dedent("""
     print("sharded ok", len(FACTORY_CASES), len(meshes))
 """)
 
-# materialize on 1-D and 2-D meshes of 8, 3 and 6 devices (down to one
-# element a shard): every leaf equals the unsharded draw, and the compiled
-# draw of a sharded leaf only ever holds one shard.
+# materialize on 1-D and 2-D meshes of 8, 3 and 6 devices, Auto and
+# Explicit axes (down to one element a shard): every leaf equals the
+# unsharded draw, and the compiled draw of a sharded leaf only ever holds
+# one shard.
 MATERIALIZE = textwrap.dedent("""
     import jax, numpy as np
     from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
     import jinit
 
     devices = np.array(jax.devices())
+    explicit = jax.make_mesh((8,), ("a",),
+                             axis_types=(jax.sharding.AxisType.Explicit,))
     layouts = [(Mesh(devices, ("a",)), P("a"), (16, 24)),
+               (explicit, P(None, "a"), (16, 24)),
                (Mesh(devices.reshape(4, 2), ("a", "b")), P("a", "b"),
                 (16, 24)),
                (Mesh(devices.reshape(4, 2), ("a", "b")),
@@ -133,4 +137,4 @@ def test_out_sharding_on_eight_devices():
 
 
 def test_materialize_creates_leaves_sharded():
-    assert "materialize sharded ok 5" in run_on_eight_devices(MATERIALIZE)
+    assert "materialize sharded ok 6" in run_on_eight_devices(MATERIALIZE)
