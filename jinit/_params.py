@@ -13,7 +13,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec, Sharding
 
-from jinit import _dtypes, _keys, _sampling, _shapes
+from jinit import _dtypes, _keys, _packed, _sampling, _shapes
 from jinit._base import Call, ConfiguredInitializer, Fill, mesh_and_spec, place
 
 
@@ -151,19 +151,19 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     words = _keys.path_key_data(key, names)
     impl = jax.random.key_impl(key)
     arrays: list[jax.Array | None] = [None] * len(leaves)
-    packed: dict[int, _sampling.Draw] = {}
+    packed: dict[int, _packed.Draw] = {}
     previous = None
     for index, ((_, spec), row) in enumerate(zip(leaves, words,
                                                  strict=True)):
         leaf_key = jax.random.wrap_key_data(row, impl=impl)
         call = _on_host(spec, leaf_key)
         if isinstance(call, Fill):
-            arrays[index] = _sampling.filled(spec.shape, call.value)
+            arrays[index] = _packed.filled(spec.shape, call.value)
             continue
         if isinstance(call, Call):
             if call.key is not leaf_key:  # The initializer's seed, folded in.
                 row = np.asarray(jax.random.key_data(call.key))
-            packed[index] = _sampling.Draw(row, call.shape, call.work_dtype,
+            packed[index] = _packed.Draw(row, call.shape, call.work_dtype,
                                            call.dtype, call.law)
             continue
         value = (spec.init(leaf_key, spec.shape, spec.dtype,
@@ -178,7 +178,7 @@ def materialize(key: jax.Array, specs: Any) -> Any:
                 f"{spec.dtype}{list(spec.shape)}.")
         jax.block_until_ready(previous)
         arrays[index] = previous = value
-    for index, value in zip(packed, _sampling.sample_many(
+    for index, value in zip(packed, _packed.sample_many(
             list(packed.values())), strict=True):
         arrays[index] = value
     return jax.tree_util.tree_unflatten(treedef, arrays)
@@ -202,17 +202,17 @@ def _check_sharding(name: str, spec: Param) -> None:
 
 def _on_host(spec: Param, key: jax.Array) -> Call | Fill | None:
     """How ``spec`` is made on the host: its :class:`Fill`, its call (whose
-    law :func:`jinit._sampling.sample_many` draws), or ``None`` when it is
+    law :func:`jinit._packed.sample_many` draws), or ``None`` when it is
     made by calling its initializer (another initializer than a jinit law, a
     sharding, not the CPU, or a draw the kernel does not make). ``key`` is
     its path key."""
-    if (spec.sharding is not None or not _sampling.on_host()
+    if (spec.sharding is not None or not _packed.on_host()
             or not isinstance(spec.init, ConfiguredInitializer)):
         return None
     call = spec.init.prepare(key, spec.shape, spec.dtype)
     if isinstance(call.law, Fill):
         return call.law
-    if isinstance(call.law, _sampling.Affine) and _sampling.packs(
+    if isinstance(call.law, _sampling.Affine) and _packed.packs(
             call.key, call.shape, call.work_dtype):
         return call
     return None

@@ -31,18 +31,15 @@ shift and cast together, with the unit values passed through an opaque
 identity first: XLA would otherwise fold ``sqrt(2) * erf_inv(u) * scale``
 into ``erf_inv(u) * (sqrt(2) * scale)``, which rounds differently from JAX's
 eager ``normal(key) * scale``. So a draw is the same bits eagerly, under
-``jit``, under ``vmap``, sharded, and in the packed rows of :func:`sample_many`.
+``jit``, under ``vmap``, sharded, and in the packed rows of
+:func:`jinit._packed.sample_many`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import itertools
-import math
-import mmap
-import typing
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -91,7 +88,7 @@ def _unit_interval(bits: jax.Array, dtype: np.dtype, minval: jax.Array,
     return jnp.maximum(minval, floats * (maxval - minval) + minval)
 
 
-def _from_bits(unit: str, bits: jax.Array, dtype: np.dtype,
+def from_bits(unit: str, bits: jax.Array, dtype: np.dtype,
                bounds: tuple[jax.Array, ...]) -> jax.Array:
     """The ``unit`` draw (see :data:`UNITS`) that ``jax.random`` makes from
     the random words ``bits``."""
@@ -129,7 +126,7 @@ def _unit(unit: str, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     bounds = tuple(lax.convert_element_type(bound, dtype) for bound in bounds)
     width = jnp.finfo(dtype).bits
     return _select(
-        lambda key, *bounds: _from_bits(unit, _threefry.random_bits(
+        lambda key, *bounds: from_bits(unit, _threefry.random_bits(
             jax.random.key_data(key), width, shape), dtype, bounds),
         lambda key, *bounds: UNITS[unit][0](key, shape, dtype, *bounds),
         key, dtype, *bounds)
@@ -211,7 +208,7 @@ def _opaque(x: jax.Array) -> jax.Array:
         lax.bitcast_convert_type(x, unsigned) ^ zero, x.dtype)
 
 
-def _rescale(values: jax.Array, scale: jax.Array | None,
+def rescale(values: jax.Array, scale: jax.Array | None,
              shift: jax.Array | None) -> jax.Array:
     if scale is not None:
         values = _opaque(values) * scale
@@ -224,7 +221,7 @@ def _sample(key: jax.Array, bounds: tuple[jax.Array, ...],
             scale: jax.Array | None, shift: jax.Array | None, *,
             shape: tuple[int, ...], dtype: np.dtype, out_dtype: np.dtype,
             unit: str) -> jax.Array:
-    values = _rescale(_unit(unit, key, shape, dtype, bounds), scale, shift)
+    values = rescale(_unit(unit, key, shape, dtype, bounds), scale, shift)
     return values.astype(out_dtype)
 
 
@@ -249,153 +246,3 @@ def sample(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     return _sampler(out_sharding)(key, bounds, scale, shift, shape=shape,
                                   dtype=dtype, out_dtype=out_dtype,
                                   unit=law.unit)
-
-
-# sample_many draws in calls of ROWS rows of ROW elements: each row is a run
-# of consecutive elements of one parameter, with its own key and scale.
-ROW = 2**12
-ROWS = 2**6
-
-
-@functools.partial(jax.jit, static_argnames=("dtype", "out_dtype", "unit"))
-def _rows(key_data: jax.Array, starts: jax.Array,
-          bounds: tuple[jax.Array, ...], scales: jax.Array | None,
-          shifts: jax.Array | None, *, dtype: np.dtype, out_dtype: np.dtype,
-          unit: str) -> jax.Array:
-    """Row ``r`` holds elements ``starts[r], ..., starts[r] + ROW - 1`` of
-    the row-major draw for the key with data ``key_data[r]``, scaled by
-    ``scales[r]`` and shifted by ``shifts[r]``."""
-    low = starts[:, None] + lax.broadcasted_iota(np.uint32, (ROWS, ROW), 1)
-    bits = _threefry.bits_at(key_data.T[..., None], jnp.finfo(dtype).bits,
-                             lax.full_like(low, 0), low)
-    values = _from_bits(unit, bits, dtype, bounds)
-    scales, shifts = (None if per_row is None else per_row[:, None]
-                      for per_row in (scales, shifts))
-    return _rescale(values, scales, shifts).astype(out_dtype)
-
-
-def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
-    """Whether :func:`sample_many` can draw ``shape`` in ``dtype`` for
-    ``key``: the kernel's conditions (:func:`uses_kernel`), the CPU, and at
-    most 2**32 elements (indices of one word)."""
-    return (uses_kernel(key, dtype) and on_host()
-            and 0 < math.prod(shape) <= _threefry.WORD)
-
-
-def on_host() -> bool:
-    """Whether arrays made without a sharding live on the CPU, where
-    :func:`sample_many` and :func:`filled` make them in host memory."""
-    return jax.default_backend() == "cpu"
-
-
-def _host_array(size: int, dtype: np.dtype, *,
-                populate: bool = True) -> np.ndarray:
-    """A zeroed host array on fresh, page-aligned memory, which the CPU
-    client takes without a copy. With ``populate`` its pages are faulted in
-    by the kernel in one go (``MAP_POPULATE``), 8x faster here than page by
-    page on first write; otherwise they stay unmapped until read."""
-    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-    if populate:
-        flags |= getattr(mmap, "MAP_POPULATE", 0)
-    pages = mmap.mmap(-1, max(1, size * np.dtype(dtype).itemsize),
-                      flags=flags)
-    return np.frombuffer(pages, dtype, count=size)
-
-
-def filled(shape: tuple[int, ...], value: np.ndarray) -> jax.Array:
-    """``jnp.full(shape, value)`` for a 0-d ``value``, made on the host with
-    no compilation per shape (zeros need no writing at all)."""
-    out = _host_array(math.prod(shape), value.dtype, populate=bool(value))
-    if value:
-        out[...] = value
-    return jax.device_put(out.reshape(shape))
-
-
-class Draw(typing.NamedTuple):
-    """One array for :func:`sample_many`: ``law`` drawn in ``dtype`` for
-    the ``threefry2x32`` key with data ``key_data``, cast to ``out_dtype``."""
-    key_data: np.ndarray
-    shape: tuple[int, ...]
-    dtype: np.dtype
-    out_dtype: np.dtype
-    law: Affine
-
-
-def sample_many(draws: Sequence[Draw]) -> list[jax.Array]:
-    """``[sample(...) for draw in draws]`` on the CPU, with no compilation
-    per shape: the arrays of each kind (unit, bounds, dtypes) are drawn
-    together by one kernel compiled once per kind, over their concatenated
-    rows, each element hashed with its own array's key and row-major index,
-    so the values are those of :func:`sample`.
-
-    The rows are copied into host arrays that become the results without a
-    copy. Compiling a draw for each new shape costs ~0.1 s, and a
-    whole-tree ``jit`` ~10 ms per output; this costs one memory copy. Only
-    where :func:`packs` holds.
-    """
-    kinds: dict[tuple[Any, ...], list[int]] = {}
-    for index, draw in enumerate(draws):
-        law = draw.law
-        kinds.setdefault((law.unit, law.bounds, draw.dtype, draw.out_dtype,
-                          law.scale is None, law.shift is None),
-                         []).append(index)
-    results: list[jax.Array | None] = [None] * len(draws)
-    for indices in kinds.values():
-        for index, array in _sample_kind([draws[i] for i in indices]):
-            results[indices[index]] = array
-    return results
-
-
-def _sample_kind(draws: Sequence[Draw]
-                 ) -> Iterator[tuple[int, jax.Array]]:
-    """(index, array) for draws of one kind, each as soon as it is done."""
-    first = draws[0]
-    sizes = [math.prod(draw.shape) for draw in draws]
-    counts = [-(-size // ROW) for size in sizes]
-    # Per row, in draw order (the last row repeated to fill the last call):
-    # its draw, the index of its first element, its key, scale and shift.
-    owner = np.repeat(np.arange(len(draws)), counts)
-    owner = np.concatenate([owner, np.full(-len(owner) % ROWS, owner[-1])])
-    start = np.concatenate([np.arange(count, dtype=np.uint32) * ROW
-                            for count in counts])
-    start = np.concatenate([start, np.full(len(owner) - len(start),
-                                           start[-1])])
-    bounds = first.law.arguments(first.dtype)[0]
-    keys = np.stack([draw.key_data for draw in draws])[owner]
-    per_draw = [draw.law.arguments(draw.dtype)[1:] for draw in draws]
-    scale, shift = (None if values[0] is None else np.stack(values)[owner]
-                    for values in zip(*per_draw, strict=True))
-    buffers: dict[int, np.ndarray] = {}
-
-    def copy(begin: int, values: jax.Array
-             ) -> Iterator[tuple[int, jax.Array]]:
-        """Copies the rows of the call from row ``begin``, a run of rows of
-        one draw at a time, and yields each draw it completes."""
-        values = np.asarray(values).reshape(-1)
-        cuts = [0, *np.flatnonzero(np.diff(owner[begin:begin + ROWS])) + 1,
-                ROWS]
-        for low, high in itertools.pairwise(cuts):
-            # Padding rows only ever follow the last row of the last draw,
-            # in its run, past its end: never copied.
-            index, first_element = owner[begin + low], start[begin + low]
-            if first_element == 0:
-                buffers[index] = _host_array(sizes[index], first.out_dtype)
-            stop = min(sizes[index], first_element + (high - low) * ROW)
-            buffers[index][first_element:stop] = values[
-                low * ROW:low * ROW + stop - first_element]
-            if stop == sizes[index]:
-                done = buffers.pop(index).reshape(draws[index].shape)
-                yield index, jax.device_put(done)
-
-    drawn = None  # The last call, copied while the next one draws.
-    for begin in range(0, len(owner), ROWS):
-        rows = slice(begin, begin + ROWS)
-        values = _rows(keys[rows], start[rows], bounds,
-                       None if scale is None else scale[rows],
-                       None if shift is None else shift[rows],
-                       dtype=first.dtype, out_dtype=first.out_dtype,
-                       unit=first.law.unit)
-        if drawn is not None:
-            yield from copy(*drawn)
-        drawn = begin, values
-    yield from copy(*drawn)

@@ -118,7 +118,7 @@ def kernel_draws(dtype):
             def draw(key, bounds):
                 bits = _threefry.random_bits(jax.random.key_data(key),
                                              jnp.finfo(dtype).bits, shape)
-                return _sampling._from_bits(unit, bits, dtype, bounds)
+                return _sampling.from_bits(unit, bits, dtype, bounds)
             return jax.jit(draw)(key, tuple(jnp.asarray(bound, dtype)
                                             for bound in bounds))
         return ours

@@ -1,0 +1,172 @@
+"""Many arrays made together in host memory on the CPU, with no
+compilation per shape: the elementwise laws of :mod:`jinit._sampling` drawn
+in packed rows by one kernel per kind of law, and constant fills.
+
+This is how :func:`jinit.materialize` makes a whole model fast: XLA on CPU
+spends ~0.1 s compiling a draw for each new shape, and ~10 ms per output of
+one big ``jit``, where these cost one memory copy.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import mmap
+import typing
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from jinit import _sampling, _threefry
+
+# sample_many draws in calls of ROWS rows of ROW elements: each row is a run
+# of consecutive elements of one parameter, with its own key and scale.
+ROW = 2**12
+ROWS = 2**6
+
+
+@functools.partial(jax.jit, static_argnames=("dtype", "out_dtype", "unit"))
+def _rows(key_data: jax.Array, starts: jax.Array,
+          bounds: tuple[jax.Array, ...], scales: jax.Array | None,
+          shifts: jax.Array | None, *, dtype: np.dtype, out_dtype: np.dtype,
+          unit: str) -> jax.Array:
+    """Row ``r`` holds elements ``starts[r], ..., starts[r] + ROW - 1`` of
+    the row-major draw for the key with data ``key_data[r]``, scaled by
+    ``scales[r]`` and shifted by ``shifts[r]``."""
+    low = starts[:, None] + lax.broadcasted_iota(np.uint32, (ROWS, ROW), 1)
+    bits = _threefry.bits_at(key_data.T[..., None], jnp.finfo(dtype).bits,
+                             lax.full_like(low, 0), low)
+    values = _sampling.from_bits(unit, bits, dtype, bounds)
+    scales, shifts = (None if per_row is None else per_row[:, None]
+                      for per_row in (scales, shifts))
+    return _sampling.rescale(values, scales, shifts).astype(out_dtype)
+
+
+def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
+    """Whether :func:`sample_many` can draw ``shape`` in ``dtype`` for
+    ``key``: the kernel's conditions (:func:`jinit._sampling.uses_kernel`),
+    the CPU, and at most 2**32 elements (indices of one word)."""
+    return (_sampling.uses_kernel(key, dtype) and on_host()
+            and 0 < math.prod(shape) <= _threefry.WORD)
+
+
+def on_host() -> bool:
+    """Whether arrays made without a sharding live on the CPU, where
+    :func:`sample_many` and :func:`filled` make them in host memory."""
+    return jax.default_backend() == "cpu"
+
+
+def _host_array(size: int, dtype: np.dtype, *,
+                populate: bool = True) -> np.ndarray:
+    """A zeroed host array on fresh, page-aligned memory, which the CPU
+    client takes without a copy. With ``populate`` its pages are faulted in
+    by the kernel in one go (``MAP_POPULATE``), 8x faster here than page by
+    page on first write; otherwise they stay unmapped until read."""
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+    if populate:
+        flags |= getattr(mmap, "MAP_POPULATE", 0)
+    pages = mmap.mmap(-1, max(1, size * np.dtype(dtype).itemsize),
+                      flags=flags)
+    return np.frombuffer(pages, dtype, count=size)
+
+
+def filled(shape: tuple[int, ...], value: np.ndarray) -> jax.Array:
+    """``jnp.full(shape, value)`` for a 0-d ``value``, made on the host with
+    no compilation per shape (zeros need no writing at all)."""
+    out = _host_array(math.prod(shape), value.dtype, populate=bool(value))
+    if value:
+        out[...] = value
+    return jax.device_put(out.reshape(shape))
+
+
+class Draw(typing.NamedTuple):
+    """One array for :func:`sample_many`: ``law`` drawn in ``dtype`` for
+    the ``threefry2x32`` key with data ``key_data``, cast to ``out_dtype``."""
+    key_data: np.ndarray
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    out_dtype: np.dtype
+    law: _sampling.Affine
+
+
+def sample_many(draws: Sequence[Draw]) -> list[jax.Array]:
+    """The arrays of ``draws``, as :func:`jinit._sampling.sample` draws
+    them, with no compilation per shape: the arrays of each kind (unit,
+    bounds, dtypes) are drawn together by one kernel compiled once per kind,
+    over their concatenated rows, each element hashed with its own array's
+    key and row-major index, so the values are the same bits.
+
+    The rows are copied into host arrays that become the results without a
+    copy. Only where :func:`packs` holds.
+    """
+    kinds: dict[tuple[Any, ...], list[int]] = {}
+    for index, draw in enumerate(draws):
+        law = draw.law
+        kinds.setdefault((law.unit, law.bounds, draw.dtype, draw.out_dtype,
+                          law.scale is None, law.shift is None),
+                         []).append(index)
+    results: list[jax.Array | None] = [None] * len(draws)
+    for indices in kinds.values():
+        for index, array in _sample_kind([draws[i] for i in indices]):
+            results[indices[index]] = array
+    return results
+
+
+def _sample_kind(draws: Sequence[Draw]
+                 ) -> Iterator[tuple[int, jax.Array]]:
+    """(index, array) for draws of one kind, each as soon as it is done."""
+    first = draws[0]
+    sizes = [math.prod(draw.shape) for draw in draws]
+    counts = [-(-size // ROW) for size in sizes]
+    # Per row, in draw order (the last row repeated to fill the last call):
+    # its draw, the index of its first element, its key, scale and shift.
+    owner = np.repeat(np.arange(len(draws)), counts)
+    owner = np.concatenate([owner, np.full(-len(owner) % ROWS, owner[-1])])
+    start = np.concatenate([np.arange(count, dtype=np.uint32) * ROW
+                            for count in counts])
+    start = np.concatenate([start, np.full(len(owner) - len(start),
+                                           start[-1])])
+    bounds = first.law.arguments(first.dtype)[0]
+    keys = np.stack([draw.key_data for draw in draws])[owner]
+    per_draw = [draw.law.arguments(draw.dtype)[1:] for draw in draws]
+    scale, shift = (None if values[0] is None else np.stack(values)[owner]
+                    for values in zip(*per_draw, strict=True))
+    buffers: dict[int, np.ndarray] = {}
+
+    def copy(begin: int, values: jax.Array
+             ) -> Iterator[tuple[int, jax.Array]]:
+        """Copies the rows of the call from row ``begin``, a run of rows of
+        one draw at a time, and yields each draw it completes."""
+        values = np.asarray(values).reshape(-1)
+        cuts = [0, *np.flatnonzero(np.diff(owner[begin:begin + ROWS])) + 1,
+                ROWS]
+        for low, high in itertools.pairwise(cuts):
+            # Padding rows only ever follow the last row of the last draw,
+            # in its run, past its end: never copied.
+            index, first_element = owner[begin + low], start[begin + low]
+            if first_element == 0:
+                buffers[index] = _host_array(sizes[index], first.out_dtype)
+            stop = min(sizes[index], first_element + (high - low) * ROW)
+            buffers[index][first_element:stop] = values[
+                low * ROW:low * ROW + stop - first_element]
+            if stop == sizes[index]:
+                done = buffers.pop(index).reshape(draws[index].shape)
+                yield index, jax.device_put(done)
+
+    drawn = None  # The last call, copied while the next one draws.
+    for begin in range(0, len(owner), ROWS):
+        rows = slice(begin, begin + ROWS)
+        values = _rows(keys[rows], start[rows], bounds,
+                       None if scale is None else scale[rows],
+                       None if shift is None else shift[rows],
+                       dtype=first.dtype, out_dtype=first.out_dtype,
+                       unit=first.law.unit)
+        if drawn is not None:
+            yield from copy(*drawn)
+        drawn = begin, values
+    yield from copy(*drawn)
