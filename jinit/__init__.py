@@ -15,6 +15,7 @@ from jinit._gains import calculate_gain
 from jinit._keys import path_key
 from jinit._orthogonal import delta_orthogonal, orthogonal
 from jinit._params import Param, assign, materialize
+from jinit._presets import Preset, preset
 from jinit._random import (
     random_normal,
     random_uniform,
@@ -39,6 +40,7 @@ __all__ = [
     "ConfiguredInitializer",
     "Initializer",
     "Param",
+    "Preset",
     "assign",
     "calculate_gain",
     "compute_fans",
@@ -59,6 +61,7 @@ __all__ = [
     "ones",
     "orthogonal",
     "path_key",
+    "preset",
     "random_normal",
     "random_uniform",
     "serialize",

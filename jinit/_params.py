@@ -255,32 +255,60 @@ def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
       >>> specs["dense"]["bias"].init
       zeros()
     """
-    compiled = []
-    for rule in rules:
-        if not isinstance(rule, tuple) or len(rule) not in (2, 3):
-            raise TypeError(
-                "each rule must be a (pattern, init) or (pattern, init, "
-                f"sharding) tuple; got {rule!r}.")
-        try:
-            compiled.append((re.compile(rule[0]), *rule[1:]))
-        except (re.error, TypeError) as error:
-            raise ValueError(f"rule pattern {rule[0]!r} is not a regular "
-                             f"expression: {error}.") from None
+    compiled = compile_rules(rules)
 
     def to_param(path: Sequence[Any], leaf: Any) -> Param:
         name = path_string(path)
         if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
             raise TypeError(f"the leaf at {name!r} has no shape and dtype: "
                             f"{type(leaf).__name__} {leaf!r}.")
-        for pattern, init, *sharding in compiled:
-            if pattern.search(name):
-                placed = (sharding[0] if sharding
-                          else getattr(leaf, "sharding", None))
-                return Param(tuple(leaf.shape), init, np.dtype(leaf.dtype),
-                             placed)
-        patterns = ", ".join(repr(rule[0].pattern) for rule in compiled)
-        raise ValueError(f"no rule matches the parameter at {name!r} "
-                         f"({leaf.dtype}{list(leaf.shape)}); the patterns "
-                         f"are {patterns or 'none'}.")
+        _, init, *sharding = first_match(compiled, name, leaf)
+        placed = sharding[0] if sharding else getattr(leaf, "sharding", None)
+        return Param(tuple(leaf.shape), init, np.dtype(leaf.dtype), placed)
 
     return jax.tree_util.tree_map_with_path(to_param, abstract)
+
+
+# (pattern, init) or (pattern, init, sharding), the pattern compiled.
+CompiledRule = tuple[Any, ...]
+
+
+def compile_rules(rules: Sequence[Rule]) -> list[CompiledRule]:
+    """``rules`` with their patterns compiled.
+
+    Raises:
+      TypeError: a rule is not a ``(pattern, init)`` or ``(pattern, init,
+        sharding)`` tuple, or its ``init`` is not callable.
+      ValueError: a pattern is not a regular expression.
+    """
+    compiled = []
+    for rule in rules:
+        if (not isinstance(rule, tuple) or len(rule) not in (2, 3)
+                or not callable(rule[1])):
+            raise TypeError(
+                "each rule must be a (pattern, init) or (pattern, init, "
+                f"sharding) tuple with init an initializer init(key, shape, "
+                f"dtype); got {rule!r}.")
+        try:
+            compiled.append((re.compile(rule[0]), *rule[1:]))
+        except (re.error, TypeError) as error:
+            raise ValueError(f"rule pattern {rule[0]!r} is not a regular "
+                             f"expression: {error}.") from None
+    return compiled
+
+
+def first_match(compiled: Sequence[CompiledRule], name: str,
+                leaf: Any) -> CompiledRule:
+    """The first rule whose pattern ``re.search``-es ``name``.
+
+    Raises:
+      ValueError: no rule matches (the path, the ``shape`` and ``dtype`` of
+        ``leaf`` and the patterns are named).
+    """
+    for rule in compiled:
+        if rule[0].search(name):
+            return rule
+    patterns = ", ".join(repr(rule[0].pattern) for rule in compiled)
+    raise ValueError(f"no rule matches the parameter at {name!r} "
+                     f"({np.dtype(leaf.dtype)}{list(leaf.shape)}); the "
+                     f"patterns are {patterns or 'none'}.")

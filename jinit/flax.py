@@ -1,0 +1,95 @@
+"""Flax NNX: parameters created directly sharded.
+
+Every jinit initializer already works as a Flax ``kernel_init``,
+``bias_init``, ``embedding_init`` or ``recurrent_kernel_init``, in linen and
+in NNX, since Flax calls ``init(key, shape, dtype)``. What Flax does not do
+(0.12) is pass a sharding to the initializer: ``nnx.with_partitioning(init,
+spec)`` records ``spec`` as the ``Variable``'s ``out_sharding`` metadata, and
+the ``Variable`` constructor reshards the finished array, so outside ``jit``
+every parameter is first drawn whole on one device. :func:`sharded` is
+``nnx.with_partitioning`` with the same metadata that also hands the sharding
+to the jinit initializer as ``out_sharding``, so elementwise initializers
+draw each device's shard on that device.
+
+Importing this module imports Flax; ``import jinit`` does not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from flax import nnx
+from flax.core import spmd
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from jinit._base import Initializer
+
+__all__ = ["sharded"]
+
+
+def sharded(init: Initializer, sharding: PartitionSpec | tuple[Any, ...],
+            mesh: Mesh | None = None, **metadata: Any) -> Any:
+    """``nnx.with_partitioning(init, sharding, mesh, **metadata)``, drawing
+    the parameter directly sharded.
+
+    The returned initializer takes ``(key, shape, dtype=None)`` as Flax calls
+    it, and gives the ``nnx.VariableMetadata`` that ``nnx.with_partitioning``
+    gives (so ``nnx.get_partition_spec`` and the ``Variable``'s
+    ``out_sharding`` are the same), its value drawn as
+    ``init(key, shape, dtype, out_sharding=...)``. The sharding is resolved as
+    the ``Variable`` resolves it: logical axis names are renamed by the
+    ``sharding_rules`` in ``metadata`` and those set with
+    ``nnx.logical_axis_rules``, and laid on ``mesh``, or else on the mesh set
+    with ``jax.set_mesh``. When the ``Variable`` will not shard (eager sharding
+    switched off with ``nnx.use_eager_sharding(False)`` or
+    ``eager_sharding=False`` in ``metadata``) the value is drawn unsharded,
+    as ``nnx.with_partitioning`` draws it. The values are those of
+    ``init(key, shape, dtype)``, bit for bit.
+
+    Args:
+      init: the initializer, called with the keyword ``out_sharding``: any
+        jinit initializer (or another that takes it).
+      sharding: the partitioning, a ``PartitionSpec`` or a tuple of mesh or
+        logical axis names (``None`` for a replicated axis), one per axis of
+        the parameter.
+      mesh: the mesh to shard on; ``None`` uses the one set with
+        ``jax.set_mesh``.
+      **metadata: further ``Variable`` metadata, as for
+        ``nnx.with_partitioning`` (``sharding_rules`` among them).
+
+    Returns:
+      An initializer ``(key, shape, dtype=None) -> nnx.VariableMetadata``.
+
+    Raises:
+      TypeError: if ``init`` is not callable or ``sharding`` is not a
+        ``PartitionSpec`` or tuple.
+
+    Example:
+      >>> import jax, jinit, jinit.flax
+      >>> from flax import nnx
+      >>> mesh = jax.make_mesh((1,), ("model",),
+      ...                      axis_types=(jax.sharding.AxisType.Explicit,))
+      >>> with jax.set_mesh(mesh):
+      ...     layer = nnx.Linear(4, 8, rngs=nnx.Rngs(0), kernel_init=(
+      ...         jinit.flax.sharded(jinit.he_normal(), (None, "model"))))
+      >>> layer.kernel.out_sharding
+      (None, 'model')
+    """
+    if not callable(init):
+        raise TypeError(f"`init` must be an initializer (a callable); got "
+                        f"{type(init).__name__} {init!r}.")
+    if not isinstance(sharding, (PartitionSpec, tuple)):
+        raise TypeError(
+            "`sharding` must be a PartitionSpec or a tuple of axis names "
+            f"(None for a replicated axis); got {type(sharding).__name__} "
+            f"{sharding!r}.")
+
+    def draw(key: jax.Array, shape: Any, dtype: Any = None) -> jax.Array:
+        if not metadata.get("eager_sharding", nnx.using_eager_sharding()):
+            return init(key, shape, dtype)
+        spec = spmd.apply_rules(sharding, metadata.get("sharding_rules"))
+        out_sharding = spec if mesh is None else NamedSharding(mesh, spec)
+        return init(key, shape, dtype, out_sharding=out_sharding)
+
+    return nnx.with_partitioning(draw, sharding, mesh, **metadata)

@@ -1,0 +1,244 @@
+"""jinit initializers as Flax linen and NNX ``*_init`` arguments, and
+``jinit.flax.sharded`` on 8 simulated CPU devices (a subprocess, since
+XLA_FLAGS must be set before jax is imported). Every parameter Flax creates
+equals the jinit initializer called with the key, shape and dtype Flax passed
+it (recorded by :class:`Recorder`)."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jinit
+
+nn = pytest.importorskip("flax.linen")
+nnx = pytest.importorskip("flax.nnx")
+jinit_flax = pytest.importorskip("jinit.flax")
+
+EXPLICIT = (jax.sharding.AxisType.Explicit,)
+KERNEL_INITS = [jinit.he_normal(), jinit.lecun_normal(),
+                jinit.glorot_uniform(), jinit.orthogonal(),
+                jinit.random_normal(stddev=0.02),
+                jinit.truncated_normal(stddev=0.1)]
+BIAS_INITS = [jinit.zeros(), jinit.constant(0.1),
+              jinit.random_normal(stddev=0.02)]
+
+
+class Recorder:
+    """An initializer that calls ``init`` and records each call."""
+
+    def __init__(self, init):
+        self.init = init
+        self.calls = []
+
+    def __call__(self, key, shape, dtype=jnp.float32):
+        self.calls.append((key, tuple(shape), dtype))
+        return self.init(key, shape, dtype)
+
+    def assert_made(self, *params):
+        """Each parameter is the value of one recorded call, in order
+        (reshaped: DenseGeneral draws its kernel flattened to 2-D)."""
+        assert len(params) == len(self.calls), self.calls
+        for param, call in zip(params, self.calls, strict=True):
+            np.testing.assert_array_equal(
+                param, self.init(*call).reshape(param.shape))
+
+
+@pytest.mark.parametrize("init", KERNEL_INITS, ids=repr)
+@pytest.mark.parametrize("bias", BIAS_INITS, ids=repr)
+@pytest.mark.parametrize("layer, shape", [
+    (lambda k, b: nn.Dense(8, kernel_init=k, bias_init=b), (16, 8)),
+    (lambda k, b: nn.DenseGeneral((2, 4), kernel_init=k, bias_init=b),
+     (16, 2, 4)),
+    (lambda k, b: nn.Conv(8, (3, 3), kernel_init=k, bias_init=b),
+     (3, 3, 16, 8))], ids=["Dense", "DenseGeneral", "Conv"])
+def test_linen_layers(layer, shape, init, bias):
+    kernel_init, bias_init = Recorder(init), Recorder(bias)
+    params = layer(kernel_init, bias_init).init(
+        jax.random.key(0), jnp.ones((1, 5, 5, 16)))["params"]
+    assert params["kernel"].shape == shape
+    kernel_init.assert_made(params["kernel"])
+    bias_init.assert_made(params["bias"])
+
+
+def test_dense_general_draws_a_flat_kernel():
+    """DenseGeneral calls kernel_init with (prod(contracted axes),
+    prod(features)) and reshapes, so the default fan axes are right: the
+    fans are those of jinit's (features, heads, head_dim) layout."""
+    kernel_init = Recorder(jinit.lecun_normal())
+    params = nn.DenseGeneral((8, 64), kernel_init=kernel_init).init(
+        jax.random.key(1), jnp.ones((2, 512)))["params"]
+    assert kernel_init.calls[0][1] == (512, 512)
+    assert params["kernel"].shape == (512, 8, 64)
+    assert jinit.compute_fans((512, 512)) == jinit.compute_fans(
+        (512, 8, 64), in_axis=0, out_axis=(1, 2))
+    kernel_init.assert_made(params["kernel"])
+
+
+@pytest.mark.parametrize("init", [jinit.random_normal(stddev=0.02),
+                                  jinit.he_normal(), jinit.orthogonal()],
+                         ids=repr)
+def test_linen_and_nnx_embed(init):
+    embedding_init = Recorder(init)
+    params = nn.Embed(100, 16, embedding_init=embedding_init).init(
+        jax.random.key(2), jnp.zeros((3,), jnp.int32))["params"]
+    layer = nnx.Embed(100, 16, embedding_init=embedding_init,
+                      rngs=nnx.Rngs(2))
+    embedding_init.assert_made(params["embedding"], layer.embedding[...])
+
+
+def test_lstm_cell_orthogonal_recurrent_kernels():
+    recurrent_init = Recorder(jinit.orthogonal())
+    cell = nn.LSTMCell(32, recurrent_kernel_init=recurrent_init,
+                       kernel_init=jinit.he_normal(),
+                       bias_init=jinit.zeros())
+    carry = cell.initialize_carry(jax.random.key(0), (2, 8))
+    params = cell.init(jax.random.key(3), carry, jnp.ones((2, 8)))["params"]
+    kernels = [params[gate]["kernel"] for gate in ("hi", "hf", "hg", "ho")]
+    recurrent_init.assert_made(*kernels)
+    for kernel in kernels:
+        np.testing.assert_allclose(kernel.T @ kernel, np.eye(32), atol=1e-5)
+    assert len({np.asarray(k).tobytes() for k in kernels}) == 4
+
+
+@pytest.mark.parametrize("init", KERNEL_INITS, ids=repr)
+@pytest.mark.parametrize("layer, shape", [
+    (lambda k, b: nnx.Linear(16, 8, kernel_init=k, bias_init=b,
+                             rngs=nnx.Rngs(4)), (16, 8)),
+    (lambda k, b: nnx.Conv(16, 8, (3, 3), kernel_init=k, bias_init=b,
+                           rngs=nnx.Rngs(4)), (3, 3, 16, 8))],
+    ids=["Linear", "Conv"])
+def test_nnx_layers(layer, shape, init):
+    kernel_init, bias_init = Recorder(init), Recorder(jinit.constant(0.1))
+    module = layer(kernel_init, bias_init)
+    assert module.kernel.shape == shape
+    kernel_init.assert_made(module.kernel[...])
+    bias_init.assert_made(module.bias[...])
+
+
+@pytest.mark.parametrize("init", KERNEL_INITS, ids=repr)
+def test_linen_with_partitioning(init):
+    def params(kernel_init):
+        return nn.Dense(8, kernel_init=kernel_init).init(
+            jax.random.key(5), jnp.ones((1, 16)))["params"]
+
+    boxed = params(nn.with_partitioning(init, ("embed", "mlp")))["kernel"]
+    assert isinstance(boxed, nn.Partitioned)
+    assert boxed.names == ("embed", "mlp")
+    np.testing.assert_array_equal(boxed.unbox(), params(init)["kernel"])
+
+
+def nnx_linear(kernel_init):
+    return nnx.Linear(16, 8, kernel_init=kernel_init, rngs=nnx.Rngs(6))
+
+
+@pytest.mark.parametrize("wrap", [nnx.with_partitioning, jinit_flax.sharded],
+                         ids=["with_partitioning", "sharded"])
+@pytest.mark.parametrize("init", KERNEL_INITS, ids=repr)
+def test_nnx_partitioning_metadata(wrap, init):
+    with jax.set_mesh(jax.make_mesh((1,), ("model",), axis_types=EXPLICIT)):
+        layer = nnx_linear(wrap(init, (None, "model")))
+    assert layer.kernel.out_sharding == (None, "model")
+    assert nnx.get_partition_spec(nnx.state(layer))["kernel"].get_value() == (
+        jax.sharding.PartitionSpec(None, "model"))
+    np.testing.assert_array_equal(layer.kernel[...],
+                                  nnx_linear(init).kernel[...])
+
+
+def test_sharded_follows_rules_and_eager_sharding():
+    mesh = jax.make_mesh((1,), ("model",), axis_types=EXPLICIT)
+    init = jinit_flax.sharded(jinit.he_normal(), (None, "mlp"), mesh,
+                              sharding_rules=(("mlp", "model"),))
+    kernel = nnx_linear(init).kernel
+    assert kernel.out_sharding == (None, "mlp")
+    assert kernel[...].sharding.spec == jax.sharding.PartitionSpec(
+        None, "model")
+    with nnx.use_eager_sharding(False):  # No mesh needed: nothing sharded.
+        unsharded = nnx_linear(jinit_flax.sharded(jinit.he_normal(),
+                                                  (None, "model"))).kernel
+    assert unsharded.out_sharding == (None, "model")
+    np.testing.assert_array_equal(unsharded[...], kernel[...])
+
+
+@pytest.mark.parametrize("args, error, match", [
+    (("he_normal", ("a",)), TypeError, r"`init` must be .* got str"),
+    ((jinit.he_normal(), "a"), TypeError,
+     r"`sharding` must be a PartitionSpec .* got str 'a'")])
+def test_sharded_errors(args, error, match):
+    with pytest.raises(error, match=match):
+        jinit_flax.sharded(*args)
+
+
+def test_import_jinit_does_not_import_flax():
+    result = subprocess.run(
+        [sys.executable, "-c",
+         "import sys, jinit; assert 'flax' not in sys.modules"],
+        capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+# An NNX model built under jax.set_mesh with sharded kernels on 1-D and 2-D
+# meshes of Explicit and Auto axes, eagerly and under nnx.jit: each kernel
+# has the requested sharding and equals the unsharded model's, bit for bit;
+# the compiled draw of a sharded kernel holds only one shard.
+EIGHT_DEVICES = textwrap.dedent("""
+    import jax, numpy as np
+    from flax import nnx
+    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
+    import jinit, jinit.flax
+
+    assert jax.device_count() == 8, jax.devices()
+
+    class Model(nnx.Module):
+        def __init__(self, wrap, rngs):
+            self.embed = nnx.Embed(64, 32, rngs=rngs, embedding_init=wrap(
+                jinit.random_normal(stddev=0.02), ("a", None)))
+            self.linear = nnx.Linear(32, 64, rngs=rngs, kernel_init=wrap(
+                jinit.he_normal(), (None, "b")))
+            self.conv = nnx.Conv(8, 16, (3, 3), rngs=rngs, kernel_init=wrap(
+                jinit.orthogonal(), (None, None, "a", "b")))
+
+    def kernels(model):
+        return [model.embed.embedding, model.linear.kernel,
+                model.conv.kernel]
+
+    plain = kernels(Model(lambda init, spec: init, nnx.Rngs(0)))
+    for axes, kind in [((8, 1), AxisType.Explicit), ((2, 4), AxisType.Auto),
+                       ((4, 2), AxisType.Explicit)]:
+        mesh = jax.make_mesh(axes, ("a", "b"), axis_types=(kind, kind))
+        with jax.set_mesh(mesh):
+            eager = Model(jinit.flax.sharded, nnx.Rngs(0))
+            jitted = nnx.jit(lambda: Model(jinit.flax.sharded,
+                                           nnx.Rngs(0)))()
+        for model in (eager, jitted):
+            for got, want in zip(kernels(model), plain, strict=True):
+                named = NamedSharding(mesh, P(*got.out_sharding))
+                value = got[...]
+                assert value.sharding.is_equivalent_to(named, value.ndim), (
+                    axes, kind, value.sharding)
+                np.testing.assert_array_equal(np.asarray(value),
+                                              np.asarray(want[...]))
+        draw = jinit.flax.sharded(jinit.he_normal(), (None, "b"), mesh)
+        text = jax.jit(lambda k: draw(k, (32, 64), np.float32).raw_value
+                       ).lower(jax.random.key(0)).compile().as_text()
+        shard = f"f32[32,{64 // axes[1]}]"
+        assert shard in text, (axes, shard)
+        assert axes[1] == 1 or "f32[32,64]" not in text, (axes, text)
+    print("nnx sharded ok")
+""")
+
+
+def test_sharded_nnx_model_on_eight_devices():
+    env = dict(os.environ,
+               XLA_FLAGS="--xla_force_host_platform_device_count=8",
+               JAX_PLATFORMS="cpu")
+    result = subprocess.run([sys.executable, "-c", EIGHT_DEVICES], env=env,
+                            capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "nnx sharded ok" in result.stdout
+
