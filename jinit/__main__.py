@@ -1,11 +1,11 @@
-"""``python -m jinit``: print the catalogue of every initializer."""
+"""``python -m jinit`` and the ``jinit`` console script: with no command the
+catalogue of every initializer; ``list``, ``show``, ``compare``, ``bench``."""
 
-from jinit._catalogue import catalogue
+import sys
 
+from jinit._cli import main
 
-def main() -> None:
-    print(catalogue())
-
+__all__ = ["main"]
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,0 +1,486 @@
+"""The command line, ``python -m jinit`` or ``jinit``: the catalogue with no
+subcommand; ``list``, ``show``, ``compare`` and ``bench``.
+
+Bad input (an unknown name, a bad shape, dtype or ``--set``, an argument a
+factory rejects) ends with exit status 2 and one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import math
+import statistics
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, NoReturn
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jinit import _shapes
+from jinit._base import ConfiguredInitializer
+from jinit._catalogue import (
+    DEFAULT_SHAPE,
+    EXAMPLES,
+    FORMULAS,
+    catalogue,
+    target_moments,
+)
+from jinit._random import TRUNCATION
+from jinit._registry import FACTORIES, _factory, get
+from jinit._variance import PRESETS, TRUNCATED_STDDEV, denominator
+
+BINS = 24
+BAR_WIDTH = 40
+VARIANCE_SCALING = {"variance_scaling", *PRESETS}
+# jinit's variance-scaling distributions as jax.nn.initializers spells them.
+JAX_DISTRIBUTIONS = {"truncated_normal": "truncated_normal",
+                     "normal": "truncated_normal",
+                     "untruncated_normal": "normal",
+                     "uniform": "uniform"}
+BENCH_NAMES = ("he_normal", "glorot_uniform", "truncated_normal",
+               "random_normal")
+BENCH_SHAPE = (1024, 1024)
+
+
+class CliError(Exception):
+    """Bad input: reported as one line on stderr with exit status 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} "
+                     "--help)\n")
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    """``"256,128"`` -> ``(256, 128)``; ``""`` is a scalar's shape."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated non-negative ints such as 256,128; "
+            f"got {text!r}")
+    return tuple(map(int, parts))
+
+
+def _int_in(low: int, high: int) -> Callable[[str], int]:
+    """An argument type: an int in [low, high)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value < high:
+            raise argparse.ArgumentTypeError(
+                f"expected an int in [{low}, {high}); got {text!r}")
+        return value
+
+    return parse
+
+
+def _setting(text: str) -> tuple[str, Any]:
+    """``"scale=2.0"`` -> ``("scale", 2.0)``; a value that is not a Python
+    literal stays a string (``mode=fan_out``)."""
+    key, equals, value = text.partition("=")
+    if not equals or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(
+            f"expected key=value, such as --set scale=2.0 or --set "
+            f"mode=fan_out; got {text!r}")
+    try:
+        parsed = ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        parsed = value
+    return key.strip(), parsed
+
+
+def _one_line(error: Exception) -> str:
+    return " ".join(str(error).split())
+
+
+def _build(name: str, settings: Sequence[tuple[str, Any]]
+           ) -> ConfiguredInitializer:
+    """The initializer ``name`` with the catalogue's example arguments
+    overridden by ``settings``."""
+    try:
+        canonical = _factory(name).__name__
+        arguments = {**EXAMPLES.get(canonical, ({}, None))[0],
+                     **dict(settings)}
+        return get({"name": canonical, "config": arguments})
+    except (ValueError, TypeError) as error:
+        raise CliError(_one_line(error)) from error
+
+
+def _default_shape(init: ConfiguredInitializer) -> tuple[int, ...]:
+    return EXAMPLES.get(init.name, ({}, None))[1] or DEFAULT_SHAPE
+
+
+def _draw(init: Callable[..., jax.Array], seed: int, shape: tuple[int, ...],
+          dtype: str) -> jax.Array:
+    try:
+        return init(jax.random.key(seed), shape, dtype)
+    except (ValueError, TypeError) as error:
+        raise CliError(_one_line(error)) from error
+
+
+def _as_floats(values: jax.Array) -> np.ndarray:
+    if jnp.issubdtype(values.dtype, jnp.complexfloating):
+        raise CliError(f"show and compare draw real dtypes only; got "
+                       f"{values.dtype.name}: use --dtype float32 or "
+                       "bfloat16, for example")
+    return np.asarray(values.astype(jnp.float32), np.float64).ravel()
+
+
+@dataclass(frozen=True)
+class Law:
+    """The analytic law of an initializer's entries, as far as it has one.
+
+    Attributes:
+      label: the law in words.
+      pdf: its density, or ``None`` for a constant or no closed form.
+      spike: the value of a constant law, else ``None``.
+    """
+
+    label: str
+    pdf: Callable[[np.ndarray], np.ndarray] | None = None
+    spike: float | None = None
+
+
+def _normal_pdf(mean: float, std: float, cut: float = math.inf
+                ) -> Callable[[np.ndarray], np.ndarray]:
+    """N(mean, std^2) restricted to mean +- cut * std, renormalized."""
+    mass = math.erf(cut / math.sqrt(2))
+
+    def pdf(x: np.ndarray) -> np.ndarray:
+        z = (x - mean) / std
+        inside = np.abs(z) <= cut
+        return inside * np.exp(-z**2 / 2) / (std * math.sqrt(2 * math.pi)
+                                             * mass)
+
+    return pdf
+
+
+def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
+    """The law of ``init``'s entries at ``shape``, from its target moments."""
+    name, config = init.name, init.get_config()
+    mean, std = target_moments(init, shape)
+    if name in ("zeros", "ones", "constant"):
+        return Law(f"the constant {mean:g}: a spike, no density", spike=mean)
+    family = {"random_normal": "untruncated_normal",
+              "random_uniform": "uniform",
+              "truncated_normal": "truncated_normal"}.get(name)
+    if name in VARIANCE_SCALING:
+        family = (PRESETS[name][2] if name in PRESETS
+                  else config["distribution"])
+    if family == "untruncated_normal" or name == "orthogonal":
+        approximately = "approximately " if name == "orthogonal" else ""
+        return Law(f"{approximately}N({mean:.4g}, {std:.4g}^2)",
+                   _normal_pdf(mean, std))
+    if family == "uniform":
+        half = std * math.sqrt(3)
+        return Law(f"U({mean - half:.4g}, {mean + half:.4g})",
+                   lambda x: (np.abs(x - mean) <= half) / (2 * half))
+    if family is not None:  # A normal cut at +-2 of its own stddev.
+        sigma = std / TRUNCATED_STDDEV
+        return Law(f"N({mean:.4g}, {sigma:.4g}^2) cut at {mean:.4g} +- "
+                   f"{TRUNCATION * sigma:.4g}",
+                   _normal_pdf(mean, sigma, TRUNCATION))
+    return Law("no closed form; histogram only")
+
+
+def _fans(init: ConfiguredInitializer, shape: Sequence[int]) -> str:
+    if init.name not in VARIANCE_SCALING:
+        return f"not used by {init.name}"
+    config = init.get_config()
+    fan_in, fan_out = _shapes.compute_fans(
+        shape, config["in_axis"], config["out_axis"], config["batch_axis"],
+        config["groups"])
+    mode = PRESETS[init.name][1] if init.name in PRESETS else config["mode"]
+    return (f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="
+            f"{config['in_axis']}, out_axis={config['out_axis']}); mode "
+            f"{mode}: n={denominator(mode, fan_in, fan_out):g}")
+
+
+def _edges(*samples: np.ndarray) -> np.ndarray:
+    low = min(float(s.min()) for s in samples)
+    high = max(float(s.max()) for s in samples)
+    if low == high:  # A constant: one bin around it.
+        low, high = low - 0.5, high + 0.5
+    return np.linspace(low, high, BINS + 1)
+
+
+def _expected(law_: Law, edges: np.ndarray, size: int) -> np.ndarray | None:
+    """Counts per bin that the density predicts (midpoint rule)."""
+    if law_.pdf is None:
+        return None
+    return size * law_.pdf((edges[:-1] + edges[1:]) / 2) * np.diff(edges)
+
+
+def _bar(count: float, full: float, width: int,
+         expected: float | None = None) -> str:
+    cells = ["█" if i < round(count / full * width) else " "
+             for i in range(width + 1)]
+    if expected is not None:
+        cells[min(round(expected / full * width), width)] = "|"
+    return "".join(cells)
+
+
+def _stats(values: np.ndarray) -> dict[str, float]:
+    return {"mean": values.mean(), "std": values.std(), "min": values.min(),
+            "max": values.max(), "distinct values": np.unique(values).size}
+
+
+def show(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
+         settings: Sequence[tuple[str, Any]], plot: str | None) -> str:
+    """Stats, fans and a text histogram of one initializer's draw."""
+    pyplot = _pyplot() if plot else None
+    init = _build(name, settings)
+    shape = _default_shape(init) if shape is None else shape
+    values = _as_floats(_draw(init, seed, shape, dtype))
+    if values.size == 0:
+        raise CliError(f"--shape {shape} has no entries; use a shape such "
+                       "as 256,128")
+    target_mean, target_std = target_moments(init, shape)
+    law_ = law(init, shape)
+    edges = _edges(values)
+    counts = np.histogram(values, edges)[0]
+    expected = _expected(law_, edges, values.size)
+    full = max(counts.max(), 0 if expected is None else expected.max())
+    lines = [f"{init!r} at shape {shape}, {dtype}, key jax.random.key({seed})",
+             f"law: {law_.label}",
+             f"fans: {_fans(init, shape)}",
+             f"{'':<8}{'target':>12}{'measured':>12}"]
+    measured = _stats(values)
+    targets = {"mean": target_mean, "std": target_std}
+    lines += [f"{stat:<8}{targets[stat]:>12.5g}{measured[stat]:>12.5g}"
+              for stat in targets]
+    lines += [f"{stat:<8}{'':>12}{measured[stat]:>12.5g}"
+              for stat in ("min", "max")]
+    legend = "█ drawn" + ("" if expected is None else ", | expected")
+    lines.append(f"{'bin from':>11}  {legend:<{BAR_WIDTH + 1}}{'count':>8}"
+                 + ("" if expected is None else f"{'expected':>10}"))
+    for i, count in enumerate(counts):
+        guess = None if expected is None else expected[i]
+        lines.append(f"{edges[i]:>11.4g}  {_bar(count, full, BAR_WIDTH, guess)}"
+                     f"{count:>8}"
+                     + ("" if guess is None else f"{guess:>10.1f}"))
+    if plot:
+        _plot(pyplot, init, shape, dtype, values, law_, edges, plot)
+        lines.append(f"wrote {plot}")
+    return "\n".join(lines)
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        from matplotlib import pyplot
+    except ImportError as error:
+        raise CliError("matplotlib is needed for --plot: pip install "
+                       "matplotlib") from error
+    return pyplot
+
+
+def _plot(pyplot: Any, init: ConfiguredInitializer, shape: tuple[int, ...],
+          dtype: str, values: np.ndarray, law_: Law, edges: np.ndarray,
+          path: str) -> None:
+    figure, axes = pyplot.subplots(figsize=(7, 4))
+    axes.hist(values, edges, density=True, label="drawn")
+    if law_.pdf is not None:
+        x = np.linspace(edges[0], edges[-1], 400)
+        axes.plot(x, law_.pdf(x), label=law_.label)
+    if law_.spike is not None:
+        axes.axvline(law_.spike, color="C1", label=law_.label)
+    axes.set_title(f"{init.name} at {shape}, {dtype}")
+    axes.legend(fontsize="small")
+    try:
+        figure.savefig(path)
+    except (OSError, ValueError) as error:
+        raise CliError(f"--plot could not write {path!r}: "
+                       f"{_one_line(error)}") from error
+    finally:
+        pyplot.close(figure)
+
+
+def jax_equivalent(init: ConfiguredInitializer) -> Callable[..., jax.Array]:
+    """The ``jax.nn.initializers`` initializer that means the same as
+    ``init``.
+
+    Raises:
+      CliError: ``jax.nn.initializers`` has none.
+    """
+    name, config, nn = init.name, init.get_config(), jax.nn.initializers
+    unmatched = None
+    if name in VARIANCE_SCALING:
+        scale, mode, distribution = (
+            PRESETS[name][:3] if name in PRESETS
+            else (config["scale"], config["mode"], config["distribution"]))
+        if config["groups"] == 1:
+            return nn.variance_scaling(
+                scale, mode, JAX_DISTRIBUTIONS[distribution],
+                config["in_axis"], config["out_axis"], config["batch_axis"])
+        unmatched = "groups != 1"
+    elif name in ("random_normal", "truncated_normal"):
+        if config["mean"] == 0:
+            factory = nn.normal if name == "random_normal" else (
+                nn.truncated_normal)
+            return factory(config["stddev"])
+        unmatched = "mean != 0; use --set mean=0"
+    elif name == "random_uniform":
+        if config["minval"] == 0:
+            return nn.uniform(config["maxval"])
+        unmatched = ("minval != 0, as jax's uniform(scale) draws "
+                     "U[0, scale); use --set minval=0")
+    elif name == "orthogonal":
+        if config["batch_axis"] == ():
+            return nn.orthogonal(config["gain"], config["column_axis"])
+        unmatched = "batch_axis; drop --set batch_axis"
+    elif name == "delta_orthogonal":
+        return nn.delta_orthogonal(config["gain"])
+    elif name in ("zeros", "ones"):
+        return getattr(nn, name)
+    elif name == "constant":
+        return nn.constant(config["value"])
+    reason = f" with {unmatched}" if unmatched else ""
+    raise CliError(f"no jax.nn.initializers equivalent of {name}{reason}")
+
+
+def compare(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
+            settings: Sequence[tuple[str, Any]]) -> str:
+    """jinit's and ``jax.nn.initializers``' draws side by side."""
+    init = _build(name, settings)
+    theirs = jax_equivalent(init)
+    shape = _default_shape(init) if shape is None else shape
+    ours_values = _as_floats(_draw(init, seed, shape, dtype))
+    theirs_values = _as_floats(_draw(theirs, seed, shape, dtype))
+    if ours_values.size == 0:
+        raise CliError(f"--shape {shape} has no entries; use a shape such "
+                       "as 256,128")
+    target_mean, target_std = target_moments(init, shape)
+    ours, theirs_stats = _stats(ours_values), _stats(theirs_values)
+    lines = [f"{init!r} against jax.nn.initializers at shape {shape}, "
+             f"{dtype}, key jax.random.key({seed})",
+             f"law: {law(init, shape).label}; target mean {target_mean:.5g}, "
+             f"std {target_std:.5g}",
+             f"{'':<16}{'jinit':>12}{'jax':>12}"]
+    lines += [f"{stat:<16}{ours[stat]:>12.5g}{theirs_stats[stat]:>12.5g}"
+              for stat in ours]
+    same = np.array_equal(ours_values, theirs_values)
+    lines.append(f"same values: {'yes' if same else 'no'}")
+    edges = _edges(ours_values, theirs_values)
+    ours_counts = np.histogram(ours_values, edges)[0]
+    theirs_counts = np.histogram(theirs_values, edges)[0]
+    full, width = max(ours_counts.max(), theirs_counts.max()), BAR_WIDTH // 2
+    lines.append(f"{'bin from':>11}  {'jinit':<{width + 1}}{'count':>8}  "
+                 f"{'jax':<{width + 1}}{'count':>8}")
+    lines += [f"{edges[i]:>11.4g}  {_bar(a, full, width)}{a:>8}  "
+              f"{_bar(b, full, width)}{b:>8}"
+              for i, (a, b) in enumerate(zip(ours_counts, theirs_counts,
+                                                 strict=True))]
+    return "\n".join(lines)
+
+
+def _median_seconds(init: Callable[..., jax.Array], shape: tuple[int, ...],
+                    repeats: int) -> float:
+    draw = jax.jit(lambda key: init(key, shape, "float32"))
+    key = jax.random.key(0)
+    draw(key).block_until_ready()  # Compiles.
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        draw(key).block_until_ready()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def bench(shape: tuple[int, ...], repeats: int) -> str:
+    """Jitted jinit against ``jax.nn.initializers``, median of ``repeats``."""
+    header = f"{'initializer':<18}{'jinit ms':>10}{'jax ms':>10}{'ratio':>8}"
+    lines = [f"float32 at shape {shape}, jitted, median of {repeats} runs on "
+             f"{jax.default_backend()} (ratio = jinit / jax)", header,
+             "-" * len(header)]
+    for name in BENCH_NAMES:
+        init = FACTORIES[name]()
+        ours = _median_seconds(init, shape, repeats)
+        theirs = _median_seconds(jax_equivalent(init), shape, repeats)
+        lines.append(f"{name:<18}{ours * 1e3:>10.3f}{theirs * 1e3:>10.3f}"
+                     f"{ours / theirs:>8.2f}")
+    return "\n".join(lines)
+
+
+def listing() -> str:
+    """Every initializer with its one-line formula."""
+    width = max(map(len, FACTORIES)) + 2
+    return "\n".join(f"{name:<{width}}{FORMULAS[name]}" for name in FACTORIES)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="jinit",
+        description="With no command: the catalogue of every initializer, "
+                    "target against measured moments.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("list", help="every initializer and its formula")
+    drawing = _Parser(add_help=False)
+    drawing.add_argument("name", help="e.g. he_normal or HeNormal")
+    drawing.add_argument("--shape", type=_shape, default=None,
+                         help="comma-separated, e.g. 256,128 (default: the "
+                              "catalogue's)")
+    drawing.add_argument("--dtype", default="float32")
+    drawing.add_argument("--seed", type=_int_in(0, 2**32),
+                         default=0)
+    drawing.add_argument("--set", type=_setting, action="append", default=[],
+                         dest="settings", metavar="KEY=VALUE",
+                         help="a factory argument, e.g. scale=2.0 or "
+                              "mode=fan_out (repeatable)")
+    show_parser = commands.add_parser(
+        "show", parents=[drawing],
+        help="stats, fans and a histogram against the analytic density")
+    show_parser.add_argument("--plot", metavar="FILE.png",
+                             help="also write the histogram as a figure "
+                                  "(needs matplotlib)")
+    compare_parser = commands.add_parser(
+        "compare", parents=[drawing],
+        help="jinit against jax.nn.initializers, side by side")
+    compare_parser.add_argument("--with", dest="other", choices=["jax"],
+                                default="jax")
+    bench_parser = commands.add_parser(
+        "bench", help="jitted draw times, jinit against jax.nn.initializers")
+    bench_parser.add_argument("--shape", type=_shape, default=BENCH_SHAPE)
+    bench_parser.add_argument("--repeats", type=_int_in(1, 1000),
+                              default=5)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line on ``argv`` (default ``sys.argv[1:]``).
+
+    Returns:
+      The exit status: 0, or 2 for bad input (after one line on stderr).
+    """
+    arguments = _parser().parse_args(argv)
+    try:
+        if arguments.command is None:
+            output = catalogue()
+        elif arguments.command == "list":
+            output = listing()
+        elif arguments.command == "bench":
+            output = bench(arguments.shape, arguments.repeats)
+        elif arguments.command == "show":
+            output = show(arguments.name, arguments.shape, arguments.dtype,
+                          arguments.seed, arguments.settings, arguments.plot)
+        else:
+            output = compare(arguments.name, arguments.shape,
+                             arguments.dtype, arguments.seed,
+                             arguments.settings)
+    except CliError as error:
+        print(f"jinit: error: {error}", file=sys.stderr)
+        return 2
+    print(output)
+    return 0
