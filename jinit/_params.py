@@ -297,6 +297,13 @@ def compile_rules(rules: Sequence[Rule]) -> list[CompiledRule]:
     return compiled
 
 
+def matching(compiled: Sequence[CompiledRule],
+             name: str) -> CompiledRule | None:
+    """The first rule whose pattern ``re.search``-es ``name``, or
+    ``None``."""
+    return next((rule for rule in compiled if rule[0].search(name)), None)
+
+
 def first_match(compiled: Sequence[CompiledRule], name: str,
                 leaf: Any) -> CompiledRule:
     """The first rule whose pattern ``re.search``-es ``name``.
@@ -305,9 +312,9 @@ def first_match(compiled: Sequence[CompiledRule], name: str,
       ValueError: no rule matches (the path, the ``shape`` and ``dtype`` of
         ``leaf`` and the patterns are named).
     """
-    for rule in compiled:
-        if rule[0].search(name):
-            return rule
+    rule = matching(compiled, name)
+    if rule is not None:
+        return rule
     patterns = ", ".join(repr(rule[0].pattern) for rule in compiled)
     raise ValueError(f"no rule matches the parameter at {name!r} "
                      f"({np.dtype(leaf.dtype)}{list(leaf.shape)}); the "

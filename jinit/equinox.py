@@ -10,7 +10,6 @@ import Equinox).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -19,7 +18,15 @@ import jax
 import jax.numpy as jnp
 
 from jinit import _keys
-from jinit._params import Param, materialize, path_string
+from jinit._params import (
+    CompiledRule,
+    Param,
+    compile_rules,
+    first_match,
+    matching,
+    materialize,
+    path_string,
+)
 
 __all__ = ["reinit"]
 
@@ -102,17 +109,11 @@ def reinit(model: Model, key: jax.Array,
         if not eqx.is_array(leaf):
             continue
         name = path_string(path)
-        init = next((init for pattern, init in compiled
-                     if pattern.search(name)), None)
-        if init is None:
-            if strict:
-                patterns = ", ".join(repr(pattern.pattern)
-                                     for pattern, _ in compiled)
-                raise ValueError(
-                    f"no rule matches the array at {name!r} "
-                    f"({leaf.dtype}{list(leaf.shape)}); the patterns are "
-                    f"{patterns or 'none'}.")
+        rule = (first_match(compiled, name, leaf) if strict
+                else matching(compiled, name))
+        if rule is None:
             continue
+        init = rule[1]
         shape = tuple(leaf.shape)
         if name in out_in:
             shape = (*shape[2:], shape[1], shape[0])
@@ -127,25 +128,20 @@ def reinit(model: Model, key: jax.Array,
 
 
 def _compile(rules: Sequence[tuple[str, Callable[..., jax.Array]]]
-             ) -> list[tuple[re.Pattern[str], Callable[..., jax.Array]]]:
-    """The rules with their patterns compiled, each checked."""
-    compiled = []
+             ) -> list[CompiledRule]:
+    """The rules with their patterns compiled, each checked: ``(pattern,
+    init)`` pairs only (Equinox keeps no sharding to set)."""
     for rule in rules:
         if not isinstance(rule, tuple) or len(rule) != 2:
             raise TypeError(
                 f"each rule must be a (pattern, init) tuple; got {rule!r}.")
         pattern, init = rule
-        try:
-            compiled.append((re.compile(pattern), init))
-        except (re.error, TypeError) as error:
-            raise ValueError(f"rule pattern {pattern!r} is not a regular "
-                             f"expression: {error}.") from None
         if not callable(init):
             raise TypeError(
                 f"the init of rule {pattern!r} must be an initializer "
                 f"init(key, shape, dtype); got {type(init).__name__} "
                 f"{init!r}.")
-    return compiled
+    return compile_rules(rules)
 
 
 def _out_in_paths(model: Any) -> set[str]:
