@@ -13,6 +13,8 @@ from jinit._constant import constant, dirac, identity, ones, zeros
 from jinit._ensemble import ensemble
 from jinit._gains import calculate_gain
 from jinit._keys import path_key
+from jinit._lsuv import LsuvResult, lsuv
+from jinit._mup import MupScaling, mup, mup_learning_rates, mup_scaling
 from jinit._orthogonal import delta_orthogonal, orthogonal
 from jinit._params import Param, assign, materialize
 from jinit._presets import Preset, preset
@@ -23,6 +25,18 @@ from jinit._random import (
     truncated_normal,
 )
 from jinit._registry import deserialize, get, serialize
+from jinit._residual import (
+    ResidualScales,
+    deepnorm,
+    deepnorm_scales,
+    depth_scaled_normal,
+    fixup,
+    skip_init,
+    small_init,
+    t_fixup,
+    t_fixup_embedding,
+    wang_init,
+)
 from jinit._shapes import compute_fans
 from jinit._variance import (
     glorot_normal,
@@ -33,22 +47,30 @@ from jinit._variance import (
     lecun_uniform,
     variance_scaling,
 )
+from jinit._zer_o import zer_o
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ConfiguredInitializer",
     "Initializer",
+    "LsuvResult",
+    "MupScaling",
     "Param",
     "Preset",
+    "ResidualScales",
     "assign",
     "calculate_gain",
     "compute_fans",
     "constant",
+    "deepnorm",
+    "deepnorm_scales",
     "delta_orthogonal",
+    "depth_scaled_normal",
     "deserialize",
     "dirac",
     "ensemble",
+    "fixup",
     "get",
     "glorot_normal",
     "glorot_uniform",
@@ -57,7 +79,11 @@ __all__ = [
     "identity",
     "lecun_normal",
     "lecun_uniform",
+    "lsuv",
     "materialize",
+    "mup",
+    "mup_learning_rates",
+    "mup_scaling",
     "ones",
     "orthogonal",
     "path_key",
@@ -65,8 +91,14 @@ __all__ = [
     "random_normal",
     "random_uniform",
     "serialize",
+    "skip_init",
+    "small_init",
     "sparse",
+    "t_fixup",
+    "t_fixup_embedding",
     "truncated_normal",
     "variance_scaling",
+    "wang_init",
+    "zer_o",
     "zeros",
 ]

@@ -143,17 +143,19 @@ class ConfiguredInitializer:
     pickles by rebuilding from its factory and arguments.
     """
 
-    __slots__ = ("_build", "_config", "_draw", "_random", "_allow_complex",
+    __slots__ = ("_build", "_config", "_draw", "_random", "_floating",
+                 "_allow_complex",
                  "_check", "__name__", "__weakref__")
 
     def __init__(self, build: Callable[..., ConfiguredInitializer],
                  config: Mapping[str, Any], draw: Draw | Elementwise, *,
-                 random: bool,
-                 allow_complex: bool, check: Check | None):
+                 random: bool, floating: bool, allow_complex: bool,
+                 check: Check | None):
         self._build = build
         self._config = dict(config)
         self._draw = draw
         self._random = random
+        self._floating = floating
         self._allow_complex = allow_complex
         self._check = check
         self.__name__ = build.__name__
@@ -162,6 +164,19 @@ class ConfiguredInitializer:
     def name(self) -> str:
         """The name of the factory that built this initializer."""
         return self.__name__
+
+    @property
+    def random(self) -> bool:
+        """Whether the initializer draws random values from its key."""
+        return self._random
+
+    def law(self, shape: Shape, work_dtype: np.dtype
+            ) -> _sampling.Affine | Fill | None:
+        """The law of every element at ``shape``, drawn in ``work_dtype``
+        (see :class:`Elementwise`), or ``None`` where it has none."""
+        if not isinstance(self._draw, Elementwise):
+            return None
+        return self._draw.law(shape, work_dtype)
 
     def get_config(self) -> dict[str, Any]:
         """The factory's arguments, defaults included (a fresh dict)."""
@@ -180,15 +195,13 @@ class ConfiguredInitializer:
         if self._check is not None:
             self._check(shape, self._config, self.name)
         dtype = _dtypes.resolve(dtype, self._config.get("dtype"),
-                                random=self._random,
+                                floating=self._floating,
                                 allow_complex=self._allow_complex,
                                 initializer=self.name)
         key = (_keys.resolve(key, self._config.get("seed"), self.name)
                if self._random else None)
         work_dtype = _dtypes.sampling(dtype) if self._random else dtype
-        law = (self._draw.law(shape, work_dtype)
-               if isinstance(self._draw, Elementwise) and math.prod(shape)
-               else None)
+        law = self.law(shape, work_dtype) if math.prod(shape) else None
         return Call(key, shape, dtype, work_dtype, law)
 
     def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
@@ -260,16 +273,19 @@ def _freeze(name: str, value: object) -> object:
 
 
 def factory(*, random: bool, allow_complex: bool = False,
-            check: Check | None = None):
+            check: Check | None = None, floating: bool | None = None):
     """Turns a function returning a draw closure into a jinit factory.
 
     Args:
       random: whether the initializer draws random values (it then takes a
         key or a seed, and needs a floating dtype).
-      allow_complex: whether a random initializer also draws complex values.
+      allow_complex: whether the initializer also makes complex values.
       check: ``check(shape, config, name)``, run on every call before any
         work (zero-size shapes included), raising if the shape does not fit
         the factory's arguments.
+      floating: whether the initializer needs a floating dtype (default:
+        ``random``; deterministic initializers with non-integer values set
+        it).
 
     The decorated function receives its arguments in canonical form (dtype as
     ``np.dtype``, seed checked, sequences as tuples, NumPy and 0-d array
@@ -293,12 +309,18 @@ def factory(*, random: bool, allow_complex: bool = False,
             bound.apply_defaults()
             config = {name: _freeze(name, value)
                       for name, value in bound.arguments.items()}
+            needs_floating = random if floating is None else floating
+            if config.get("dtype") is not None:
+                _dtypes.check_kind(config["dtype"], floating=needs_floating,
+                                   allow_complex=allow_complex,
+                                   initializer=fn.__name__)
             draw = fn(**config)
             if isinstance(draw, ConfiguredInitializer):
                 draw = draw._draw  # A named special case of another factory.
-            return ConfiguredInitializer(build, config, draw, random=random,
-                                         allow_complex=allow_complex,
-                                         check=check)
+            return ConfiguredInitializer(
+                build, config, draw, random=random,
+                floating=needs_floating,
+                allow_complex=allow_complex, check=check)
 
         return build
 

@@ -9,19 +9,29 @@ from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jinit import __version__, _shapes
 from jinit._base import ConfiguredInitializer
 from jinit._random import sparse_zeros
 from jinit._registry import FACTORIES
+from jinit._residual import deepnorm_scales, fixup_scale, t_fixup_scale
 from jinit._variance import PRESETS, TRUNCATED_STDDEV, denominator
 
 DEFAULT_SHAPE = (256, 128)
+CONSTANTS = ("zeros", "ones", "constant", "skip_init")
 KERNEL_SHAPE = (3, 3, 64, 64)  # for the initializers of convolution kernels
 # Arguments for the factories that have required ones, and their shape.
 EXAMPLES = {"delta_orthogonal": ({}, KERNEL_SHAPE),
             "dirac": ({}, KERNEL_SHAPE),
-            "sparse": ({"sparsity": 0.1}, None)}
+            "sparse": ({"sparsity": 0.1}, None),
+            "depth_scaled_normal": ({"n_layers": 12}, None),
+            "small_init": ({"dim": 768}, None),
+            "wang_init": ({"n_layers": 12, "dim": 768}, None),
+            "deepnorm": ({"decoder_layers": 12}, None),
+            "t_fixup": ({"n_layers": 6}, None),
+            "t_fixup_embedding": ({"n_layers": 6}, None),
+            "fixup": ({"n_branches": 16, "branch_layers": 2}, KERNEL_SHAPE)}
 FORMULAS = {
     "zeros": "0",
     "ones": "1",
@@ -36,7 +46,63 @@ FORMULAS = {
     "dirac": "1 at (centre, d, g * out / groups + d), 0 elsewhere",
     "sparse": "ceil(sparsity * rows) zeros per column, N(0, stddev^2)",
     **{name: preset[3] for name, preset in PRESETS.items()},
+    "depth_scaled_normal": "N(0, (stddev / sqrt(branches * n_layers))^2)",
+    "small_init": "N(0, 2 / (5 dim))",
+    "wang_init": "N(0, (2 / (n_layers sqrt(dim)))^2)",
+    "deepnorm": "Xavier std sqrt(2 / (fan_in + fan_out)) times beta",
+    "t_fixup": "Xavier std times 0.67 N^-1/4 (encoder), (9N)^-1/4 (decoder)",
+    "t_fixup_embedding": "N(0, 1 / d) times (9N)^-1/4, d = shape[-1]",
+    "fixup": "std sqrt(scale / n(mode)) times L^(-1/(2m-2))",
+    "skip_init": "alpha (0: ReZero)",
+    "zer_o": "I, partial I, or 2^(-(m-1)/2) Hadamard signs (out > in)",
 }
+
+
+def _xavier_std(config: dict, shape: Sequence[int]) -> float:
+    fans = _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
+                                config["batch_axis"], config["groups"])
+    return math.sqrt(2 / sum(fans))
+
+
+# The depth-scaled schemes: their standard deviation at ``shape``; each is
+# a zero-mean law of its ``distribution`` (untruncated normal if it has no
+# such argument).
+SCHEMES = {
+    "depth_scaled_normal": lambda c, shape: (
+        c["stddev"] / math.sqrt(c["branches"] * c["n_layers"])),
+    "small_init": lambda c, shape: math.sqrt(2 / (5 * c["dim"])),
+    "wang_init": lambda c, shape: 2 / (c["n_layers"] * math.sqrt(c["dim"])),
+    "t_fixup_embedding": lambda c, shape: (
+        t_fixup_scale("decoder", c["n_layers"]) / math.sqrt(shape[-1])),
+    "deepnorm": lambda c, shape: deepnorm_scales(
+        c["stack"], c["encoder_layers"], c["decoder_layers"]).beta
+    * _xavier_std(c, shape),
+    "t_fixup": lambda c, shape: (t_fixup_scale(c["stack"], c["n_layers"])
+                                 * _xavier_std(c, shape)),
+    "fixup": lambda c, shape: fixup_scale(
+        c["n_branches"], c["branch_layers"]) * math.sqrt(
+        c["scale"] / denominator(c["mode"], *_shapes.compute_fans(
+            shape, c["in_axis"], c["out_axis"], c["batch_axis"],
+            c["groups"]))),
+}
+
+
+def _zer_o_moments(inputs: int, outputs: int, taps: int
+                   ) -> tuple[float, float]:
+    """Mean and std of a ZerO kernel: a partial identity, or Hadamard signs
+    ``c (-1)^popcount(i & j)`` with ``c = 2^(-(m-1)/2)``, at one tap of
+    ``taps``."""
+    size = inputs * outputs * taps
+    if outputs <= inputs:
+        total, squares = outputs, outputs
+    else:
+        m = (outputs - 1).bit_length()
+        c = 2.0 ** (-(m - 1) / 2)
+        both = np.arange(inputs)[:, None] & np.arange(outputs)
+        odd = np.vectorize(lambda n: bin(n).count("1") % 2)(both)
+        total, squares = c * float((1 - 2 * odd).sum()), c * c * both.size
+    mean = total / size
+    return mean, math.sqrt(squares / size - mean * mean)
 
 
 def target_moments(init: ConfiguredInitializer,
@@ -44,8 +110,11 @@ def target_moments(init: ConfiguredInitializer,
     """The mean and standard deviation of ``init``'s law at ``shape``."""
     config = init.get_config()
     name = init.name
-    if name in ("zeros", "ones", "constant"):
-        return {"zeros": 0.0, "ones": 1.0}.get(name, config.get("value")), 0.0
+    if name in CONSTANTS:
+        return {"zeros": 0.0, "ones": 1.0, "skip_init": config.get("alpha")
+                }.get(name, config.get("value")), 0.0
+    if name in SCHEMES:
+        return 0.0, SCHEMES[name](config, shape)
     if name == "random_normal":
         return config["mean"], config["stddev"]
     if name == "random_uniform":
@@ -64,6 +133,8 @@ def target_moments(init: ConfiguredInitializer,
         groups = config["groups"]
         share = groups * min(inputs, outputs // groups) / math.prod(shape)
         return share, math.sqrt(share * (1 - share))
+    if name == "zer_o":
+        return _zer_o_moments(*shape[-2:], taps=math.prod(shape[:-2]))
     if name in ("orthogonal", "identity"):
         batch = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"])[
             "batch_axis"]
@@ -83,10 +154,13 @@ def target_moments(init: ConfiguredInitializer,
     return 0.0, math.sqrt(scale / denominator(mode, *fans))
 
 
+NAME_WIDTH = max(map(len, FACTORIES)) + 2
+
+
 def catalogue(shape: Sequence[int] = DEFAULT_SHAPE, dtype: str = "float32",
               seed: int = 0) -> str:
     """A table of every initializer drawn at ``shape`` and ``dtype``."""
-    header = (f"{'initializer':<18}{'target std':>11}{'std':>11}"
+    header = (f"{'initializer':<{NAME_WIDTH}}{'target std':>11}{'std':>11}"
               f"{'target mean':>12}{'mean':>11}{'min':>11}{'max':>11}  law")
     title = (f"jinit {__version__} (jax {jax.__version__}): every initializer "
              f"drawn at shape {tuple(shape)} (kernels at {KERNEL_SHAPE}), "
@@ -99,7 +173,7 @@ def catalogue(shape: Sequence[int] = DEFAULT_SHAPE, dtype: str = "float32",
         values = init(key, drawn_at, dtype).astype(jnp.float32)
         mean, std = target_moments(init, drawn_at)
         lines.append(
-            f"{name:<18}{std:>11.5f}{float(values.std()):>11.5f}"
+            f"{name:<{NAME_WIDTH}}{std:>11.5f}{float(values.std()):>11.5f}"
             f"{mean:>12.5f}{float(values.mean()):>11.5f}"
             f"{float(values.min()):>11.5f}{float(values.max()):>11.5f}"
             f"  {FORMULAS[name]}")

@@ -24,9 +24,11 @@ import numpy as np
 from jinit import _shapes
 from jinit._base import ConfiguredInitializer
 from jinit._catalogue import (
+    CONSTANTS,
     DEFAULT_SHAPE,
     EXAMPLES,
     FORMULAS,
+    SCHEMES,
     catalogue,
     target_moments,
 )
@@ -170,7 +172,7 @@ def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
     """The law of ``init``'s entries at ``shape``, from its target moments."""
     name, config = init.name, init.get_config()
     mean, std = target_moments(init, shape)
-    if name in ("zeros", "ones", "constant"):
+    if name in CONSTANTS:
         return Law(f"the constant {mean:g}: a spike, no density", spike=mean)
     family = {"random_normal": "untruncated_normal",
               "random_uniform": "uniform",
@@ -178,6 +180,8 @@ def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
     if name in VARIANCE_SCALING:
         family = (PRESETS[name][2] if name in PRESETS
                   else config["distribution"])
+    if name in SCHEMES:
+        family = config.get("distribution", "untruncated_normal")
     if family == "untruncated_normal" or name == "orthogonal":
         approximately = "approximately " if name == "orthogonal" else ""
         return Law(f"{approximately}N({mean:.4g}, {std:.4g}^2)",
@@ -195,13 +199,14 @@ def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
 
 
 def _fans(init: ConfiguredInitializer, shape: Sequence[int]) -> str:
-    if init.name not in VARIANCE_SCALING:
-        return f"not used by {init.name}"
     config = init.get_config()
+    if "in_axis" not in config:
+        return f"not used by {init.name}"
     fan_in, fan_out = _shapes.compute_fans(
         shape, config["in_axis"], config["out_axis"], config["batch_axis"],
         config["groups"])
-    mode = PRESETS[init.name][1] if init.name in PRESETS else config["mode"]
+    mode = (PRESETS[init.name][1] if init.name in PRESETS
+            else config.get("mode", "fan_avg"))
     return (f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="
             f"{config['in_axis']}, out_axis={config['out_axis']}); mode "
             f"{mode}: n={denominator(mode, fan_in, fan_out):g}")

@@ -35,16 +35,16 @@ def default_float() -> np.dtype:
     return jnp.dtype(jax.dtypes.canonicalize_dtype(float))
 
 
-def resolve(requested: object, default: np.dtype | None, *, random: bool,
+def resolve(requested: object, default: np.dtype | None, *, floating: bool,
             allow_complex: bool, initializer: str) -> np.dtype:
     """The dtype an initializer returns: the requested one, else its default.
 
     Args:
       requested: the ``dtype`` passed to the call, or ``None``.
       default: the initializer's own default dtype, or ``None``.
-      random: whether the initializer draws random values; those need a
-        floating dtype.
-      allow_complex: whether a random initializer also takes complex dtypes.
+      floating: whether the initializer needs a floating dtype (every random
+        one does, and deterministic ones with non-integer values).
+      allow_complex: whether such an initializer also takes complex dtypes.
       initializer: the initializer's name, for error messages.
 
     Raises:
@@ -55,21 +55,30 @@ def resolve(requested: object, default: np.dtype | None, *, random: bool,
     dtype = as_dtype("dtype", requested)
     if dtype is None:
         dtype = default if default is not None else default_float()
-    kinds = (jnp.floating, jnp.complexfloating) if allow_complex else (
-        jnp.floating,)
-    if random and not any(jnp.issubdtype(dtype, kind) for kind in kinds):
-        wanted = ("a floating or complex dtype" if allow_complex
-                  else "a real floating dtype")
-        raise TypeError(
-            f"`dtype` must be {wanted} for `{initializer}`; got "
-            f"{dtype.name}. Every dtype is accepted by the deterministic "
-            "initializers (zeros, ones, constant, identity, dirac).")
+    check_kind(dtype, floating=floating, allow_complex=allow_complex,
+               initializer=initializer)
     if jax.dtypes.canonicalize_dtype(dtype) != dtype:
         raise ValueError(
             f"`dtype` {dtype.name} needs 64-bit types, which are off: call "
             "jax.config.update('jax_enable_x64', True) first, or request a "
             "32-bit dtype.")
     return dtype
+
+
+def check_kind(dtype: np.dtype, *, floating: bool, allow_complex: bool,
+               initializer: str) -> None:
+    """Raises ``TypeError`` if ``dtype`` is not floating (or complex, where
+    allowed) for an initializer that needs it to be."""
+    kinds = (jnp.floating, jnp.complexfloating) if allow_complex else (
+        jnp.floating,)
+    if floating and not any(jnp.issubdtype(dtype, kind) for kind in kinds):
+        wanted = ("a floating or complex dtype" if allow_complex
+                  else "a real floating dtype")
+        raise TypeError(
+            f"`dtype` must be {wanted} for `{initializer}`; got "
+            f"{dtype.name}. Every dtype is accepted by the deterministic "
+            "initializers zeros, ones, constant, identity, dirac and "
+            "skip_init.")
 
 
 def sampling(dtype: np.dtype) -> np.dtype:

@@ -17,6 +17,16 @@ from jinit._random import (
     sparse,
     truncated_normal,
 )
+from jinit._residual import (
+    deepnorm,
+    depth_scaled_normal,
+    fixup,
+    skip_init,
+    small_init,
+    t_fixup,
+    t_fixup_embedding,
+    wang_init,
+)
 from jinit._variance import (
     glorot_normal,
     glorot_uniform,
@@ -26,6 +36,7 @@ from jinit._variance import (
     lecun_uniform,
     variance_scaling,
 )
+from jinit._zer_o import zer_o
 
 # Every factory: the spec's, in the spec's order, then jinit's own.
 FACTORIES: dict[str, Callable[..., ConfiguredInitializer]] = {
@@ -33,7 +44,9 @@ FACTORIES: dict[str, Callable[..., ConfiguredInitializer]] = {
         zeros, ones, constant, random_normal, random_uniform,
         truncated_normal, variance_scaling, orthogonal, identity,
         lecun_uniform, glorot_normal, glorot_uniform, he_normal,
-        lecun_normal, he_uniform, delta_orthogonal, dirac, sparse)
+        lecun_normal, he_uniform, delta_orthogonal, dirac, sparse,
+        depth_scaled_normal, small_init, wang_init, deepnorm, t_fixup,
+        t_fixup_embedding, fixup, skip_init, zer_o)
 }
 
 

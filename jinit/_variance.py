@@ -59,13 +59,13 @@ def _complex_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     return z / jnp.array(COMPLEX_TRUNCATED_STDDEV, dtype)
 
 
-def _check_fans(shape: tuple[int, ...], config: Mapping[str, Any],
-                initializer: str) -> None:
+def check_fans(shape: tuple[int, ...], config: Mapping[str, Any],
+               initializer: str) -> None:
     _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
                          config["batch_axis"], config["groups"])
 
 
-@factory(random=True, allow_complex=True, check=_check_fans)
+@factory(random=True, allow_complex=True, check=check_fans)
 def variance_scaling(scale=1.0, mode="fan_in",
                      distribution="truncated_normal", seed=None, *,
                      in_axis=-2, out_axis=-1, batch_axis=(), groups=1,
@@ -246,7 +246,7 @@ def _preset(name: str):
         title=name.replace("_", " ").capitalize(), formula=formula,
         scale=scale, mode=mode, distribution=distribution, name=name,
         reference=reference)
-    return factory(random=True, allow_complex=True, check=_check_fans)(build)
+    return factory(random=True, allow_complex=True, check=check_fans)(build)
 
 
 lecun_uniform = _preset("lecun_uniform")

@@ -56,17 +56,17 @@ def _uniform(low: float, high: float) -> Callable[[], Any]:
 
 
 def _variance_case(id_: str, init: Any, scale: float, mode: str,
-                   distribution: str) -> Case:
+                   distribution: str, complex: bool = True) -> Case:
     std = math.sqrt(scale / FANS[mode])
     if distribution == "uniform":
         limit = math.sqrt(3) * std
         return Case(id_, init, True, _uniform(-limit, limit), (-limit, limit),
-                    complex=True)
+                    complex=complex)
     if distribution == "untruncated_normal":
-        return Case(id_, init, True, _normal(0.0, std), complex=True)
+        return Case(id_, init, True, _normal(0.0, std), complex=complex)
     sigma = std / TRUNCATED_STD
     return Case(id_, init, True, _truncated(0.0, sigma),
-                (-2 * sigma, 2 * sigma), complex=True)
+                (-2 * sigma, 2 * sigma), complex=complex)
 
 
 # The named variance-scaling initializers, written out from their papers.
@@ -124,6 +124,60 @@ CASES = [
                              "untruncated_normal", "uniform")
     ],
 ]
+
+# The depth-scaled schemes, their constants written out from the papers: the
+# standard deviation, or the variance_scaling scale it multiplies.
+RESIDUAL = [
+    Case("depth_scaled_normal(12)", jinit.depth_scaled_normal(12), True,
+         _normal(0.0, 0.02 / math.sqrt(2 * 12))),
+    Case("depth_scaled_normal(6, 0.1, 3)",
+         jinit.depth_scaled_normal(6, 0.1, 3), True,
+         _normal(0.0, 0.1 / math.sqrt(3 * 6))),
+    Case("small_init(1024)", jinit.small_init(1024), True,
+         _normal(0.0, math.sqrt(2 / (5 * 1024)))),
+    Case("wang_init(44, 6144)", jinit.wang_init(44, 6144), True,
+         _normal(0.0, 2 / 44 / math.sqrt(6144))),
+    # Decoder only, M = 100: beta = (8M)^(-1/4).
+    _variance_case("deepnorm(decoder, M=100)",
+                   jinit.deepnorm("decoder", decoder_layers=100),
+                   800 ** -0.5, "fan_avg", "untruncated_normal", False),
+    # Encoder only, N = 24: beta = (8N)^(-1/4).
+    _variance_case("deepnorm(encoder, N=24, uniform)",
+                   jinit.deepnorm("encoder", 24, distribution="uniform"),
+                   192 ** -0.5, "fan_avg", "uniform", False),
+    # Encoder-decoder, N = 12, M = 6: encoder beta = 0.87 (N^4 M)^(-1/16),
+    # decoder beta = (12 M)^(-1/4).
+    _variance_case("deepnorm(encoder, N=12, M=6)",
+                   jinit.deepnorm("encoder", 12, 6),
+                   0.87**2 * (12**4 * 6) ** -0.125, "fan_avg",
+                   "untruncated_normal", False),
+    _variance_case("deepnorm(decoder, N=12, M=6)",
+                   jinit.deepnorm("decoder", 12, 6), 72 ** -0.5, "fan_avg",
+                   "untruncated_normal", False),
+    # T-Fixup: 0.67 N^(-1/4) (encoder), (9N)^(-1/4) (decoder) times Xavier.
+    _variance_case("t_fixup(6)", jinit.t_fixup(6), 0.67**2 / 6**0.5,
+                   "fan_avg", "uniform", False),
+    _variance_case("t_fixup(6, decoder, normal)",
+                   jinit.t_fixup(6, "decoder",
+                                 distribution="untruncated_normal"),
+                   54 ** -0.5, "fan_avg", "untruncated_normal", False),
+    # N(0, 1/d) (9N)^(-1/4) with d = 2048, the last axis of STATS_SHAPE.
+    Case("t_fixup_embedding(6)", jinit.t_fixup_embedding(6), True,
+         _normal(0.0, 54 ** -0.25 / math.sqrt(2048))),
+    # Fixup: He (2 / fan_out, as the authors' code) times L^(-1/(2m-2)),
+    # squared for the scale.
+    _variance_case("fixup(16, 2)", jinit.fixup(16, 2), 2 / 16, "fan_out",
+                   "untruncated_normal", False),
+    _variance_case("fixup(8, 3, fan_in, truncated)",
+                   jinit.fixup(8, 3, mode="fan_in",
+                               distribution="truncated_normal"),
+                   2 / 8**0.5, "fan_in", "truncated_normal", False),
+    Case("skip_init", jinit.skip_init(), False),
+    Case("skip_init(0.25)", jinit.skip_init(0.25), False),
+    Case("zer_o", jinit.zer_o(), False),
+    Case("zer_o(conv)", jinit.zer_o(), False, shape=(3, 3, 8, 16)),
+]
+CASES += RESIDUAL
 
 RANDOM = [case for case in CASES if case.random]
 WITH_LAW = [case for case in CASES if case.law is not None]

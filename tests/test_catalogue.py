@@ -15,7 +15,9 @@ def test_main_prints_every_initializer_with_measured_std_near_target():
                  "random_uniform", "truncated_normal", "variance_scaling",
                  "orthogonal", "identity", "lecun_uniform", "lecun_normal",
                  "glorot_uniform", "glorot_normal", "he_uniform", "he_normal",
-                 "delta_orthogonal", "dirac", "sparse"}
+                 "delta_orthogonal", "dirac", "sparse", "depth_scaled_normal",
+                 "small_init", "wang_init", "deepnorm", "t_fixup",
+                 "t_fixup_embedding", "fixup", "skip_init", "zer_o"}
     assert set(rows) == factories
     for name, row in rows.items():
         target_std, std, target_mean, mean, low, high = map(float, row)

@@ -9,6 +9,7 @@ import pytest
 from registry import CASES
 
 import jinit
+from jinit._registry import FACTORIES
 
 KEY = jax.random.key(4)
 NAMES = ["zeros", "ones", "constant", "random_normal", "random_uniform",
@@ -45,8 +46,7 @@ def test_repr_reads_like_the_call():
 
 @pytest.mark.parametrize("init", CONFIGURED, ids=repr)
 def test_repr_evaluates_back_to_an_equal_initializer(init):
-    rebuilt = eval(repr(init), {name: getattr(jinit, name)
-                                for name in [*NAMES, "sparse"]})
+    rebuilt = eval(repr(init), dict(FACTORIES))
     assert rebuilt == init and hash(rebuilt) == hash(init)
     same_draws(rebuilt, init)
 

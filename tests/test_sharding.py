@@ -9,6 +9,8 @@ import subprocess
 import sys
 import textwrap
 
+from registry import FACTORY_CASES
+
 SCRIPT = textwrap.dedent("""
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
@@ -133,7 +135,8 @@ def run_on_eight_devices(script):
 
 
 def test_out_sharding_on_eight_devices():
-    assert "sharded ok 18 4" in run_on_eight_devices(SCRIPT)
+    expected = f"sharded ok {len(FACTORY_CASES)} 4"
+    assert expected in run_on_eight_devices(SCRIPT)
 
 
 def test_materialize_creates_leaves_sharded():

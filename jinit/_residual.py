@@ -1,0 +1,497 @@
+"""Initializers for deep residual networks and transformers: depth-scaled
+output projections (GPT-2, Megatron, GPT-NeoX), DeepNorm, T-Fixup, Fixup and
+SkipInit/ReZero gates.
+
+Each scales a standard law by the depth of the network so that the sum of
+the residual branches, or the update one optimizer step makes to it, stays
+bounded however many layers there are.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from jinit import _checks, _sampling, _shapes
+from jinit._base import Elementwise, factory
+from jinit._constant import constant
+from jinit._random import random_normal
+from jinit._variance import check_fans, variance_scaling
+
+STACKS = ("encoder", "decoder")
+# The laws the schemes below may be drawn from (see variance_scaling).
+DISTRIBUTIONS = ("untruncated_normal", "truncated_normal", "uniform")
+
+
+@factory(random=True)
+def depth_scaled_normal(n_layers, stddev=0.02, branches=2, seed=None, *,
+                        dtype=None):
+    r"""Normal initializer for the output projections of residual branches.
+
+    ``W ~ N(0, (stddev / sqrt(branches * n_layers))**2)``: the init of
+    GPT-2 and Megatron-LM for the weights that write into the residual
+    stream (the attention output and the second MLP matrix), with
+    ``stddev = 0.02`` for every other weight and ``branches = 2`` residual
+    branches (attention and MLP) in each of the ``n_layers`` blocks. The
+    residual stream is a sum of ``branches * n_layers`` such outputs, so its
+    variance no longer grows with depth.
+
+    Args:
+      n_layers: number of transformer blocks (>= 1).
+      stddev: standard deviation of the unscaled weights (> 0).
+      branches: residual branches per block (>= 1).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``;
+      its values equal ``random_normal(0.0, stddev / sqrt(branches *
+      n_layers))`` for the same key.
+
+    Raises:
+      ValueError: ``n_layers`` or ``branches`` < 1, or ``stddev`` <= 0.
+      TypeError: a count is not an int, or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> init = jinit.depth_scaled_normal(n_layers=12)
+      >>> w = init(jax.random.key(0), (3072, 768))
+      >>> round(float(w.std()) * (2 * 12) ** 0.5, 3)
+      0.02
+
+    References:
+      Radford et al. (2019), Language Models are Unsupervised Multitask
+      Learners, section 2.3 ("scale the weights of residual layers at
+      initialization by a factor of 1/sqrt(N) where N is the number of
+      residual layers"); Shoeybi et al. (2019), Megatron-LM,
+      https://arxiv.org/abs/1909.08053 (``scaled_init_method_normal``:
+      ``sigma / sqrt(2 * num_layers)``).
+    """
+    n_layers = _checks.check_count("n_layers", n_layers)
+    branches = _checks.check_count("branches", branches)
+    stddev = _checks.check_positive("stddev", stddev)
+    return random_normal(0.0, stddev / math.sqrt(branches * n_layers))
+
+
+@factory(random=True)
+def small_init(dim, seed=None, *, dtype=None):
+    r"""GPT-NeoX's ``small_init``: ``W ~ N(0, 2 / (5 * dim))``.
+
+    The Xavier-normal variance ``2 / (fan_in + fan_out)`` of a
+    ``dim x 4 dim`` MLP matrix, used for every weight of a transformer of
+    width ``dim`` except those :func:`jinit.wang_init` covers.
+
+    Args:
+      dim: the model width ``d`` (>= 1).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``;
+      its values equal ``random_normal(0.0, sqrt(2 / (5 * dim)))``.
+
+    Raises:
+      ValueError: ``dim`` < 1.
+      TypeError: ``dim`` or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> w = jinit.small_init(dim=1024)(jax.random.key(0), (1024, 4096))
+      >>> round(float(w.std()) ** 2 * 5 * 1024 / 2, 2)
+      1.0
+
+    References:
+      Nguyen & Salazar (2019), Transformers without Tears,
+      https://arxiv.org/abs/1910.05895 (the Xavier std of the MLP matrices,
+      used for attention too); Black et al. (2022), GPT-NeoX-20B,
+      https://arxiv.org/abs/2204.06745 (``sqrt(2 / (d + 4d))``); GPT-NeoX's
+      ``small_init_init_method``, which draws ``torch.nn.init.normal_``.
+    """
+    dim = _checks.check_count("dim", dim)
+    return random_normal(0.0, math.sqrt(2 / (5 * dim)))
+
+
+@factory(random=True)
+def wang_init(n_layers, dim, seed=None, *, dtype=None):
+    r"""GPT-NeoX's ``wang_init``: ``W ~ N(0, (2 / (n_layers * sqrt(dim)))**2)``.
+
+    For the weights that write into the residual stream (the attention output
+    and the second MLP matrix) of a transformer with ``n_layers`` blocks of
+    width ``dim``; :func:`jinit.small_init` covers the others.
+
+    Args:
+      n_layers: number of transformer blocks (>= 1).
+      dim: the model width ``d`` (>= 1).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``;
+      its values equal ``random_normal(0.0, 2 / (n_layers * sqrt(dim)))``.
+
+    Raises:
+      ValueError: ``n_layers`` or ``dim`` < 1.
+      TypeError: ``n_layers``, ``dim`` or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> w = jinit.wang_init(n_layers=44, dim=6144)(jax.random.key(0),
+      ...                                              (4096, 1024))
+      >>> round(float(w.std()) * 44 * 6144 ** 0.5 / 2, 2)
+      1.0
+
+    References:
+      Black et al. (2022), GPT-NeoX-20B, https://arxiv.org/abs/2204.06745
+      (``2 / (L sqrt(d))`` for the layers before the residuals, after Wang
+      (2021), Mesh-Transformer-JAX); GPT-NeoX's ``wang_init_method``.
+    """
+    n_layers = _checks.check_count("n_layers", n_layers)
+    dim = _checks.check_count("dim", dim)
+    return random_normal(0.0, 2 / (n_layers * math.sqrt(dim)))
+
+
+class ResidualScales(NamedTuple):
+    """The constants of a DeepNorm stack: ``x <- LN(alpha * x + G(x))``, and
+    ``beta``, the gain of the Xavier init of the weights of ``G`` that carry
+    values (the MLP matrices and the attention value and output
+    projections)."""
+    alpha: float
+    beta: float
+
+
+def _layer_counts(encoder_layers: object, decoder_layers: object,
+                  stack: str) -> tuple[int, int]:
+    """Checked ``(N, M)``: 0 for a stack the model does not have, and at
+    least 1 for ``stack``."""
+    counts = []
+    for name, value in (("encoder_layers", encoder_layers),
+                        ("decoder_layers", decoder_layers)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"`{name}` must be an int >= 0; got "
+                            f"{type(value).__name__} {value!r}.")
+        if value < 0:
+            raise ValueError(f"`{name}` must be an int >= 0 (0: the model "
+                             f"has no such stack); got {value!r}.")
+        counts.append(value)
+    if counts[STACKS.index(stack)] == 0:
+        raise ValueError(f"`{stack}_layers` must be >= 1 for `stack` "
+                         f"{stack!r}; got 0.")
+    return counts[0], counts[1]
+
+
+def deepnorm_scales(stack, encoder_layers=0, decoder_layers=0):
+    r"""DeepNorm's ``alpha`` and ``beta`` for one stack of a transformer.
+
+    With ``N`` encoder and ``M`` decoder layers (0 for a stack the model does
+    not have):
+
+    * encoder only: ``alpha = (2N)^(1/4)``, ``beta = (8N)^(-1/4)``;
+    * decoder only: ``alpha = (2M)^(1/4)``, ``beta = (8M)^(-1/4)``;
+    * encoder-decoder, encoder: ``alpha = 0.81 (N^4 M)^(1/16)``,
+      ``beta = 0.87 (N^4 M)^(-1/16)``;
+    * encoder-decoder, decoder: ``alpha = (3M)^(1/4)``,
+      ``beta = (12M)^(-1/4)``.
+
+    So the bound on the model update that the paper derives, the sum over
+    sublayers of ``(v^2 + w^2) / alpha^2`` with ``v = w = beta``, is the
+    same for every depth (1 for the stacks that are alone or a decoder).
+    torchscale's encoder-decoder encoder divides by
+    ``(N^4 M)^(1/16) / 1.15``, i.e. ``beta = 1.15 (N^4 M)^(-1/16)``; this
+    follows the paper's 0.87 = 1 / 1.15.
+
+    Args:
+      stack: ``"encoder"`` or ``"decoder"``.
+      encoder_layers: ``N``, the number of encoder layers (>= 0).
+      decoder_layers: ``M``, the number of decoder layers (>= 0).
+
+    Returns:
+      ``ResidualScales(alpha, beta)``.
+
+    Raises:
+      ValueError: an unknown ``stack``, a negative count, or 0 layers in
+        ``stack``.
+      TypeError: a count is not an int.
+
+    Example:
+      >>> import jinit
+      >>> jinit.deepnorm_scales("decoder", decoder_layers=8)
+      ResidualScales(alpha=2.0, beta=0.3535533905932738)
+
+    References:
+      Wang et al. (2022), DeepNet: Scaling Transformers to 1,000 Layers,
+      https://arxiv.org/abs/2203.00555, Figure 2.
+    """
+    _checks.check_choice("stack", stack, STACKS)
+    n, m = _layer_counts(encoder_layers, decoder_layers, stack)
+    if n and m:
+        if stack == "encoder":
+            return ResidualScales(0.81 * (n**4 * m) ** (1 / 16),
+                                  0.87 * (n**4 * m) ** (-1 / 16))
+        return ResidualScales((3 * m) ** (1 / 4), (12 * m) ** (-1 / 4))
+    layers = n or m
+    return ResidualScales((2 * layers) ** (1 / 4), (8 * layers) ** (-1 / 4))
+
+
+@factory(random=True, check=check_fans)
+def deepnorm(stack="decoder", encoder_layers=0, decoder_layers=0, seed=None,
+             *, distribution="untruncated_normal", in_axis=-2, out_axis=-1,
+             batch_axis=(), groups=1, dtype=None):
+    r"""DeepNorm's init: Xavier normal with gain ``beta``.
+
+    ``W ~ N(0, beta**2 * 2 / (fan_in + fan_out))`` with ``beta`` from
+    :func:`jinit.deepnorm_scales`, for the MLP matrices and the value and
+    output projections of attention in the given stack; the query and key
+    projections keep gain 1 (``jinit.variance_scaling(1.0, "fan_avg",
+    "untruncated_normal")``). The residual connections of that stack become
+    ``x <- LayerNorm(alpha * x + G(x))``. Together they bound the update of
+    the model by an optimizer step independently of its depth.
+
+    Args:
+      stack: ``"encoder"`` or ``"decoder"``, the stack the weight is in.
+      encoder_layers: number of encoder layers ``N`` (0: none).
+      decoder_layers: number of decoder layers ``M`` (0: none).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      distribution: ``"untruncated_normal"`` (the paper's
+        ``xavier_normal_``), ``"truncated_normal"`` or ``"uniform"``, with
+        the same variance (see :func:`jinit.variance_scaling`).
+      in_axis, out_axis, batch_axis, groups: the fan axes and the groups
+        of a grouped convolution, as in :func:`jinit.variance_scaling`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``;
+      its values equal ``variance_scaling(beta**2, "fan_avg",
+      distribution)``'s.
+
+    Raises:
+      ValueError: as :func:`jinit.deepnorm_scales`, or an unknown
+        ``distribution``.
+      TypeError: as :func:`jinit.deepnorm_scales`.
+
+    Example:
+      >>> import jax, jinit
+      >>> init = jinit.deepnorm("decoder", decoder_layers=100)
+      >>> w = init(jax.random.key(0), (1024, 1024))
+      >>> round(float(w.std()) * (8 * 100) ** 0.25 * 1024 ** 0.5, 2)
+      1.0
+
+    References:
+      Wang et al. (2022), DeepNet: Scaling Transformers to 1,000 Layers,
+      https://arxiv.org/abs/2203.00555, Figure 2.
+    """
+    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    beta = deepnorm_scales(stack, encoder_layers, decoder_layers).beta
+    return variance_scaling(beta**2, "fan_avg", distribution,
+                            in_axis=in_axis, out_axis=out_axis,
+                            batch_axis=batch_axis, groups=groups)
+
+
+def t_fixup_scale(stack: str, n_layers: int) -> float:
+    """T-Fixup's factor for the weights of one stack: ``0.67 N^(-1/4)`` in
+    the encoder, ``(9N)^(-1/4)`` in the decoder and for the input
+    embeddings."""
+    return 0.67 * n_layers ** (-1 / 4) if stack == "encoder" else (
+        9 * n_layers) ** (-1 / 4)
+
+
+@factory(random=True, check=check_fans)
+def t_fixup(n_layers, stack="encoder", seed=None, *, distribution="uniform",
+            in_axis=-2, out_axis=-1, batch_axis=(), groups=1, dtype=None):
+    r"""T-Fixup's init of the attention and MLP weights of a transformer
+    without layer normalization or warmup.
+
+    Xavier with its standard deviation ``sqrt(2 / (fan_in + fan_out))``
+    multiplied by ``0.67 N^(-1/4)`` in the encoder and ``(9N)^(-1/4)`` in the
+    decoder, for ``N`` layers in each: for the value and output projections
+    of every attention block and both MLP matrices. Query and key
+    projections keep plain Xavier, and input embeddings use
+    :func:`jinit.t_fixup_embedding`.
+
+    Args:
+      n_layers: ``N``, the number of layers of the encoder and of the
+        decoder (>= 1).
+      stack: ``"encoder"`` or ``"decoder"``, the stack the weight is in.
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      distribution: ``"uniform"`` (Xavier uniform, fairseq's default, which
+        T-Fixup builds on), ``"untruncated_normal"`` or
+        ``"truncated_normal"``, with the same variance.
+      in_axis, out_axis, batch_axis, groups: the fan axes and the groups
+        of a grouped convolution, as in :func:`jinit.variance_scaling`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: ``n_layers`` < 1, or an unknown ``stack`` or
+        ``distribution``.
+      TypeError: ``n_layers`` or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> w = jinit.t_fixup(6, "decoder")(jax.random.key(0), (512, 2048))
+      >>> round(float(w.std()) / (2 / 2560) ** 0.5 * (9 * 6) ** 0.25, 2)
+      1.0
+
+    References:
+      Huang, Perez, Ba & Volkovs (2020), Improving Transformer Optimization
+      Through Better Initialization, ICML, Algorithm 2 (T-Fixup).
+    """
+    n_layers = _checks.check_count("n_layers", n_layers)
+    _checks.check_choice("stack", stack, STACKS)
+    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    return variance_scaling(t_fixup_scale(stack, n_layers) ** 2, "fan_avg",
+                            distribution, in_axis=in_axis, out_axis=out_axis,
+                            batch_axis=batch_axis, groups=groups)
+
+
+def _check_embedding(shape, config, initializer):
+    _shapes.check_rank(shape, 1, None, initializer)
+
+
+@factory(random=True, check=_check_embedding)
+def t_fixup_embedding(n_layers, seed=None, *, dtype=None):
+    r"""T-Fixup's init of the input embeddings of encoder and decoder.
+
+    ``E ~ N(0, 1 / d) * (9N)^(-1/4)`` for a ``(..., d)`` embedding table:
+    the Gaussian init with standard deviation ``d^(-1/2)`` of fairseq's
+    transformer, scaled for ``N`` layers.
+
+    Args:
+      n_layers: ``N``, the number of layers of the encoder and of the
+        decoder (>= 1).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``;
+      ``d`` is the last axis of ``shape``.
+
+    Raises:
+      ValueError: ``n_layers`` < 1; at call time, a 0-D shape.
+      TypeError: ``n_layers`` or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> e = jinit.t_fixup_embedding(6)(jax.random.key(0), (32000, 512))
+      >>> round(float(e.std()) * 512 ** 0.5 * (9 * 6) ** 0.25, 2)
+      1.0
+
+    References:
+      Huang, Perez, Ba & Volkovs (2020), Improving Transformer Optimization
+      Through Better Initialization, ICML, Algorithm 2 (T-Fixup).
+    """
+    n_layers = _checks.check_count("n_layers", n_layers)
+    factor = t_fixup_scale("decoder", n_layers)
+    return Elementwise(lambda shape, dtype: _sampling.Affine(
+        "normal", (), factor / math.sqrt(shape[-1])))
+
+
+def fixup_scale(n_branches: int, branch_layers: int) -> float:
+    """Fixup's factor ``L^(-1/(2m-2))`` for ``L`` residual branches of ``m``
+    layers each."""
+    return n_branches ** (-1 / (2 * branch_layers - 2))
+
+
+@factory(random=True, check=check_fans)
+def fixup(n_branches, branch_layers, seed=None, *, scale=2.0, mode="fan_out",
+          distribution="untruncated_normal", in_axis=-2, out_axis=-1,
+          batch_axis=(), groups=1, dtype=None):
+    r"""Fixup's init of the layers inside residual branches, for networks
+    without normalization.
+
+    ``W ~ N(0, scale / fan_out) * L^(-1/(2m-2))``: He init (``scale = 2``
+    for ReLU) of each of the first ``m - 1`` layers of each of the ``L``
+    branches, scaled so that one optimizer step changes the network's output
+    by an amount independent of ``L``. The paper asks for "a standard
+    method (e.g., He et al.)"; the authors' code draws
+    ``N(0, 2 / (out_channels * kh * kw))``, He's ``fan_out`` form, which is
+    the default here (``mode="fan_in"`` is the other). The rest of Fixup:
+    the last layer of each branch and the classification layer start at
+    zero (:func:`jinit.zeros`), a scalar multiplier per branch at 1
+    (:func:`jinit.ones`) and scalar biases at 0.
+
+    Args:
+      n_branches: ``L``, the number of residual branches (>= 1).
+      branch_layers: ``m``, the number of weight layers in a branch (>= 2;
+        ``L^(-1/(2m-2))`` is undefined for ``m = 1``).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      scale: the unscaled variance times the fan (2 for He init).
+      mode: the fan of the unscaled init, as in
+        :func:`jinit.variance_scaling`.
+      distribution: ``"untruncated_normal"`` (He normal),
+        ``"truncated_normal"`` or ``"uniform"``, with the same variance.
+      in_axis, out_axis, batch_axis, groups: the fan axes and the groups
+        of a grouped convolution, as in :func:`jinit.variance_scaling`.
+      dtype: the initializer's default dtype (a real floating dtype).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``;
+      its values equal ``variance_scaling(scale * L^(-1/(m-1)), mode,
+      distribution)``'s.
+
+    Raises:
+      ValueError: ``n_branches`` < 1, ``branch_layers`` < 2, ``scale`` <= 0,
+        or an unknown ``mode`` or ``distribution``.
+      TypeError: a count or ``seed`` is not an int.
+
+    Example:
+      >>> import jax, jinit
+      >>> init = jinit.fixup(n_branches=16, branch_layers=2)
+      >>> w = init(jax.random.key(0), (3, 3, 64, 64))
+      >>> round(float(w.std()) / (2 / (9 * 64)) ** 0.5 * 16 ** 0.5, 2)
+      1.0
+
+    References:
+      Zhang, Dauphin & Ma (2019), Fixup Initialization: Residual Learning
+      Without Normalization, ICLR, https://arxiv.org/abs/1901.09321,
+      Figure 1 (Fixup); github.com/hongyi-zhang/Fixup.
+    """
+    n_branches = _checks.check_count("n_branches", n_branches)
+    branch_layers = _checks.check_count("branch_layers", branch_layers)
+    if branch_layers < 2:
+        raise ValueError(
+            "`branch_layers` must be >= 2: Fixup scales by L^(-1/(2m-2)), "
+            f"undefined for m = 1; got {branch_layers}.")
+    scale = _checks.check_positive("scale", scale)
+    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    return variance_scaling(
+        scale * fixup_scale(n_branches, branch_layers) ** 2, mode,
+        distribution, in_axis=in_axis, out_axis=out_axis,
+        batch_axis=batch_axis, groups=groups)
+
+
+@factory(random=False)
+def skip_init(alpha=0.0, *, dtype=None):
+    r"""The gate of a residual branch, ``x + alpha * f(x)``, at ``alpha``.
+
+    ``alpha = 0`` (the default) is ReZero and SkipInit: every residual block,
+    and so the whole network, starts as the identity map, yet the gates
+    receive gradients and open during training. SkipInit also allows a small
+    constant, ``alpha <= 1/sqrt(d)`` for ``d`` residual blocks. Any shape: a
+    scalar gate, or a vector for one gate per channel.
+
+    Args:
+      alpha: the initial value of the gates.
+      dtype: the initializer's default dtype.
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``
+      filling ``shape`` with ``alpha``; the key is ignored.
+
+    Raises:
+      TypeError: ``alpha`` is not a real number.
+      ValueError: ``alpha`` is not finite.
+
+    Example:
+      >>> import jinit
+      >>> jinit.skip_init()(None, ())
+      Array(0., dtype=float32)
+
+    References:
+      Bachlechner et al. (2020), ReZero is All You Need,
+      https://arxiv.org/abs/2003.04887; De & Smith (2020), Batch
+      Normalization Biases Residual Blocks Towards the Identity Function in
+      Deep Networks, https://arxiv.org/abs/2002.10444 (SkipInit).
+    """
+    return constant(_checks.check_real("alpha", alpha))
