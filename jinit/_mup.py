@@ -14,12 +14,8 @@ import numpy as np
 
 from jinit import _checks, _shapes
 from jinit._base import ConfiguredInitializer, Elementwise, Fill, factory
-from jinit._params import Param, path_string
+from jinit._params import Param, is_param, path_string
 
-# Table 3 of the paper has three kinds of parameter; "fixed" is a fourth for
-# those with no width at all (a scalar gate, a readout bias of vocabulary
-# size), which muP leaves as they are.
-ROLES = ("input", "hidden", "output", "fixed")
 OPTIMIZERS = ("adam", "sgd")
 
 
@@ -82,6 +78,9 @@ def _scaling(name: str, leaf: Any, base: Any) -> MupScaling:
                 / math.prod(base_shape[a] for a in axes))
 
     fan_in, fan_out = ratio(in_axes), ratio(out_axes)
+    # Table 3 of the paper has three kinds of parameter; "fixed" is a fourth
+    # for those with no width at all (a scalar gate, a readout bias of
+    # vocabulary size), which muP leaves as they are.
     if fan_in == 1:
         role = "fixed" if fan_out == 1 else "input"
     else:
@@ -95,16 +94,12 @@ def _scaling(name: str, leaf: Any, base: Any) -> MupScaling:
     return MupScaling(role, fan_in, fan_out, init, adam, sgd)
 
 
-def _is_leaf(node: object) -> bool:
-    return isinstance(node, Param)
-
-
 def _map(fn: Callable[[str, Any, Any], Any], specs: Any, base: Any) -> Any:
     """``fn(path, leaf, base_leaf)`` over the leaves of ``specs``, with the
     leaf of ``base`` at the same path."""
     base_leaves = {
         path_string(path): leaf for path, leaf in
-        jax.tree_util.tree_leaves_with_path(base, is_leaf=_is_leaf)}
+        jax.tree_util.tree_leaves_with_path(base, is_leaf=is_param)}
 
     def one(path: Any, leaf: Any) -> Any:
         name = path_string(path)
@@ -118,7 +113,7 @@ def _map(fn: Callable[[str, Any, Any], Any], specs: Any, base: Any) -> Any:
                 f"structure of the model (its paths start {known}).")
         return fn(name, leaf, base_leaves[name])
 
-    return jax.tree_util.tree_map_with_path(one, specs, is_leaf=_is_leaf)
+    return jax.tree_util.tree_map_with_path(one, specs, is_leaf=is_param)
 
 
 def mup_scaling(specs, base):

@@ -77,7 +77,7 @@ def path_string(path: Sequence[Any]) -> str:
     return "/".join(parts)
 
 
-def _is_param(node: object) -> bool:
+def is_param(node: object) -> bool:
     return isinstance(node, Param)
 
 
@@ -139,7 +139,7 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     """
     key = _keys.required(key, "materialize")
     leaves, treedef = jax.tree_util.tree_flatten_with_path(
-        specs, is_leaf=_is_param)
+        specs, is_leaf=is_param)
     names = []
     for path, spec in leaves:
         names.append(path_string(path))

@@ -12,12 +12,15 @@ import textwrap
 from registry import FACTORY_CASES
 
 SCRIPT = textwrap.dedent("""
+    import sys
     import jax, jax.numpy as jnp, numpy as np
     from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
     import jinit
     from registry import FACTORY_CASES
 
     assert jax.device_count() == 8, jax.devices()
+    part, parts = map(int, sys.argv[1:])  # this process's share of cases
+    cases = FACTORY_CASES[part::parts]
     key = jax.random.key(0)
     meshes = [((8,), AxisType.Explicit), ((8,), AxisType.Auto),
               ((4, 2), AxisType.Explicit), ((2, 4), AxisType.Auto)]
@@ -26,7 +29,7 @@ SCRIPT = textwrap.dedent("""
         mesh = jax.make_mesh(axes, names, axis_types=(kind,) * len(axes))
         spec = P(*names)
         named = NamedSharding(mesh, spec)
-        for case in FACTORY_CASES:
+        for case in cases:
             init = case.init
             shape = (16, 24) if len(case.shape) == 2 else (8, 8, 8, 16)
             want = np.asarray(init(key, shape))
@@ -47,7 +50,7 @@ SCRIPT = textwrap.dedent("""
                                 k, s, "complex64", out_sharding=named))(key)):
                     assert got.sharding.is_equivalent_to(named, 2), case
                     assert got.dtype == jnp.complex64
-    print("sharded ok", len(FACTORY_CASES), len(meshes))
+    print("sharded ok", len(cases), len(meshes))
 """)
 
 # materialize on 1-D and 2-D meshes of 8, 3 and 6 devices, Auto and
@@ -121,22 +124,34 @@ MATERIALIZE = textwrap.dedent("""
 """)
 
 
-def run_on_eight_devices(script):
+def run_on_eight_devices(script, parts=1):
+    """Runs ``script`` in ``parts`` concurrent processes of 8 simulated
+    devices, the i-th with arguments ``i parts``; their outputs, joined."""
     env = dict(os.environ,
                XLA_FLAGS="--xla_force_host_platform_device_count=8",
                JAX_PLATFORMS="cpu",
                PYTHONPATH=os.pathsep.join(
                    [os.path.dirname(__file__),
                     os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", script], env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result.stdout
+    processes = [subprocess.Popen(
+        [sys.executable, "-c", script, str(part), str(parts)], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for part in range(parts)]
+    outputs = []
+    for process in processes:
+        stdout, stderr = process.communicate(timeout=600)
+        assert process.returncode == 0, stderr[-3000:]
+        outputs.append(stdout)
+    return "".join(outputs)
 
 
 def test_out_sharding_on_eight_devices():
-    expected = f"sharded ok {len(FACTORY_CASES)} 4"
-    assert expected in run_on_eight_devices(SCRIPT)
+    # Two processes, a half of the initializers each, use both CPU cores.
+    output = run_on_eight_devices(SCRIPT, parts=2)
+    counts = [line.split()[2:] for line in output.splitlines()
+              if line.startswith("sharded ok")]
+    assert sorted(counts) == sorted(
+        [[str(len(FACTORY_CASES[part::2])), "4"] for part in range(2)])
 
 
 def test_materialize_creates_leaves_sharded():
