@@ -16,7 +16,13 @@ from jinit._base import ConfiguredInitializer
 from jinit._random import sparse_zeros
 from jinit._registry import FACTORIES
 from jinit._residual import deepnorm_scales, fixup_scale, t_fixup_scale
-from jinit._variance import PRESETS, TRUNCATED_STDDEV, denominator
+from jinit._variance import (
+    PRESETS,
+    TRUNCATED_STDDEV,
+    config_fans,
+    denominator,
+)
+from jinit._zer_o import zer_o_matrix
 
 DEFAULT_SHAPE = (256, 128)
 CONSTANTS = ("zeros", "ones", "constant", "skip_init")
@@ -59,9 +65,7 @@ FORMULAS = {
 
 
 def _xavier_std(config: dict, shape: Sequence[int]) -> float:
-    fans = _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
-                                config["batch_axis"], config["groups"])
-    return math.sqrt(2 / sum(fans))
+    return math.sqrt(2 / sum(config_fans(shape, config)))
 
 
 # The depth-scaled schemes: their standard deviation at ``shape``; each is
@@ -81,28 +85,18 @@ SCHEMES = {
                                  * _xavier_std(c, shape)),
     "fixup": lambda c, shape: fixup_scale(
         c["n_branches"], c["branch_layers"]) * math.sqrt(
-        c["scale"] / denominator(c["mode"], *_shapes.compute_fans(
-            shape, c["in_axis"], c["out_axis"], c["batch_axis"],
-            c["groups"]))),
+        c["scale"] / denominator(c["mode"], *config_fans(shape, c))),
 }
 
 
 def _zer_o_moments(inputs: int, outputs: int, taps: int
                    ) -> tuple[float, float]:
-    """Mean and std of a ZerO kernel: a partial identity, or Hadamard signs
-    ``c (-1)^popcount(i & j)`` with ``c = 2^(-(m-1)/2)``, at one tap of
-    ``taps``."""
-    size = inputs * outputs * taps
-    if outputs <= inputs:
-        total, squares = outputs, outputs
-    else:
-        m = (outputs - 1).bit_length()
-        c = 2.0 ** (-(m - 1) / 2)
-        both = np.arange(inputs)[:, None] & np.arange(outputs)
-        odd = np.vectorize(lambda n: bin(n).count("1") % 2)(both)
-        total, squares = c * float((1 - 2 * odd).sum()), c * c * both.size
-    mean = total / size
-    return mean, math.sqrt(squares / size - mean * mean)
+    """Mean and std of a ZerO kernel, its matrix at one tap of ``taps``."""
+    matrix = np.asarray(zer_o_matrix(inputs, outputs, np.dtype(np.float32)),
+                        np.float64)
+    size = matrix.size * taps
+    mean = matrix.sum() / size
+    return float(mean), math.sqrt((matrix**2).sum() / size - mean * mean)
 
 
 def target_moments(init: ConfiguredInitializer,
@@ -149,9 +143,8 @@ def target_moments(init: ConfiguredInitializer,
                 abs(config["gain"]) * math.sqrt(share * (1 - share)))
     scale, mode = (PRESETS[name][:2] if name in PRESETS
                    else (config["scale"], config["mode"]))
-    fans = _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
-                                config["batch_axis"], config["groups"])
-    return 0.0, math.sqrt(scale / denominator(mode, *fans))
+    return 0.0, math.sqrt(scale / denominator(mode,
+                                              *config_fans(shape, config)))
 
 
 NAME_WIDTH = max(map(len, FACTORIES)) + 2

@@ -21,7 +21,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit import _shapes
 from jinit._base import ConfiguredInitializer
 from jinit._catalogue import (
     CONSTANTS,
@@ -34,7 +33,12 @@ from jinit._catalogue import (
 )
 from jinit._random import TRUNCATION
 from jinit._registry import FACTORIES, _factory, get
-from jinit._variance import PRESETS, TRUNCATED_STDDEV, denominator
+from jinit._variance import (
+    PRESETS,
+    TRUNCATED_STDDEV,
+    config_fans,
+    denominator,
+)
 
 BINS = 24
 BAR_WIDTH = 40
@@ -202,9 +206,7 @@ def _fans(init: ConfiguredInitializer, shape: Sequence[int]) -> str:
     config = init.get_config()
     if "in_axis" not in config:
         return f"not used by {init.name}"
-    fan_in, fan_out = _shapes.compute_fans(
-        shape, config["in_axis"], config["out_axis"], config["batch_axis"],
-        config["groups"])
+    fan_in, fan_out = config_fans(shape, config)
     mode = (PRESETS[init.name][1] if init.name in PRESETS
             else config.get("mode", "fan_avg"))
     return (f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="

@@ -228,7 +228,7 @@ def dirac(groups=1, *, dtype=None):
         diagonal = np.arange(min(inputs, per_group))
         ins = np.tile(diagonal, groups)
         outs = (np.arange(groups)[:, None] * per_group + diagonal).ravel()
-        centre = tuple((k - 1) // 2 for k in spatial)
+        centre = _shapes.centre_tap(spatial)
         return jnp.zeros(shape, dtype).at[(*centre, ins, outs)].set(
             jnp.ones((), dtype))
 

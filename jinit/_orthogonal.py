@@ -157,7 +157,7 @@ def delta_orthogonal(gain=1.0, seed=None, *, dtype=None):
     gain = _checks.check_real("gain", gain)
 
     def draw(key, shape, dtype):
-        centre = tuple((k - 1) // 2 for k in shape[:-2])
+        centre = _shapes.centre_tap(shape[:-2])
         tap = jnp.array(gain, dtype) * haar(key, shape[-2:], dtype)
         return jnp.zeros(shape, dtype).at[centre].set(tap)
 

@@ -99,6 +99,12 @@ def resolve_axes(shape: Sequence[int], **named: Axes
     return resolved
 
 
+def centre_tap(spatial: Sequence[int]) -> tuple[int, ...]:
+    """The centre tap of a kernel with ``spatial`` extents: ``(k - 1) // 2``
+    on each axis, the tap a ``SAME``-padded convolution centres."""
+    return tuple((k - 1) // 2 for k in spatial)
+
+
 def check_rank(shape: Sequence[int], low: int, high: int | None,
                initializer: str, batch: int = 0) -> None:
     """Checks that ``shape`` has ``low``..``high`` axes besides ``batch``

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jax
@@ -59,10 +59,17 @@ def _complex_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     return z / jnp.array(COMPLEX_TRUNCATED_STDDEV, dtype)
 
 
+def config_fans(shape: Sequence[int], config: Mapping[str, Any]
+                ) -> tuple[float, float]:
+    """The fans of ``shape`` for a factory's ``in_axis``, ``out_axis``,
+    ``batch_axis`` and ``groups`` arguments."""
+    return _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
+                                config["batch_axis"], config["groups"])
+
+
 def check_fans(shape: tuple[int, ...], config: Mapping[str, Any],
                initializer: str) -> None:
-    _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
-                         config["batch_axis"], config["groups"])
+    config_fans(shape, config)
 
 
 @factory(random=True, allow_complex=True, check=check_fans)

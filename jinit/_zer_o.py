@@ -20,7 +20,7 @@ def _check_zer_o(shape: tuple[int, ...], config: Mapping[str, Any],
     _shapes.check_rank(shape, 2, 5, initializer)
 
 
-def _matrix(inputs: int, outputs: int, dtype: np.dtype) -> jax.Array:
+def zer_o_matrix(inputs: int, outputs: int, dtype: np.dtype) -> jax.Array:
     """The ``(inputs, outputs)`` kernel: the transpose of the paper's ``W``
     in ``R^{outputs x inputs}``, computed on the device from iotas."""
     rows = lax.broadcasted_iota(jnp.uint32, (inputs, outputs), 0)
@@ -101,10 +101,10 @@ def zer_o(*, dtype=None):
 
     def draw(key, shape, dtype):
         *spatial, inputs, outputs = shape
-        matrix = _matrix(inputs, outputs, dtype)
+        matrix = zer_o_matrix(inputs, outputs, dtype)
         if not spatial:
             return matrix
-        centre = tuple((k - 1) // 2 for k in spatial)
+        centre = _shapes.centre_tap(spatial)
         return jnp.zeros(shape, dtype).at[centre].set(matrix)
 
     return draw
