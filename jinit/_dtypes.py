@@ -82,5 +82,7 @@ def check_kind(dtype: np.dtype, *, floating: bool, allow_complex: bool,
 
 
 def sampling(dtype: np.dtype) -> np.dtype:
-    """The dtype random values are drawn in before the cast to ``dtype``."""
+    """The dtype computations for ``dtype`` run in: float32 for 16- and 8-bit
+    floats, ``dtype`` itself otherwise (random draws, before the cast to
+    ``dtype``; LSUV's variances and rescaling)."""
     return dtype if dtype.itemsize >= 4 else jnp.dtype(jnp.float32)

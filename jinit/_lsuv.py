@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jinit import _checks, _keys
+from jinit import _checks, _dtypes, _keys
 from jinit._orthogonal import orthogonal
 from jinit._params import path_string
 
@@ -124,14 +124,6 @@ def _check_outputs(outputs: Any, layers: tuple[str, ...]) -> None:
                 f"for {path!r} is {shown}.")
 
 
-def _variance_dtype(dtype: Any) -> Any:
-    """float64 for float64 (under x64), float32 otherwise (bfloat16 and
-    float16 included), chosen explicitly: strict promotion has no path
-    between bfloat16 and float32."""
-    return jnp.dtype(jnp.float64 if jnp.dtype(dtype) == jnp.float64
-                     else jnp.float32)
-
-
 def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
          layers: Sequence[str], *, key: jax.Array | None = None,
          target: float = 1.0, tol: float = DEFAULT_TOL,
@@ -240,7 +232,7 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
     _check_outputs(shapes, layers)
     by_path = isinstance(shapes, Mapping)
     chosen = ([shapes[path] for path in layers] if by_path else list(shapes))
-    variance_dtype = max((_variance_dtype(out.dtype) for out in chosen),
+    variance_dtype = max((_dtypes.sampling(out.dtype) for out in chosen),
                          key=lambda dtype: dtype.itemsize)
 
     def run(leaves, batch, key):
@@ -257,7 +249,7 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
                 trial[i] = weight
                 outputs = apply_fn(treedef.unflatten(trial), batch)
                 output = outputs[layers[n]] if by_path else outputs[n]
-                return jnp.var(output.astype(_variance_dtype(output.dtype)))
+                return jnp.var(output.astype(_dtypes.sampling(output.dtype)))
 
             def cond(state):
                 _, variance, count = state
@@ -267,7 +259,7 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
 
             def body(state, measure=measure):
                 weight, variance, count = state
-                compute = _variance_dtype(weight.dtype)
+                compute = _dtypes.sampling(weight.dtype)
                 scale = jnp.sqrt(variance / target).astype(compute)
                 weight = (weight.astype(compute) / scale).astype(weight.dtype)
                 return weight, measure(weight), count + 1
