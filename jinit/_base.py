@@ -21,7 +21,14 @@ from typing import Any, NamedTuple, Protocol
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import AxisType, NamedSharding, PartitionSpec, Sharding
+from jax.sharding import (
+    AbstractMesh,
+    AxisType,
+    Mesh,
+    NamedSharding,
+    PartitionSpec,
+    Sharding,
+)
 
 from jinit import _checks, _dtypes, _keys, _sampling, _shapes
 
@@ -30,6 +37,10 @@ Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
 # check(shape, config, initializer) raises if the shape does not fit the
 # factory's arguments (rank, axes in range, groups).
 Check = Callable[[Shape, Mapping[str, Any], str], None]
+# magnitude(shape, config, dtype): the largest absolute value (of each part,
+# for a complex dtype) that an initializer without an elementwise law draws
+# in dtype.
+Magnitude = Callable[[Shape, Mapping[str, Any], np.dtype], float]
 
 
 @typing.runtime_checkable
@@ -62,13 +73,29 @@ def mesh_and_spec(out_sharding: object
                 "NamedSharding(mesh, spec).")
         return mesh, out_sharding
     if isinstance(out_sharding, NamedSharding):
-        return out_sharding.mesh, out_sharding.spec
+        return _concrete(out_sharding.mesh), out_sharding.spec
     if isinstance(out_sharding, Sharding):
         return out_sharding
     raise TypeError(
         "`out_sharding` must be None, a jax.sharding.Sharding or a "
         f"PartitionSpec; got {type(out_sharding).__name__} "
         f"{out_sharding!r}.")
+
+
+def _concrete(mesh: Any) -> Any:
+    """``mesh``, or for an ``AbstractMesh`` (what Keras 3 passes under
+    ``jax.set_mesh``) the concrete mesh set with ``jax.set_mesh`` that it
+    describes, which placing eagerly needs."""
+    if not isinstance(mesh, AbstractMesh):
+        return mesh
+    current = jax.sharding.get_mesh()
+    # Axis types may differ: Keras calls initializers under explicit_axes.
+    if not current.empty and current.shape_tuple == mesh.shape_tuple:
+        return current
+    raise ValueError(
+        f"`out_sharding` is over the AbstractMesh {mesh}, which names no "
+        "devices: call under `with jax.set_mesh(mesh):` of a mesh of that "
+        "shape, or pass NamedSharding(mesh, spec) with a concrete Mesh.")
 
 
 def place(x: jax.Array, out_sharding: object) -> jax.Array:
@@ -87,13 +114,15 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
     if isinstance(checked, Sharding):
         return jax.device_put(x, checked)
     mesh, spec = checked
+    sharding = (NamedSharding(mesh, spec) if isinstance(mesh, Mesh)
+                else out_sharding)
     axis_types = dict(zip(mesh.axis_names, mesh.axis_types, strict=True))
     used = [name for entry in spec
             for name in (entry if isinstance(entry, tuple) else (entry,))
             if isinstance(name, str)]
     if any(axis_types[name] == AxisType.Explicit for name in used):
-        return jax.device_put(x, out_sharding)
-    return jax.lax.with_sharding_constraint(x, out_sharding)
+        return jax.device_put(x, sharding)
+    return jax.lax.with_sharding_constraint(x, sharding)
 
 
 class Fill(NamedTuple):
@@ -144,13 +173,13 @@ class ConfiguredInitializer:
     """
 
     __slots__ = ("_build", "_config", "_draw", "_random", "_floating",
-                 "_allow_complex",
-                 "_check", "__name__", "__weakref__")
+                 "_allow_complex", "_check", "_magnitude", "__name__",
+                 "__weakref__")
 
     def __init__(self, build: Callable[..., ConfiguredInitializer],
                  config: Mapping[str, Any], draw: Draw | Elementwise, *,
                  random: bool, floating: bool, allow_complex: bool,
-                 check: Check | None):
+                 check: Check | None, magnitude: Magnitude | None):
         self._build = build
         self._config = dict(config)
         self._draw = draw
@@ -158,7 +187,21 @@ class ConfiguredInitializer:
         self._floating = floating
         self._allow_complex = allow_complex
         self._check = check
+        self._magnitude = magnitude
         self.__name__ = build.__name__
+
+    def __getattr__(self, name: str) -> Any:
+        """The factory's arguments read as attributes, as on Keras
+        initializer objects: ``random_normal(stddev=0.02).stddev``."""
+        try:
+            config = object.__getattribute__(self, "_config")
+        except AttributeError:  # Not built yet (unpickling, copying).
+            config = {}
+        if name in config:
+            return config[name]
+        raise AttributeError(
+            f"the initializer has no attribute {name!r}; its arguments are "
+            f"{', '.join(config) or 'none'}.")
 
     @property
     def name(self) -> str:
@@ -182,6 +225,16 @@ class ConfiguredInitializer:
         """The factory's arguments, defaults included (a fresh dict)."""
         return dict(self._config)
 
+    def from_config(self, config: Mapping[str, Any]) -> ConfiguredInitializer:
+        """An initializer built by the same factory from ``config`` (the
+        arguments, as :meth:`get_config` returns them)."""
+        return self._build(**config)
+
+    def clone(self) -> ConfiguredInitializer:
+        """An initializer built anew from the same arguments (equal to this
+        one, as Keras's ``clone`` returns)."""
+        return self.from_config(self._config)
+
     def prepare(self, key: jax.Array | None, shape: Any,
                 dtype: Any = None) -> Call:
         """Checks the arguments of a call and resolves its key and dtypes,
@@ -191,6 +244,12 @@ class ConfiguredInitializer:
         Raises:
           The errors of a call with the same arguments.
         """
+        if _is_shape(key) and _is_dtype(shape):
+            raise TypeError(
+                f"`{self.name}` was called as init(shape, dtype), Haiku's "
+                "order; a jinit initializer takes a PRNG key first: "
+                "init(key, shape, dtype). In Haiku, use "
+                "jinit.haiku.initializer(init).")
         shape = _shapes.canonical(shape)
         if self._check is not None:
             self._check(shape, self._config, self.name)
@@ -198,18 +257,28 @@ class ConfiguredInitializer:
                                 floating=self._floating,
                                 allow_complex=self._allow_complex,
                                 initializer=self.name)
+        work_dtype = _dtypes.sampling(dtype) if self._random else dtype
+        _shapes.check_size(shape, dtype, work_dtype)
         key = (_keys.resolve(key, self._config.get("seed"), self.name)
                if self._random else None)
-        work_dtype = _dtypes.sampling(dtype) if self._random else dtype
-        law = self.law(shape, work_dtype) if math.prod(shape) else None
+        law = None
+        if math.prod(shape):
+            law = self.law(shape, work_dtype)
+            if isinstance(law, _sampling.Affine):
+                law.check_range(work_dtype, dtype, repr(self))
+            elif law is None and self._magnitude is not None:
+                _dtypes.check_range(
+                    self._magnitude(shape, self._config, work_dtype),
+                    (work_dtype, dtype), repr(self))
         return Call(key, shape, dtype, work_dtype, law)
 
     def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
                  *, out_sharding: Sharding | PartitionSpec | None = None
                  ) -> jax.Array:
         call = self.prepare(key, shape, dtype)
-        if math.prod(call.shape) == 0:
-            return place(jnp.zeros(call.shape, call.dtype), out_sharding)
+        if math.prod(call.shape) == 0:  # No elements: nothing to compile.
+            return place(jax.device_put(np.zeros(call.shape, call.dtype)),
+                         out_sharding)
         if isinstance(call.law, Fill):
             return place(jnp.full(call.shape, call.law.value, call.dtype),
                          out_sharding)
@@ -269,11 +338,38 @@ def _freeze(name: str, value: object) -> object:
         return tuple(_freeze(name, item) for item in value)
     if isinstance(value, np.generic) or getattr(value, "shape", None) == ():
         return _checks.check_scalar(name, value)
+    if isinstance(value, (np.ndarray, jax.Array)):  # Nested tuples.
+        return _freeze(name, np.asarray(value).tolist())
     return value
 
 
+def _is_key(value: object) -> bool:
+    """Whether ``value`` is a PRNG key, typed or raw (``uint32[2]``)."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        return False
+    if jnp.issubdtype(dtype, jax.dtypes.prng_key):
+        return True
+    return dtype == np.uint32 and getattr(value, "shape", None) == (2,)
+
+
+def _is_shape(value: object) -> bool:
+    return isinstance(value, (tuple, list)) and all(
+        isinstance(dim, (int, np.integer)) for dim in value)
+
+
+def _is_dtype(value: object) -> bool:
+    if isinstance(value, (np.dtype, type)):
+        return True
+    try:
+        return isinstance(value, str) and bool(jnp.dtype(value))
+    except TypeError:
+        return False
+
+
 def factory(*, random: bool, allow_complex: bool = False,
-            check: Check | None = None, floating: bool | None = None):
+            check: Check | None = None, floating: bool | None = None,
+            magnitude: Magnitude | None = None):
     """Turns a function returning a draw closure into a jinit factory.
 
     Args:
@@ -286,6 +382,10 @@ def factory(*, random: bool, allow_complex: bool = False,
       floating: whether the initializer needs a floating dtype (default:
         ``random``; deterministic initializers with non-integer values set
         it).
+      magnitude: ``magnitude(shape, config, dtype)``, the largest absolute
+        value drawn in ``dtype`` by an initializer without an elementwise
+        law, so that a call whose values would overflow its dtype is
+        refused (the elementwise laws are checked from their numbers).
 
     The decorated function receives its arguments in canonical form (dtype as
     ``np.dtype``, seed checked, sequences as tuples, NumPy and 0-d array
@@ -300,6 +400,12 @@ def factory(*, random: bool, allow_complex: bool = False,
 
         @functools.wraps(fn)
         def build(*args: Any, **kwargs: Any) -> ConfiguredInitializer:
+            if any(map(_is_key, args)):
+                raise TypeError(
+                    f"`{fn.__name__}` is a factory: build the initializer "
+                    f"first, then call it: {fn.__name__}()(key, shape, "
+                    f"dtype). In a framework pass kernel_init="
+                    f"jinit.{fn.__name__}(), not jinit.{fn.__name__}.")
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as error:
@@ -319,8 +425,8 @@ def factory(*, random: bool, allow_complex: bool = False,
                 draw = draw._draw  # A named special case of another factory.
             return ConfiguredInitializer(
                 build, config, draw, random=random,
-                floating=needs_floating,
-                allow_complex=allow_complex, check=check)
+                floating=needs_floating, allow_complex=allow_complex,
+                check=check, magnitude=magnitude)
 
         return build
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -34,15 +35,34 @@ def check_scalar(name: str, value: object) -> object:
         f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
 
 
+# Counts (layers, widths, groups, members) are dimensions or multiply them:
+# XLA's dimensions are int64.
+COUNT_LIMIT = 2**63
+
+
+def shown(value: object) -> str:
+    """``repr(value)``, with an int of more than 20 digits shortened to its
+    size (``10**400`` would print 401 digits)."""
+    if isinstance(value, numbers.Integral) and abs(int(value)) >= 10**20:
+        return f"an int of {len(str(abs(int(value))))} digits"
+    return repr(value)
+
+
 def check_real(name: str, value: object) -> float:
     """Returns ``value`` as a finite Python float."""
     value = check_scalar(name, value)
     if isinstance(value, (bool, complex)):
         raise TypeError(f"`{name}` must be a real number; got "
                         f"{type(value).__name__} {value!r}.")
-    if not math.isfinite(value):
-        raise ValueError(f"`{name}` must be finite; got {value!r}.")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ValueError(
+            f"`{name}` must be finite; got {shown(value)}. Real arguments "
+            f"are at most {sys.float_info.max:.6g} in magnitude (float64).")
+    return number
 
 
 def check_nonnegative(name: str, value: object) -> float:
@@ -66,8 +86,9 @@ def check_count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an int >= 1; got "
                         f"{type(value).__name__} {value!r}.")
-    if value < 1:
-        raise ValueError(f"`{name}` must be an int >= 1; got {value!r}.")
+    if not 1 <= value < COUNT_LIMIT:
+        raise ValueError(f"`{name}` must be an int >= 1 and < 2**63; got "
+                         f"{shown(value)}.")
     return int(value)
 
 

@@ -2,7 +2,9 @@
 subcommand; ``list``, ``show``, ``compare`` and ``bench``.
 
 Bad input (an unknown name, a bad shape, dtype or ``--set``, an argument a
-factory rejects) ends with exit status 2 and one line on stderr.
+factory rejects, a shape too large for the memory available) ends with exit
+status 2 and one line on stderr, never a traceback: shapes are checked when
+parsed and, against the memory available, before anything is allocated.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import argparse
 import ast
 import math
+import os
+import re
 import statistics
 import sys
 import time
@@ -51,6 +55,16 @@ JAX_DISTRIBUTIONS = {"truncated_normal": "truncated_normal",
 BENCH_NAMES = ("he_normal", "glorot_uniform", "truncated_normal",
                "random_normal")
 BENCH_SHAPE = (1024, 1024)
+# XLA counts entries in int64: no dimension, and no total, may exceed this.
+MAX_ENTRIES = 2**63 - 1
+# Peak host memory per entry drawn, with a margin over what was measured on
+# CPU at 4096x4096 (show about 21 bytes, compare 31, bench 16): the draw, its
+# float32 and float64 copies, np.unique's sorted copy and the histogram.
+HOST_BYTES_PER_ENTRY = {"show": 40, "compare": 64, "bench": 24}
+# Peak accelerator memory per entry of one draw: its random bits, the float32
+# sample and the result.
+DEVICE_BYTES_PER_ENTRY = 16
+GIB = 2**30
 
 
 class CliError(Exception):
@@ -66,13 +80,27 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _shape(text: str) -> tuple[int, ...]:
-    """``"256,128"`` -> ``(256, 128)``; ``""`` is a scalar's shape."""
-    parts = [part.strip() for part in text.split(",") if part.strip()]
-    if not all(part.isdigit() for part in parts):
+    """``"256,128"`` -> ``(256, 128)``; ``""`` is a scalar's shape.
+
+    Every part is a decimal int (no empty parts: ``4,,4`` is refused), and
+    neither a dimension nor the number of entries may exceed what XLA can
+    count (``MAX_ENTRIES``).
+    """
+    parts = [] if not text.strip() else text.split(",")
+    if not all(re.fullmatch(r"\s*[0-9]+\s*", part) for part in parts):
         raise argparse.ArgumentTypeError(
-            f"expected comma-separated non-negative ints such as 256,128; "
-            f"got {text!r}")
-    return tuple(map(int, parts))
+            f"expected comma-separated non-negative ints such as 256,128 "
+            f"(or '' for a scalar); got {text!r}")
+    try:
+        shape = tuple(int(part) for part in parts)
+    except ValueError:  # More digits than int() reads.
+        shape = (MAX_ENTRIES + 1,)
+    entries = math.prod(shape)
+    if max(shape, default=0) > MAX_ENTRIES or entries > MAX_ENTRIES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is too large: XLA arrays hold at most 2**63 - 1 "
+            f"entries; use a shape such as 256,128")
+    return shape
 
 
 def _int_in(low: int, high: int) -> Callable[[str], int]:
@@ -121,6 +149,68 @@ def _build(name: str, settings: Sequence[tuple[str, Any]]
         return get({"name": canonical, "config": arguments})
     except (ValueError, TypeError) as error:
         raise CliError(_one_line(error)) from error
+
+
+def _available_bytes() -> int | None:
+    """Host memory a new allocation can take, or ``None`` where unknown:
+    ``MemAvailable`` (else the free pages), within any cgroup's limit."""
+    available = None
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    available = int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    if available is None:
+        try:
+            available = (os.sysconf("SC_AVPHYS_PAGES")
+                         * os.sysconf("SC_PAGE_SIZE"))
+        except (AttributeError, ValueError, OSError):
+            return None
+    for limit, usage in (("memory.max", "memory.current"),  # cgroup v2, v1:
+                         ("memory/memory.limit_in_bytes",
+                          "memory/memory.usage_in_bytes")):
+        try:
+            with open(f"/sys/fs/cgroup/{limit}") as a, \
+                    open(f"/sys/fs/cgroup/{usage}") as b:
+                headroom = int(a.read()) - int(b.read())
+        except (OSError, ValueError):  # Absent, or "max".
+            continue
+        available = min(available, max(headroom, 0))
+    return available
+
+
+def _device_available_bytes() -> int | None:
+    """Accelerator memory free for a draw, or ``None`` where the backend
+    does not say (the CPU)."""
+    stats = jax.devices()[0].memory_stats() or {}
+    if "bytes_limit" not in stats:
+        return None
+    return stats["bytes_limit"] - stats.get("bytes_in_use", 0)
+
+
+def _check_fits(command: str, shape: tuple[int, ...]) -> None:
+    """Refuses, before anything is allocated, a shape whose draw would need
+    more memory than is available."""
+    entries = math.prod(shape)
+    for where, needed, available in (
+            ("memory", entries * HOST_BYTES_PER_ENTRY[command],
+             _available_bytes()),
+            (f"{jax.default_backend()} device memory",
+             entries * DEVICE_BYTES_PER_ENTRY, _device_available_bytes())):
+        if available is not None and needed > available:
+            raise CliError(
+                f"--shape {shape} is too large for {command}: its {entries:,}"
+                f" entries need about {needed / GIB:,.1f} GiB and "
+                f"{available / GIB:,.1f} GiB of {where} is available; use a "
+                "smaller --shape")
+
+
+def _no_entries(shape: tuple[int, ...]) -> None:
+    if math.prod(shape) == 0:
+        raise CliError(f"--shape {shape} has no entries; use a shape such "
+                       "as 256,128")
 
 
 def _default_shape(init: ConfiguredInitializer) -> tuple[int, ...]:
@@ -249,10 +339,9 @@ def show(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
     pyplot = _pyplot() if plot else None
     init = _build(name, settings)
     shape = _default_shape(init) if shape is None else shape
+    _no_entries(shape)
+    _check_fits("show", shape)
     values = _as_floats(_draw(init, seed, shape, dtype))
-    if values.size == 0:
-        raise CliError(f"--shape {shape} has no entries; use a shape such "
-                       "as 256,128")
     target_mean, target_std = target_moments(init, shape)
     law_ = law(init, shape)
     edges = _edges(values)
@@ -364,11 +453,18 @@ def compare(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
     init = _build(name, settings)
     theirs = jax_equivalent(init)
     shape = _default_shape(init) if shape is None else shape
+    _no_entries(shape)
+    _check_fits("compare", shape)
     ours_values = _as_floats(_draw(init, seed, shape, dtype))
-    theirs_values = _as_floats(_draw(theirs, seed, shape, dtype))
-    if ours_values.size == 0:
-        raise CliError(f"--shape {shape} has no entries; use a shape such "
-                       "as 256,128")
+    try:
+        theirs_values = _as_floats(_draw(theirs, seed, shape, dtype))
+    except NotImplementedError as error:  # orthogonal's QR in bfloat16.
+        reason = next((a for a in reversed(error.args) if isinstance(a, str)),
+                      str(error))
+        raise CliError(
+            f"jax.nn.initializers cannot draw {init.name} in {dtype} on "
+            f"{jax.default_backend()} ({' '.join(reason.split())}); "
+            "compare in another dtype, e.g. --dtype float32") from error
     target_mean, target_std = target_moments(init, shape)
     ours, theirs_stats = _stats(ours_values), _stats(theirs_values)
     lines = [f"{init!r} against jax.nn.initializers at shape {shape}, "
@@ -397,7 +493,10 @@ def _median_seconds(init: Callable[..., jax.Array], shape: tuple[int, ...],
                     repeats: int) -> float:
     draw = jax.jit(lambda key: init(key, shape, "float32"))
     key = jax.random.key(0)
-    draw(key).block_until_ready()  # Compiles.
+    try:
+        draw(key).block_until_ready()  # Compiles.
+    except (ValueError, TypeError) as error:
+        raise CliError(_one_line(error)) from error
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -407,7 +506,23 @@ def _median_seconds(init: Callable[..., jax.Array], shape: tuple[int, ...],
 
 
 def bench(shape: tuple[int, ...], repeats: int) -> str:
-    """Jitted jinit against ``jax.nn.initializers``, median of ``repeats``."""
+    """Jitted jinit against ``jax.nn.initializers``, median of ``repeats``.
+
+    Raises:
+      CliError: ``shape`` has no entries, fewer than 2 dimensions (jax's
+        variance scaling needs an input and an output axis), or does not fit
+        in memory.
+    """
+    if math.prod(shape) == 0:
+        raise CliError(f"bench has nothing to time at --shape {shape}, which "
+                       "has no entries; use a shape such as 1024,1024")
+    if len(shape) < 2:
+        raise CliError(
+            f"bench needs a shape with at least 2 dimensions, as "
+            f"jax.nn.initializers' he_normal and glorot_uniform take fans "
+            f"from an input and an output axis; got --shape {shape}: use a "
+            "shape such as 1024,1024")
+    _check_fits("bench", shape)
     header = f"{'initializer':<18}{'jinit ms':>10}{'jax ms':>10}{'ratio':>8}"
     lines = [f"float32 at shape {shape}, jitted, median of {repeats} runs on "
              f"{jax.default_backend()} (ratio = jinit / jax)", header,
@@ -488,6 +603,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                              arguments.settings)
     except CliError as error:
         print(f"jinit: error: {error}", file=sys.stderr)
+        return 2
+    except (MemoryError, jax.errors.JaxRuntimeError) as error:
+        if (isinstance(error, jax.errors.JaxRuntimeError)
+                and "RESOURCE_EXHAUSTED" not in str(error)):
+            raise
+        shape = getattr(arguments, "shape", None)
+        where = "" if shape is None else f" at --shape {shape}"
+        print(f"jinit: error: out of memory{where} "
+              f"({_one_line(error) or type(error).__name__}); use a smaller "
+              "--shape", file=sys.stderr)
         return 2
     print(output)
     return 0

@@ -87,16 +87,32 @@ def ones(*, dtype=None):
     return Elementwise(lambda shape, dtype: Fill(np.ones((), dtype)))
 
 
-@factory(random=False)
+def _check_constant(shape: tuple[int, ...], config: Mapping[str, Any],
+                    initializer: str) -> None:
+    value_shape = np.shape(config["value"])
+    tail = shape[len(shape) - len(value_shape):] if value_shape else ()
+    if len(value_shape) > len(shape) or any(
+            dim not in (1, want) for dim, want in zip(value_shape, tail,
+                                                      strict=True)):
+        raise ValueError(
+            f"`value` of shape {value_shape} does not broadcast to `shape` "
+            f"{shape}; `{initializer}` fills shapes its value broadcasts to "
+            "(NumPy rules).")
+
+
+@factory(random=False, check=_check_constant)
 def constant(value=0, *, dtype=None):
     """Initializer that returns an array filled with ``value``.
 
-    Works for every dtype, integer and bool included. A value the dtype cannot
-    hold (3.5 or 300 in int8, 1e6 in float16) is an error, never a silent
-    truncation. The key is ignored.
+    ``value`` is a number, or an array broadcast to the shape (NumPy rules),
+    as in Keras and ``jax.nn.initializers.constant``. Works for every dtype,
+    integer and bool included. A value the dtype cannot hold (3.5 or 300 in
+    int8, 1e6 in float16) is an error, never a silent truncation. The key is
+    ignored.
 
     Args:
-      value: the scalar to fill with (a Python, NumPy or 0-d array number).
+      value: the number to fill with (a Python, NumPy or 0-d array number),
+        or an array of finite numbers (NumPy, JAX or nested lists).
       dtype: the initializer's default dtype (default float32, or float64
         under x64).
 
@@ -104,19 +120,38 @@ def constant(value=0, *, dtype=None):
       An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
 
     Raises:
-      TypeError: ``value`` is not a scalar number.
-      ValueError: at call time, ``value`` cannot be represented in the dtype.
+      TypeError: ``value`` is not a number or an array of numbers.
+      ValueError: ``value`` holds NaN or an infinity, or is ragged; at call
+        time, ``value`` cannot be represented in the dtype or does not
+        broadcast to the shape.
 
     Example:
       >>> import jinit
       >>> jinit.constant(-7)(None, (2, 2), "int32")
       Array([[-7, -7],
              [-7, -7]], dtype=int32)
+      >>> jinit.constant([1.0, 2.0, 3.0])(None, (2, 3))
+      Array([[1., 2., 3.],
+             [1., 2., 3.]], dtype=float32)
     """
-    value = _checks.check_scalar("value", value)
+    numbers = np.asarray(value, dtype=object).ravel()
+    for number in numbers:
+        if isinstance(number, tuple):  # A ragged nest of sequences.
+            raise ValueError(f"`value` must be a number or a rectangular "
+                             f"array; got the ragged {value!r}.")
+        if not cmath.isfinite(complex(_checks.check_scalar("value", number))):
+            raise ValueError(f"`value` must be finite; got {value!r}.")
 
-    return Elementwise(lambda shape, dtype: Fill(
-        _fill_value("value", value, dtype)))
+    if not isinstance(value, tuple):
+        return Elementwise(lambda shape, dtype: Fill(
+            _fill_value("value", value, dtype)))
+
+    def draw(key, shape, dtype):
+        filled = np.array([_fill_value("value", number, dtype)
+                           for number in numbers], dtype)
+        return jnp.broadcast_to(filled.reshape(np.shape(value)), shape)
+
+    return draw
 
 
 def _check_identity(shape: tuple[int, ...], config: Mapping[str, Any],

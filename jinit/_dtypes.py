@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -86,3 +88,51 @@ def sampling(dtype: np.dtype) -> np.dtype:
     floats, ``dtype`` itself otherwise (random draws, before the cast to
     ``dtype``; LSUV's variances and rescaling)."""
     return dtype if dtype.itemsize >= 4 else jnp.dtype(jnp.float32)
+
+
+def check_range(magnitude: float, dtypes: tuple[np.dtype, ...],
+                initializer: str) -> None:
+    """Raises ``ValueError`` if values of ``magnitude`` overflow one of
+    ``dtypes`` (an infinity, or NaN in the float8 types without one).
+
+    ``initializer`` names the initializer with its arguments.
+    """
+    for dtype in dtypes:
+        largest = float(jnp.finfo(dtype).max)
+        if magnitude > largest:
+            raise ValueError(
+                f"`{initializer}` computes values up to {magnitude:.6g} in "
+                f"magnitude, beyond the largest finite {dtype.name} value "
+                f"{largest:.6g}: request a wider dtype or smaller arguments.")
+
+
+@functools.cache
+def _finite_values(dtype: np.dtype) -> np.ndarray:
+    """Every finite value of a float dtype of at most 16 bits, sorted, as
+    float64."""
+    unsigned = np.dtype(f"uint{dtype.itemsize * 8}")
+    with np.errstate(invalid="ignore"):  # NaN bit patterns.
+        values = np.arange(2**(dtype.itemsize * 8), dtype=np.uint64).astype(
+            unsigned).view(dtype).astype(np.float64)
+    return np.unique(values[np.isfinite(values)])
+
+
+def values_within(dtype: np.dtype, low: float, high: float, *,
+                  open_high: bool) -> tuple[np.ndarray, np.ndarray] | None:
+    """The smallest and largest ``dtype`` values in ``[low, high]`` (``[low,
+    high)`` with ``open_high``), as 0-d arrays, or ``None`` if there is
+    none."""
+    if dtype.itemsize <= 2:
+        grid = _finite_values(dtype)
+        first = np.searchsorted(grid, low, side="left")
+        last = np.searchsorted(grid, high,
+                               side="left" if open_high else "right") - 1
+        if first > last:
+            return None
+        return np.asarray(grid[first], dtype), np.asarray(grid[last], dtype)
+    lowest, highest = np.asarray(low, dtype), np.asarray(high, dtype)
+    if lowest < low:
+        lowest = np.nextafter(lowest, np.asarray(np.inf, dtype))
+    while highest > high or (open_high and highest == high):
+        highest = np.nextafter(highest, np.asarray(-np.inf, dtype))
+    return (lowest, highest) if lowest <= highest else None

@@ -11,7 +11,7 @@ import jax.numpy as jnp
 
 from jinit import _checks, _dtypes, _keys
 from jinit._orthogonal import orthogonal
-from jinit._params import path_string
+from jinit._params import unique_path_strings
 
 # Algorithm 1 of Mishkin & Matas (2016) names a variance tolerance Tol_var
 # and a maximum number of trials T_max; their values were not found in the
@@ -223,7 +223,7 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
         key = _keys.required(key, "lsuv")
 
     flat, treedef = jax.tree_util.tree_flatten_with_path(params)
-    names = [path_string(path) for path, _ in flat]
+    names = unique_path_strings([path for path, _ in flat])
     leaves = [leaf for _, leaf in flat]
     where = _locate(layers, names, leaves, pre_init=key is not None)
     # The pre-initialization keeps shapes and dtypes, so this checks the

@@ -14,7 +14,7 @@ import numpy as np
 
 from jinit import _checks, _shapes
 from jinit._base import ConfiguredInitializer, Elementwise, Fill, factory
-from jinit._params import Param, is_param, path_string
+from jinit._params import Param, is_param, path_string, unique_path_strings
 
 OPTIMIZERS = ("adam", "sgd")
 
@@ -97,9 +97,10 @@ def _scaling(name: str, leaf: Any, base: Any) -> MupScaling:
 def _map(fn: Callable[[str, Any, Any], Any], specs: Any, base: Any) -> Any:
     """``fn(path, leaf, base_leaf)`` over the leaves of ``specs``, with the
     leaf of ``base`` at the same path."""
-    base_leaves = {
-        path_string(path): leaf for path, leaf in
-        jax.tree_util.tree_leaves_with_path(base, is_leaf=is_param)}
+    flat_base = jax.tree_util.tree_leaves_with_path(base, is_leaf=is_param)
+    base_leaves = dict(zip(
+        unique_path_strings([path for path, _ in flat_base]),
+        (leaf for _, leaf in flat_base), strict=True))
 
     def one(path: Any, leaf: Any) -> Any:
         name = path_string(path)

@@ -40,7 +40,15 @@ def _check_orthogonal(shape: tuple[int, ...], config: Mapping[str, Any],
                        batch=len(axes["batch_axis"]))
 
 
-@factory(random=True, allow_complex=True, check=_check_orthogonal)
+def _gain(shape: tuple[int, ...], config: Mapping[str, Any],
+          dtype: np.dtype) -> float:
+    """The largest magnitude of a ``gain`` times orthonormal draw: no entry
+    of a matrix with orthonormal columns (or rows) exceeds 1."""
+    return abs(config["gain"])
+
+
+@factory(random=True, allow_complex=True, check=_check_orthogonal,
+         magnitude=_gain)
 def orthogonal(gain=1.0, seed=None, *, batch_axis=(), column_axis=-1,
                dtype=None):
     """Initializer that draws a Haar-random (semi-)orthogonal matrix.
@@ -115,7 +123,8 @@ def _check_delta(shape: tuple[int, ...], config: Mapping[str, Any],
             "in <= out so that the centre tap can be orthogonal.")
 
 
-@factory(random=True, allow_complex=True, check=_check_delta)
+@factory(random=True, allow_complex=True, check=_check_delta,
+         magnitude=_gain)
 def delta_orthogonal(gain=1.0, seed=None, *, dtype=None):
     """Initializer for convolution kernels that are orthogonal at the centre
     tap and zero elsewhere.

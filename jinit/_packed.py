@@ -33,18 +33,23 @@ ROWS = 2**6
 @functools.partial(jax.jit, static_argnames=("dtype", "out_dtype", "unit"))
 def _rows(key_data: jax.Array, starts: jax.Array,
           bounds: tuple[jax.Array, ...], scales: jax.Array | None,
-          shifts: jax.Array | None, *, dtype: np.dtype, out_dtype: np.dtype,
-          unit: str) -> jax.Array:
+          shifts: jax.Array | None,
+          clamps: tuple[jax.Array, jax.Array] | None, *, dtype: np.dtype,
+          out_dtype: np.dtype, unit: str) -> jax.Array:
     """Row ``r`` holds elements ``starts[r], ..., starts[r] + ROW - 1`` of
     the row-major draw for the key with data ``key_data[r]``, scaled by
-    ``scales[r]`` and shifted by ``shifts[r]``."""
+    ``scales[r]``, shifted by ``shifts[r]`` and cast within ``clamps[0][r],
+    clamps[1][r]``."""
     low = starts[:, None] + lax.broadcasted_iota(np.uint32, (ROWS, ROW), 1)
     bits = _threefry.bits_at(key_data.T[..., None], jnp.finfo(dtype).bits,
                              lax.full_like(low, 0), low)
     values = _sampling.from_bits(unit, bits, dtype, bounds)
     scales, shifts = (None if per_row is None else per_row[:, None]
                       for per_row in (scales, shifts))
-    return _sampling.rescale(values, scales, shifts).astype(out_dtype)
+    clamps = None if clamps is None else tuple(
+        bound[:, None] for bound in clamps)
+    return _sampling.cast(_sampling.rescale(values, scales, shifts),
+                          out_dtype, clamps)
 
 
 def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
@@ -136,6 +141,10 @@ def _sample_kind(draws: Sequence[Draw]
     per_draw = [draw.law.arguments(draw.dtype)[1:] for draw in draws]
     scale, shift = (None if values[0] is None else np.stack(values)[owner]
                     for values in zip(*per_draw, strict=True))
+    ranges = [draw.law.output_range(draw.dtype, draw.out_dtype)
+              for draw in draws]
+    clamp = None if ranges[0] is None else tuple(
+        np.stack(bound)[owner] for bound in zip(*ranges, strict=True))
     buffers: dict[int, np.ndarray] = {}
 
     def copy(begin: int, values: jax.Array
@@ -164,6 +173,8 @@ def _sample_kind(draws: Sequence[Draw]
         values = _rows(keys[rows], start[rows], bounds,
                        None if scale is None else scale[rows],
                        None if shift is None else shift[rows],
+                       None if clamp is None else tuple(
+                           bound[rows] for bound in clamp),
                        dtype=first.dtype, out_dtype=first.out_dtype,
                        unit=first.law.unit)
         if drawn is not None:

@@ -34,7 +34,9 @@ class Param:
     Raises:
       TypeError: ``init`` is not callable, ``sharding`` is not a sharding, or
         ``shape``/``dtype`` is not one.
-      ValueError: a negative dimension.
+      ValueError: a negative dimension, or an array too large for XLA to
+        address (2**63 bytes or more), refused here so that
+        :func:`jinit.materialize` never hands it to XLA.
 
     Example:
       >>> import jinit
@@ -55,6 +57,8 @@ class Param:
                             f"{self.init!r}.")
         object.__setattr__(self, "dtype", _dtypes.as_dtype("dtype",
                                                            self.dtype))
+        if self.dtype is not None:
+            _shapes.check_size(self.shape, self.dtype)
         if self.sharding is not None and not isinstance(
                 self.sharding, (Sharding, PartitionSpec)):
             raise TypeError(
@@ -75,6 +79,33 @@ def path_string(path: Sequence[Any]) -> str:
         else:
             parts.append(str(entry))
     return "/".join(parts)
+
+
+def unique_path_strings(paths: Sequence[Sequence[Any]]) -> list[str]:
+    """:func:`path_string` of every path, checking that no two are equal.
+
+    Two leaves whose paths print the same, such as ``{"a/b": x, "a": {"b":
+    y}}`` or ``{"layers": [x], "layers/0": y}``, would get the same path key
+    and so the same values.
+
+    Raises:
+      ValueError: two paths print the same (both are named, as
+        ``jax.tree_util.keystr`` writes them).
+    """
+    names: list[str] = []
+    seen: dict[str, Sequence[Any]] = {}
+    for path in paths:
+        name = path_string(path)
+        if name in seen:
+            raise ValueError(
+                f"the leaves at {jax.tree_util.keystr(tuple(seen[name]))} "
+                f"and {jax.tree_util.keystr(tuple(path))} have the same "
+                f"path {name!r} (keys, indices and attributes joined by "
+                "'/'), so they would get the same key and the same values; "
+                "rename one of them.")
+        seen[name] = path
+        names.append(name)
+    return names
 
 
 def is_param(node: object) -> bool:
@@ -112,6 +143,15 @@ def materialize(key: jax.Array, specs: Any) -> Any:
       each waiting for the one before.
     * Memory beyond the parameters themselves: one call's rows and the
       parameters being filled, a few megabytes beside the largest one.
+    * Under ``jax.jit`` or ``jax.vmap`` (a traced ``key``) nothing can be
+      done on the host: each leaf is ``spec.init(jinit.path_key(key, p),
+      ...)``, the same bits, so ``jax.vmap(lambda k: materialize(k,
+      specs))(keys)`` gives member ``i`` equal to ``materialize(keys[i],
+      specs)``.
+
+    Paths are dict keys, sequence indices and attribute names joined by
+    ``/``, so ``{"a/b": x, "a": {"b": y}}`` would give ``x`` and ``y`` the
+    same key: two leaves whose paths print the same are an error.
 
     Args:
       key: a PRNG key.
@@ -124,7 +164,8 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     Raises:
       TypeError: a leaf is not a ``Param`` (its path is named), or ``key`` is
         not a PRNG key.
-      ValueError: a ``Param``'s sharding cannot split its shape, or is a
+      ValueError: two leaves have the same path (both are named); a
+        ``Param``'s sharding cannot split its shape, or is a
         ``PartitionSpec`` with no mesh set (checked before anything is
         drawn); an initializer returned another shape or dtype than its
         ``Param`` (the path is named).
@@ -140,14 +181,19 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     key = _keys.required(key, "materialize")
     leaves, treedef = jax.tree_util.tree_flatten_with_path(
         specs, is_leaf=is_param)
-    names = []
-    for path, spec in leaves:
-        names.append(path_string(path))
+    names = unique_path_strings([path for path, _ in leaves])
+    for name, (_, spec) in zip(names, leaves, strict=True):
         if not isinstance(spec, Param):
             raise TypeError(
                 f"every leaf of `specs` must be a jinit.Param; the leaf at "
-                f"{names[-1]!r} is {type(spec).__name__} {spec!r}.")
-        _check_sharding(names[-1], spec)
+                f"{name!r} is {type(spec).__name__} {spec!r}.")
+        _check_sharding(name, spec)
+    if isinstance(key, jax.core.Tracer):
+        # Under jit or vmap the keys cannot be folded on the host: each leaf
+        # is its initializer's call, which gives the same bits.
+        return jax.tree_util.tree_unflatten(treedef, [
+            _call(name, spec, _keys.path_key(key, name))
+            for name, (_, spec) in zip(names, leaves, strict=True)])
     words = _keys.path_key_data(key, names)
     impl = jax.random.key_impl(key)
     arrays: list[jax.Array | None] = [None] * len(leaves)
@@ -166,22 +212,33 @@ def materialize(key: jax.Array, specs: Any) -> Any:
             packed[index] = _packed.Draw(row, call.shape, call.work_dtype,
                                            call.dtype, call.law)
             continue
-        value = (spec.init(leaf_key, spec.shape, spec.dtype,
-                           out_sharding=spec.sharding)
-                 if isinstance(spec.init, ConfiguredInitializer) else
-                 place(spec.init(leaf_key, spec.shape, spec.dtype),
-                       spec.sharding))
-        if value.shape != spec.shape or value.dtype != spec.dtype:
-            raise ValueError(
-                f"the initializer of {names[index]!r} returned "
-                f"{value.dtype}{list(value.shape)}; its Param asks for "
-                f"{spec.dtype}{list(spec.shape)}.")
+        value = _call(names[index], spec, leaf_key)
         jax.block_until_ready(previous)
         arrays[index] = previous = value
     for index, value in zip(packed, _packed.sample_many(
             list(packed.values())), strict=True):
         arrays[index] = value
     return jax.tree_util.tree_unflatten(treedef, arrays)
+
+
+def _call(name: str, spec: Param, key: jax.Array) -> jax.Array:
+    """``spec.init(key, spec.shape, spec.dtype)`` placed with
+    ``spec.sharding``.
+
+    Raises:
+      ValueError: the initializer returned another shape or dtype (``name``,
+        the path, is named).
+    """
+    value = (spec.init(key, spec.shape, spec.dtype,
+                       out_sharding=spec.sharding)
+             if isinstance(spec.init, ConfiguredInitializer) else
+             place(spec.init(key, spec.shape, spec.dtype), spec.sharding))
+    if value.shape != spec.shape or value.dtype != spec.dtype:
+        raise ValueError(
+            f"the initializer of {name!r} returned "
+            f"{value.dtype}{list(value.shape)}; its Param asks for "
+            f"{spec.dtype}{list(spec.shape)}.")
+    return value
 
 
 def _check_sharding(name: str, spec: Param) -> None:
@@ -241,7 +298,8 @@ def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
 
     Raises:
       ValueError: a leaf matches no rule (its path and the patterns are
-        named), or a pattern is not a valid regular expression.
+        named), a leaf is too large to build (its path is named), or a
+        pattern is not a valid regular expression.
       TypeError: a rule is not such a tuple, or a leaf has no shape or dtype.
 
     Example:
@@ -264,7 +322,12 @@ def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
                             f"{type(leaf).__name__} {leaf!r}.")
         _, init, *sharding = first_match(compiled, name, leaf)
         placed = sharding[0] if sharding else getattr(leaf, "sharding", None)
-        return Param(tuple(leaf.shape), init, np.dtype(leaf.dtype), placed)
+        try:
+            return Param(tuple(leaf.shape), init, np.dtype(leaf.dtype),
+                         placed)
+        except ValueError as error:
+            raise ValueError(f"the parameter at {name!r} cannot be made: "
+                             f"{error}") from None
 
     return jax.tree_util.tree_map_with_path(to_param, abstract)
 

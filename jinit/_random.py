@@ -15,6 +15,7 @@ from typing import Any
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from jinit import _checks, _dtypes, _sampling, _shapes
 from jinit._base import Elementwise, factory
@@ -22,24 +23,37 @@ from jinit._base import Elementwise, factory
 TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
 
 
-@factory(random=True)
+def _normal_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
+                      dtype: np.dtype) -> float:
+    """The largest part of a complex normal draw (each part of variance
+    ``stddev**2 / 2``)."""
+    real = jnp.finfo(dtype).dtype
+    return (abs(config["mean"]) + config["stddev"]
+            * _sampling.normal_extreme(real) / np.sqrt(2))
+
+
+@factory(random=True, allow_complex=True, magnitude=_normal_magnitude)
 def random_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
     """Initializer that draws from a normal distribution.
 
-    ``W ~ N(mean, stddev**2)``, computed as ``mean + stddev * z`` with
-    ``z = jax.random.normal(key, shape)``.
+    ``W ~ N(mean, stddev**2)``, computed as ``z * stddev + mean`` with
+    ``z = jax.random.normal(key, shape)``, rounded after the product and
+    after the sum as those two JAX operations round. A complex dtype gets
+    JAX's complex normal: independent real and imaginary parts of variance
+    ``stddev**2 / 2`` each (``E|W - mean|^2 = stddev**2``).
 
     Args:
       mean: mean of the distribution.
       stddev: standard deviation of the distribution (>= 0).
       seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
-      dtype: the initializer's default dtype (a real floating dtype).
+      dtype: the initializer's default dtype (a floating or complex dtype).
 
     Returns:
       An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
 
     Raises:
-      ValueError: ``stddev`` < 0 or an argument is not finite.
+      ValueError: ``stddev`` < 0 or an argument is not finite; at call time,
+        values that would overflow the dtype.
       TypeError: an argument is not a real number, or ``seed`` is not an int.
 
     Example:
@@ -53,7 +67,15 @@ def random_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
 
     # No shift for mean 0: adding 0.0 turns -0.0 into +0.0, unlike jax.
     law = _sampling.Affine("normal", (), stddev, mean or None)
-    return Elementwise(lambda shape, dtype: law)
+
+    def complex_draw(key, shape, dtype):
+        values = _sampling.normal(key, shape, dtype) * np.asarray(stddev,
+                                                                  dtype)
+        return values + np.asarray(mean, dtype) if mean else values
+
+    return Elementwise(
+        lambda shape, dtype: (None if jnp.issubdtype(
+            dtype, jnp.complexfloating) else law), complex_draw)
 
 
 @factory(random=True)
@@ -142,7 +164,12 @@ def _check_sparse(shape: tuple[int, ...], config: Mapping[str, Any],
     _shapes.check_rank(shape, 2, 2, initializer)
 
 
-@factory(random=True, check=_check_sparse)
+def _sparse_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
+                      dtype: np.dtype) -> float:
+    return config["stddev"] * _sampling.normal_extreme(dtype)
+
+
+@factory(random=True, check=_check_sparse, magnitude=_sparse_magnitude)
 def sparse(sparsity, stddev=0.01, seed=None, *, dtype=None):
     """Initializer for a sparse 2-D matrix with normal non-zero entries.
 

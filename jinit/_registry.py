@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from jinit._base import ConfiguredInitializer
 from jinit._constant import constant, dirac, identity, ones, zeros
+from jinit._ensemble import ensemble
 from jinit._orthogonal import delta_orthogonal, orthogonal
 from jinit._random import (
     random_normal,
@@ -56,43 +58,89 @@ def camel_case(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _folded(name: str) -> str:
-    return name.replace("_", "").lower()
+# The names Keras 3 accepts besides its class names and their snake_case
+# forms (keras/src/initializers/__init__.py, ALL_OBJECTS_DICT), and the
+# factory each stands for.
+KERAS_ALIASES = {
+    "zero": "zeros",
+    "one": "ones",
+    "normal": "random_normal",
+    "uniform": "random_uniform",
+    "IdentityInitializer": "identity",
+    "OrthogonalInitializer": "orthogonal",
+}
+
+_STFT = ("Keras's STFT initializer (the kernel of "
+         "keras.layers.STFTSpectrogram)")
+_BASE = ("Keras's abstract base class keras.initializers.Initializer, which "
+         "draws nothing")
+# Names Keras 3 accepts for which jinit has no initializer, and what they are.
+NOT_PROVIDED = {"STFT": _STFT, "stft": _STFT, "STFTInitializer": _STFT,
+                "Initializer": _BASE, "initializer": _BASE}
+
+# Every name get() and deserialize() accept, matched exactly: the factories'
+# names, their CamelCase class names, then Keras's aliases.
+NAMES: dict[str, Callable[..., ConfiguredInitializer]] = {
+    **FACTORIES,
+    **{camel_case(name): f for name, f in FACTORIES.items()},
+    **{alias: FACTORIES[name] for alias, name in KERAS_ALIASES.items()},
+    # Built from another initializer, so it has no defaults to list.
+    "ensemble": ensemble,
+}
 
 
-_BY_FOLDED = {_folded(name): f for name, f in FACTORIES.items()}
-_KNOWN = [*FACTORIES, *map(camel_case, FACTORIES)]
+def _suggestions(name: str) -> list[str]:
+    """Up to three known names closest to ``name``, ignoring case."""
+    lowered = name.lower()
+    scored = [(difflib.SequenceMatcher(None, lowered, known.lower()).ratio(),
+               known) for known in NAMES]
+    ranked = sorted(scored, key=lambda pair: -pair[0])  # Stable: NAMES order.
+    return [known for ratio, known in ranked if ratio >= 0.6][:3]
 
 
-def _factory(name: str) -> Callable[..., ConfiguredInitializer]:
-    found = _BY_FOLDED.get(_folded(name))
-    if found is None:
-        close = difflib.get_close_matches(name, _KNOWN, n=3, cutoff=0.6)
-        hint = (f" Did you mean {' or '.join(map(repr, close))}?" if close
-                else "")
+def _factory(name: str, argument: str = "identifier"
+             ) -> Callable[..., ConfiguredInitializer]:
+    """The factory ``name`` stands for, by exact name; ``argument`` is how
+    the errors call the name."""
+    found = NAMES.get(name)
+    if found is not None:
+        return found
+    if name in NOT_PROVIDED:
         raise ValueError(
-            f"Unknown initializer {name!r}.{hint} Known names: "
-            f"{', '.join(FACTORIES)} (or their CamelCase class names).")
-    return found
+            f"`{argument}` {name!r} is {NOT_PROVIDED[name]}; jinit does not "
+            f"provide it. Its initializers are: {', '.join(FACTORIES)}.")
+    close = _suggestions(name)
+    hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
+    raise ValueError(
+        f"Unknown initializer {name!r}.{hint} Known names: "
+        f"{', '.join(FACTORIES)} (or their CamelCase class names, or Keras's "
+        f"aliases {', '.join(map(repr, KERAS_ALIASES))}); `{argument}` must "
+        "be one of them exactly (case and underscores included).")
 
 
 def get(identifier: Any) -> Callable[..., Any] | None:
     """Returns the initializer an identifier stands for.
 
+    Names are matched exactly, never folded: ``"zero"`` is Keras's alias of
+    ``zeros``, not ``zer_o``.
+
     Args:
-      identifier: ``None`` (returned as is); a name, snake_case
-        (``"he_normal"``) or the spec's CamelCase (``"HeNormal"``), giving the
-        factory's defaults; a dict from :func:`serialize`; a Keras-style dict
-        ``{"class_name": "VarianceScaling", "config": {...}}``; or any
-        callable, returned unchanged so that a custom ``(key, shape, dtype)``
-        function works wherever an initializer is expected.
+      identifier: ``None`` (returned as is); a name, giving the factory's
+        defaults: snake_case (``"he_normal"``), the spec's CamelCase
+        (``"HeNormal"``) or one of Keras 3's aliases (``"zero"``, ``"one"``,
+        ``"normal"``, ``"uniform"``, ``"IdentityInitializer"``,
+        ``"OrthogonalInitializer"``); a dict, read by :func:`deserialize`;
+        or any callable, returned unchanged so that a custom
+        ``(key, shape, dtype)`` function works wherever an initializer is
+        expected.
 
     Returns:
       An initializer, or ``None`` for ``None``.
 
     Raises:
-      ValueError: an unknown name (with close matches suggested), or a dict
-        without a name.
+      ValueError: an unknown name (with close matches suggested), a name of
+        a Keras initializer jinit does not provide (``"STFT"``), or a bad
+        dict (see :func:`deserialize`).
       TypeError: an identifier of any other type, or a config naming an
         argument the factory does not take.
 
@@ -100,6 +148,8 @@ def get(identifier: Any) -> Callable[..., Any] | None:
       >>> import jinit
       >>> jinit.get("HeNormal") == jinit.he_normal()
       True
+      >>> jinit.get("zero")
+      zeros()
       >>> jinit.get({"class_name": "RandomNormal", "config": {"stddev": 0.02}})
       random_normal(stddev=0.02)
     """
@@ -117,6 +167,12 @@ def get(identifier: Any) -> Callable[..., Any] | None:
 
 
 def _jsonable(value: object) -> object:
+    if isinstance(value, ConfiguredInitializer):  # ensemble's initializer.
+        return serialize(value)
+    if callable(value):
+        raise TypeError(
+            f"only initializers built from jinit factories can be "
+            f"serialized; this one holds the function {value!r}.")
     if isinstance(value, np.dtype):
         return value.name
     if isinstance(value, tuple):
@@ -142,16 +198,123 @@ def serialize(init: ConfiguredInitializer) -> dict[str, Any]:
     return {"name": init.name, "config": config}
 
 
-def deserialize(config: Mapping[str, Any]) -> ConfiguredInitializer:
-    """Rebuilds an initializer from :func:`serialize`'s dict or a Keras-style
-    ``{"class_name": ..., "config": {...}}`` dict (other keys are ignored)."""
-    name = config.get("name", config.get("class_name"))
-    if not isinstance(name, str):
+def _identified(config: Mapping[str, Any]
+                ) -> Callable[..., ConfiguredInitializer]:
+    """The factory a dict names by its 'name' and/or Keras 'class_name'."""
+    named = {field: config[field] for field in ("name", "class_name")
+             if field in config}
+    if not named or not all(isinstance(value, str)
+                            for value in named.values()):
         raise ValueError(
             "`config` must have a 'name' (or Keras 'class_name') string; got "
             f"{dict(config)!r}.")
+    found = {field: _factory(value, f"config[{field!r}]")
+             for field, value in named.items()}
+    if len(set(found.values())) > 1:
+        raise ValueError(
+            f"`config` names two initializers: 'name' {named['name']!r} and "
+            f"'class_name' {named['class_name']!r}; give one of them, or two "
+            "names of the same initializer.")
+    return next(iter(found.values()))
+
+
+def _keras_seed(seed: Mapping[str, Any]) -> object:
+    """The int (or None) seed of a serialized ``keras.random.SeedGenerator``,
+    whose first key is that of the same int seed."""
+    inner = seed.get("config")
+    if seed.get("class_name") != "SeedGenerator" or not isinstance(
+            inner, Mapping):
+        raise TypeError(
+            "`config['config']['seed']` must be None, an int or a serialized "
+            f"keras.random.SeedGenerator; got {dict(seed)!r}.")
+    return inner.get("seed")
+
+
+def _keras_arguments(factory: Callable[..., ConfiguredInitializer],
+                     arguments: Mapping[str, Any]) -> dict[str, Any]:
+    """A config's arguments with what Keras 3 writes in jinit's terms.
+
+    Keras's ``input_axes`` and ``output_axes``, both given, are the only axes
+    in the fans (``in_axis``, ``out_axis`` and ``other_axes="ignored"``);
+    Keras ignores them unless both are given, and so does this. A serialized
+    ``SeedGenerator`` seed is its int seed, a serialized NumPy or tensor
+    scalar ``value`` that scalar.
+    """
+    arguments = dict(arguments)
+    if ({"input_axes", "output_axes"} & arguments.keys()
+            and "other_axes" in inspect.signature(factory).parameters):
+        inputs = arguments.pop("input_axes", None)
+        outputs = arguments.pop("output_axes", None)
+        if inputs is not None and outputs is not None:
+            clash = sorted({"in_axis", "out_axis", "other_axes"}
+                           & arguments.keys())
+            if clash:
+                raise ValueError(
+                    "`config['config']` must give Keras's 'input_axes' and "
+                    "'output_axes' or jinit's 'in_axis', 'out_axis' and "
+                    f"'other_axes', not both; got {dict(arguments)!r} with "
+                    f"input_axes={inputs!r}, output_axes={outputs!r}.")
+            arguments.update(in_axis=inputs, out_axis=outputs,
+                             other_axes="ignored")
+    if isinstance(arguments.get("seed"), Mapping):
+        arguments["seed"] = _keras_seed(arguments["seed"])
+    value = arguments.get("value")
+    if (isinstance(value, Mapping)
+            and value.get("class_name") in ("__numpy__", "__tensor__")
+            and isinstance(value.get("config"), Mapping)):
+        arguments["value"] = value["config"].get("value")
+    return arguments
+
+
+def deserialize(config: Mapping[str, Any]) -> ConfiguredInitializer:
+    """Rebuilds an initializer from :func:`serialize`'s dict or a Keras one.
+
+    Every dict ``keras.initializers.serialize`` writes for a Keras 3
+    initializer jinit provides loads as the same law: its ``class_name``
+    (or an alias) names the factory, its ``config`` the arguments, read as
+    Keras means them (``input_axes``/``output_axes`` are the only axes in
+    the fans; a ``SeedGenerator`` seed is its int seed). Other keys
+    (``module``, ``registered_name``) are ignored. A seed gives the same law
+    as in Keras, not the same values (Keras's int seed ``s`` is the raw key
+    ``[s, 0]``; :func:`jinit.keras.initializer` draws with it).
+
+    Args:
+      config: a dict with a ``"name"`` or Keras ``"class_name"`` (or both,
+        naming the same initializer) and an optional ``"config"`` dict of
+        arguments.
+
+    Returns:
+      The initializer.
+
+    Raises:
+      TypeError: ``config`` is not a dict (use :func:`get` for a name or
+        ``None``), or its ``"config"`` is not a dict or names an argument the
+        factory does not take.
+      ValueError: no name, an unknown name, a name of an initializer jinit
+        does not provide, or a ``"name"`` and a ``"class_name"`` naming two
+        initializers.
+
+    Example:
+      >>> import jinit
+      >>> jinit.deserialize({"module": "keras.initializers",
+      ...                    "class_name": "HeNormal",
+      ...                    "config": {"seed": 1, "input_axes": [0],
+      ...                               "output_axes": [1, 2]},
+      ...                    "registered_name": None})
+      he_normal(seed=1, in_axis=(0,), out_axis=(1, 2), other_axes='ignored')
+    """
+    if not isinstance(config, Mapping):
+        raise TypeError(
+            "`config` must be a dict from jinit.serialize or "
+            "keras.initializers.serialize; got "
+            f"{type(config).__name__} {config!r}. Use jinit.get for a name "
+            "or None.")
+    factory = _identified(config)
     arguments = config.get("config") or {}
     if not isinstance(arguments, Mapping):
         raise TypeError(f"`config['config']` must be a dict of arguments; got "
                         f"{arguments!r}.")
-    return _factory(name)(**arguments)
+    arguments = _keras_arguments(factory, arguments)
+    if isinstance(arguments.get("init"), Mapping):  # ensemble's initializer.
+        arguments["init"] = deserialize(arguments["init"])
+    return factory(**arguments)

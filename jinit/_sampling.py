@@ -47,7 +47,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jinit import _threefry
+from jinit import _dtypes, _threefry
 
 # Oldest and newest JAX releases whose threefry stream, in partitionable mode,
 # was checked bit for bit against the kernel (every release in between too).
@@ -123,8 +123,15 @@ UNITS = {
 def _unit(unit: str, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
           bounds: tuple[float | jax.Array, ...]) -> jax.Array:
     """The ``unit`` draw for ``key``, from the kernel or ``jax.random``."""
-    bounds = tuple(lax.convert_element_type(bound, dtype) for bound in bounds)
+    # Opaque, so that under a caller's jit XLA does not fold constant bounds
+    # into the arithmetic (eager calls pass them at run time, as JAX does).
+    bounds = tuple(_opaque(lax.convert_element_type(bound, dtype))
+                   for bound in bounds)
     width = jnp.finfo(dtype).bits
+    if max(shape, default=0) >= _threefry.WORD:
+        # The kernel counts along each axis in one 32-bit word; JAX counts
+        # in 64 bits, exact for any dimension.
+        return UNITS[unit][0](key, shape, dtype, *bounds)
     return _select(
         lambda key, *bounds: from_bits(unit, _threefry.random_bits(
             jax.random.key_data(key), width, shape), dtype, bounds),
@@ -198,6 +205,83 @@ class Affine:
         return (tuple(cast(bound) for bound in self.bounds),
                 cast(self.scale), cast(self.shift))
 
+    def support(self, dtype: np.dtype) -> tuple[float, float]:
+        """The smallest and largest value drawn in ``dtype``, as exact
+        floats (a normal's unit draw reaches :func:`normal_extreme`)."""
+        if self.unit == "normal":
+            low, high = -normal_extreme(dtype), normal_extreme(dtype)
+        else:
+            low, high = (float(bound) for bound in self.arguments(dtype)[0])
+        _, scale, shift = self.arguments(dtype)
+        if scale is not None:
+            low, high = sorted((low * float(scale), high * float(scale)))
+        if shift is not None:
+            low, high = low + float(shift), high + float(shift)
+        return low, high
+
+    def check_range(self, dtype: np.dtype, out_dtype: np.dtype,
+                    initializer: str) -> None:
+        """Raises ``ValueError`` if drawing the law in ``dtype`` and casting
+        it to ``out_dtype`` would give an infinity or NaN, or round a
+        non-zero scale to 0; see :func:`jinit._dtypes.check_range`."""
+        numbers = [*self.bounds, *(
+            value for value in (self.scale, self.shift) if value is not None)]
+        if self.unit == "uniform":
+            numbers.append(self.bounds[1] - self.bounds[0])  # Drawn in dtype.
+        _dtypes.check_range(max(map(abs, numbers)), (dtype,), initializer)
+        low, high = self.support(dtype)
+        _dtypes.check_range(max(-low, high), (dtype, out_dtype), initializer)
+        if self.scale and not float(np.asarray(self.scale, dtype)):
+            raise ValueError(
+                f"`{initializer}` scales its values by {self.scale:.6g}, "
+                f"which rounds to 0 in {dtype.name} (smallest positive value "
+                f"{jnp.finfo(dtype).smallest_subnormal:.6g}): every value "
+                "would be 0. Use a larger scale or a wider dtype.")
+        try:
+            self.output_range(dtype, out_dtype)
+        except ValueError as error:
+            raise ValueError(f"`{initializer}`: {error}") from None
+
+    def output_range(self, dtype: np.dtype, out_dtype: np.dtype
+                     ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Where a bounded law's values are clamped after the cast to a
+        narrower ``out_dtype``, or ``None``.
+
+        Rounding to nearest can carry a value drawn in ``dtype`` onto or
+        past the bound of its support: a uniform draw in [-1, 1) onto 1 in
+        bfloat16. The values are kept within the ``out_dtype`` values of
+        the support: ``[low, high)`` for a uniform law, ``[low, high]`` for
+        a truncated normal. The values rounded past a bound take the
+        nearest value inside; the law is otherwise the rounded one.
+
+        Raises:
+          ValueError: no ``out_dtype`` value lies in the support.
+        """
+        if self.unit == "normal" or out_dtype == dtype:
+            return None
+        low, high = self.support(dtype)
+        open_high = self.unit == "uniform" and low < high
+        clamp = _dtypes.values_within(out_dtype, low, high,
+                                      open_high=open_high)
+        if clamp is None:
+            raise ValueError(
+                f"no {out_dtype.name} value lies in the support "
+                f"[{low:.6g}, {high:.6g}{')' if open_high else ']'} of the "
+                "law; use a wider dtype or a wider range.")
+        return clamp
+
+
+@functools.cache
+def normal_extreme(dtype: np.dtype) -> float:
+    """The largest magnitude of a standard normal draw in ``dtype``: the
+    inverse CDF at the extreme random words (5.42 in float32, 8.29 in
+    float64)."""
+    unsigned = np.dtype(f"uint{jnp.finfo(dtype).bits}")
+    words = np.array([0, np.iinfo(unsigned).max], unsigned)
+    with jax.ensure_compile_time_eval():  # Also when first asked in a trace.
+        values = from_bits("normal", jnp.asarray(words), dtype, ())
+        return float(jnp.max(jnp.abs(values)))
+
 
 def _opaque(x: jax.Array) -> jax.Array:
     """``x``, bit for bit, through an xor with a zero that XLA cannot see,
@@ -208,21 +292,39 @@ def _opaque(x: jax.Array) -> jax.Array:
         lax.bitcast_convert_type(x, unsigned) ^ zero, x.dtype)
 
 
+def _rounded(x: jax.Array) -> jax.Array:
+    """``x``, bit for bit, as an operand no compiler can fuse into a
+    multiply-add: ``min(x, largest finite)`` is ``x`` for every value a law
+    that passed the range checks draws, but not provably so, which keeps
+    ``x * scale + shift`` two roundings, as JAX's eager ``x * scale`` then
+    ``+ shift`` (a fused multiply-add rounds once)."""
+    return lax.min(_opaque(x), np.array(jnp.finfo(x.dtype).max, x.dtype))
+
+
 def rescale(values: jax.Array, scale: jax.Array | None,
              shift: jax.Array | None) -> jax.Array:
     if scale is not None:
         values = _opaque(values) * scale
     if shift is not None:
-        values = _opaque(values) + shift
+        values = _rounded(values) + shift
     return values
 
 
+def cast(values: jax.Array, out_dtype: np.dtype,
+         clamp: tuple[np.ndarray, np.ndarray] | None) -> jax.Array:
+    """``values`` in ``out_dtype``, within ``clamp`` (see
+    :meth:`Affine.output_range`) where given."""
+    values = values.astype(out_dtype)
+    return values if clamp is None else jnp.clip(values, *clamp)
+
+
 def _sample(key: jax.Array, bounds: tuple[jax.Array, ...],
-            scale: jax.Array | None, shift: jax.Array | None, *,
+            scale: jax.Array | None, shift: jax.Array | None,
+            clamp: tuple[jax.Array, jax.Array] | None, *,
             shape: tuple[int, ...], dtype: np.dtype, out_dtype: np.dtype,
             unit: str) -> jax.Array:
     values = rescale(_unit(unit, key, shape, dtype, bounds), scale, shift)
-    return values.astype(out_dtype)
+    return cast(values, out_dtype, clamp)
 
 
 @functools.lru_cache(maxsize=64)
@@ -243,6 +345,7 @@ def sample(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     indices, so the values are those of the unsharded draw.
     """
     bounds, scale, shift = law.arguments(dtype)
-    return _sampler(out_sharding)(key, bounds, scale, shift, shape=shape,
-                                  dtype=dtype, out_dtype=out_dtype,
-                                  unit=law.unit)
+    return _sampler(out_sharding)(key, bounds, scale, shift,
+                                  law.output_range(dtype, out_dtype),
+                                  shape=shape, dtype=dtype,
+                                  out_dtype=out_dtype, unit=law.unit)

@@ -4,8 +4,9 @@ initializer."""
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 
+import jax
 import numpy as np
 
 from jinit import _checks
@@ -13,19 +14,37 @@ from jinit import _checks
 Axes = int | Sequence[int]
 
 
+# XLA's dimensions and byte counts are int64: an array of 2**63 bytes or
+# more cannot be described to it (it aborts the process).
+SIZE_LIMIT = 2**63
+JIT_RECIPE = ("under jax.jit, pass the shape and dtype as static arguments, "
+              "jax.jit(init, static_argnums=(1, 2))(key, (256, 128)), or "
+              "call init with a tuple of ints inside the jitted function")
+
+
 def canonical(shape: object) -> tuple[int, ...]:
     """Returns ``shape`` as a tuple of Python ints, checking every dimension.
 
     An int ``n`` is read as ``(n,)``, as ``jnp.zeros`` does.
+
+    Raises:
+      TypeError: ``shape`` is not a sequence of ints (a dict or a set is
+        not one: their order is not the user's), or holds traced values.
+      ValueError: a dimension is negative or not below 2**63.
     """
     dims = (shape,) if isinstance(shape, (int, np.integer)) else shape
+    if isinstance(dims, (Mapping, Set, str, bytes)):
+        dims = None
     try:
-        dims = tuple(dims)
+        dims = tuple(dims)  # type: ignore[arg-type]
     except TypeError:
         raise TypeError(
             "`shape` must be a sequence of non-negative ints such as "
             f"(256, 128); got {type(shape).__name__} {shape!r}.") from None
     for dim in dims:
+        if isinstance(dim, jax.core.Tracer):
+            raise TypeError(f"`shape` must hold concrete ints; got the traced "
+                            f"{shape!r}: {JIT_RECIPE}.")
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
             raise TypeError(
                 f"`shape` must contain only ints; got {shape!r} with "
@@ -34,7 +53,26 @@ def canonical(shape: object) -> tuple[int, ...]:
             raise ValueError(
                 f"`shape` must contain only non-negative dimensions; got "
                 f"{shape!r}.")
+        if dim >= SIZE_LIMIT:
+            raise ValueError(
+                f"`shape` must contain only dimensions below 2**63 (XLA's "
+                f"int64); got {shape!r}.")
     return tuple(int(dim) for dim in dims)
+
+
+def check_size(shape: tuple[int, ...], *dtypes: np.dtype) -> None:
+    """Raises ``ValueError`` if an array of ``shape`` in one of ``dtypes``
+    would take 2**63 bytes or more, which XLA cannot address (it aborts the
+    process rather than raise). Sizes below that are left to the
+    allocator, so abstract evaluation of any real model keeps working."""
+    size = math.prod(shape)
+    for dtype in dtypes:
+        if size * dtype.itemsize >= SIZE_LIMIT:
+            raise ValueError(
+                f"`shape` {shape} has {size:.4g} elements, "
+                f"{size * dtype.itemsize:.4g} bytes in {dtype.name}: more "
+                "than XLA can address (2**63 bytes). Use smaller "
+                "dimensions.")
 
 
 def as_axes(name: str, value: object) -> tuple[int, ...]:

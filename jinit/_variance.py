@@ -16,6 +16,11 @@ from jinit._random import TRUNCATION
 
 MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
 DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
+# What the axes that are neither input, output nor batch count for: a
+# receptive field in both fans (jax.nn.initializers and Keras by default, the
+# spatial axes of a convolution kernel), or nothing (Keras's
+# ``input_axes``/``output_axes``: only the listed axes count).
+OTHER_AXES = ("receptive_field", "ignored")
 
 # Standard deviation of N(0, 1) truncated to (-2, 2):
 # sqrt(1 - 4 * phi(2) / (2 * Phi(2) - 1)).
@@ -59,12 +64,33 @@ def _complex_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     return z / jnp.array(COMPLEX_TRUNCATED_STDDEV, dtype)
 
 
+def fans(shape: Sequence[int], in_axis: _shapes.Axes = -2,
+         out_axis: _shapes.Axes = -1, batch_axis: _shapes.Axes = (),
+         groups: int = 1, other_axes: str = "receptive_field"
+         ) -> tuple[int, int]:
+    """:func:`jinit.compute_fans`, with the axes that are neither input,
+    output nor batch a receptive field (``other_axes="receptive_field"``) or
+    in neither fan (``"ignored"``, Keras's ``input_axes``/``output_axes``):
+    those are then batch axes, known once the rank is. 0-D and 1-D shapes
+    have no such axes with the default ``in_axis`` and ``out_axis``."""
+    if other_axes == "ignored" and len(shape) >= 2:
+        axes = _shapes.resolve_axes(shape, in_axis=in_axis,
+                                    out_axis=out_axis, batch_axis=batch_axis)
+        listed = set().union(*axes.values())
+        in_axis, out_axis = axes["in_axis"], axes["out_axis"]
+        batch_axis = (*axes["batch_axis"],
+                      *(a for a in range(len(shape)) if a not in listed))
+    return _shapes.compute_fans(shape, in_axis, out_axis, batch_axis, groups)
+
+
 def config_fans(shape: Sequence[int], config: Mapping[str, Any]
                 ) -> tuple[float, float]:
     """The fans of ``shape`` for a factory's ``in_axis``, ``out_axis``,
-    ``batch_axis`` and ``groups`` arguments."""
-    return _shapes.compute_fans(shape, config["in_axis"], config["out_axis"],
-                                config["batch_axis"], config["groups"])
+    ``batch_axis``, ``groups`` and (where it has one) ``other_axes``
+    arguments."""
+    return fans(shape, config["in_axis"], config["out_axis"],
+                config["batch_axis"], config["groups"],
+                config.get("other_axes", "receptive_field"))
 
 
 def check_fans(shape: tuple[int, ...], config: Mapping[str, Any],
@@ -76,13 +102,17 @@ def check_fans(shape: tuple[int, ...], config: Mapping[str, Any],
 def variance_scaling(scale=1.0, mode="fan_in",
                      distribution="truncated_normal", seed=None, *,
                      in_axis=-2, out_axis=-1, batch_axis=(), groups=1,
-                     dtype=None):
+                     dtype=None, other_axes="receptive_field"):
     r"""Initializer whose standard deviation adapts to the weight's fans.
 
     Samples have mean 0 and standard deviation exactly ``sqrt(scale / n)``,
     where ``n`` is, for each ``mode``: ``fan_in``; ``fan_out``;
     ``(fan_in + fan_out) / 2`` (``"fan_avg"``); ``sqrt(fan_in * fan_out)``
-    (``"fan_geo_avg"``). Fans follow :func:`jinit.compute_fans`.
+    (``"fan_geo_avg"``). Fans follow :func:`jinit.compute_fans`: the axes
+    that are neither ``in_axis``, ``out_axis`` nor ``batch_axis`` are a
+    receptive field counted in both fans, or, with
+    ``other_axes="ignored"``, in neither (as Keras counts its ``input_axes``
+    and ``output_axes``).
 
     * ``"truncated_normal"`` and ``"normal"`` (the same, as in the spec and
       Keras 3): a normal truncated to +-2 of its standard deviations, drawn as
@@ -117,14 +147,18 @@ def variance_scaling(scale=1.0, mode="fan_in",
       batch_axis: axes of independent stacked weights, left out of the fans.
       groups: groups of a grouped convolution; ``fan_out`` is divided by it.
       dtype: the initializer's default dtype (floating or complex).
+      other_axes: what the axes that are neither input, output nor batch
+        count for: ``"receptive_field"`` (both fans) or ``"ignored"``
+        (neither fan).
 
     Returns:
       An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
 
     Raises:
-      ValueError: ``scale`` <= 0, an unknown ``mode`` or ``distribution``,
-        overlapping axes or ``groups`` < 1; at call time, axes out of range
-        for the shape or outputs that ``groups`` does not divide.
+      ValueError: ``scale`` <= 0, an unknown ``mode``, ``distribution`` or
+        ``other_axes``, overlapping axes or ``groups`` < 1; at call time,
+        axes out of range for the shape or outputs that ``groups`` does not
+        divide.
       TypeError: ``seed`` is not an int or an axis is not an int.
 
     Example:
@@ -132,6 +166,13 @@ def variance_scaling(scale=1.0, mode="fan_in",
       >>> init = jinit.variance_scaling(2.0, "fan_in", "truncated_normal")
       >>> w = init(jax.random.key(0), (1024, 512))
       >>> round(float(w.std() * (1024 / 2) ** 0.5), 2)
+      1.0
+      >>> per_head = jinit.variance_scaling(in_axis=1, out_axis=2,
+      ...                                   other_axes="ignored")
+      >>> jinit.compute_fans((4, 64, 16), 1, 2)  # axis 0: receptive field
+      (256, 64)
+      >>> w = per_head(jax.random.key(0), (4, 64, 16))  # fan_in 64
+      >>> round(float(w.std() * 64 ** 0.5), 1)
       1.0
 
     References:
@@ -141,6 +182,7 @@ def variance_scaling(scale=1.0, mode="fan_in",
     scale = _checks.check_positive("scale", scale)
     _checks.check_choice("mode", mode, MODES)
     _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    _checks.check_choice("other_axes", other_axes, OTHER_AXES)
     _shapes.check_axes(in_axis=in_axis, out_axis=out_axis,
                        batch_axis=batch_axis)
     groups = _checks.check_count("groups", groups)
@@ -149,7 +191,8 @@ def variance_scaling(scale=1.0, mode="fan_in",
         if jnp.issubdtype(dtype, jnp.complexfloating):
             return None
         # In ``dtype``, as jax.nn.initializers computes them.
-        variance = np.asarray(scale / denominator(mode, *fans(shape)), dtype)
+        variance = np.asarray(scale / denominator(mode, *weight_fans(shape)),
+                              dtype)
         if distribution == "untruncated_normal":
             return _sampling.Affine("normal", (), float(np.sqrt(variance)))
         if distribution == "uniform":
@@ -160,13 +203,13 @@ def variance_scaling(scale=1.0, mode="fan_in",
                                 float(stddev))
 
     def complex_draw(key, shape, dtype):
-        variance = jnp.array(scale / denominator(mode, *fans(shape)), dtype)
+        variance = jnp.array(
+            scale / denominator(mode, *weight_fans(shape)), dtype)
         return (_complex_unit(key, shape, dtype, distribution)
                 * jnp.sqrt(variance))
 
-    def fans(shape):
-        return _shapes.compute_fans(shape, in_axis, out_axis, batch_axis,
-                                    groups)
+    def weight_fans(shape):
+        return fans(shape, in_axis, out_axis, batch_axis, groups, other_axes)
 
     return Elementwise(law, complex_draw)
 
@@ -216,13 +259,17 @@ _PRESET_DOC = """{title} initializer: {formula}.
       batch_axis: axes of independent stacked weights, left out of the fans.
       groups: groups of a grouped convolution; ``fan_out`` is divided by it.
       dtype: the initializer's default dtype (floating or complex).
+      other_axes: what the axes that are neither input, output nor batch
+        count for: ``"receptive_field"`` (both fans) or ``"ignored"``
+        (neither fan).
 
     Returns:
       An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
 
     Raises:
-      ValueError: overlapping axes or ``groups`` < 1; at call time, axes out
-        of range or outputs that ``groups`` does not divide.
+      ValueError: overlapping axes, ``groups`` < 1 or an unknown
+        ``other_axes``; at call time, axes out of range or outputs that
+        ``groups`` does not divide.
       TypeError: ``seed`` is not an int.
 
     Example:
@@ -242,11 +289,11 @@ def _preset(name: str):
     scale, mode, distribution, formula, reference = PRESETS[name]
 
     def build(seed=None, *, in_axis=-2, out_axis=-1, batch_axis=(), groups=1,
-              dtype=None):
+              dtype=None, other_axes="receptive_field"):
         return variance_scaling(scale, mode, distribution, seed,
                                 in_axis=in_axis, out_axis=out_axis,
                                 batch_axis=batch_axis, groups=groups,
-                                dtype=dtype)
+                                other_axes=other_axes, dtype=dtype)
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = _PRESET_DOC.format(

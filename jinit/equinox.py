@@ -26,6 +26,7 @@ from jinit._params import (
     matching,
     materialize,
     path_string,
+    unique_path_strings,
 )
 
 __all__ = ["reinit"]
@@ -104,11 +105,13 @@ def reinit(model: Model, key: jax.Array,
     out_in = _out_in_paths(model)
     specs: dict[str, Param] = {}
     indices = []
-    for index, (path, leaf) in enumerate(
-            jax.tree_util.tree_flatten_with_path(model)[0]):
+    flat = jax.tree_util.tree_flatten_with_path(model)[0]
+    names = iter(unique_path_strings(
+        [path for path, leaf in flat if eqx.is_array(leaf)]))
+    for index, (_, leaf) in enumerate(flat):
         if not eqx.is_array(leaf):
             continue
-        name = path_string(path)
+        name = next(names)
         rule = (first_match(compiled, name, leaf) if strict
                 else matching(compiled, name))
         if rule is None:

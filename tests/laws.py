@@ -5,7 +5,9 @@ catch a wrong formula.
   ``|s^2 - sigma^2| < 6 sigma^2 sqrt(2 / (n - 1))``;
 * a Kolmogorov-Smirnov p-value against the exact law. For 16-bit dtypes the
   law is the continuous law rounded to the dtype's grid (each grid value g
-  holds the mass between the rounding boundaries around it), and the KS
+  holds the mass between the rounding boundaries around it; for a bounded
+  law, the mass rounded onto or past a bound of its support lies on the
+  nearest grid value inside it, where jinit keeps its values), and the KS
   distance is taken over every grid value, which is exact for a discrete law
   (the continuous-law test would be wrong for them).
 """
@@ -36,14 +38,21 @@ def check_moments(sample: np.ndarray, mean: float, std: float) -> None:
 
 @functools.cache
 def _grid(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
-    """Every finite value of a 16-bit float dtype, sorted, and the upper
-    rounding boundary of each."""
+    """Every finite value of an 8- or 16-bit float dtype, sorted, and the
+    upper rounding boundary of each."""
+    bits = 8 * dtype.itemsize
     with np.errstate(invalid="ignore"):  # NaN bit patterns.
-        values = np.arange(2**16, dtype=np.uint16).view(dtype).astype(
+        values = np.arange(2**bits, dtype=f"uint{bits}").view(dtype).astype(
             np.float64)
     values = np.unique(values[np.isfinite(values)])
     upper = np.append((values[:-1] + values[1:]) / 2, np.inf)
     return values, upper
+
+
+def grid_values(dtype) -> np.ndarray:
+    """Every finite value of an 8- or 16-bit float dtype, sorted, as
+    float64."""
+    return _grid(jnp.dtype(dtype))[0]
 
 
 def ks_pvalue(sample: np.ndarray, law, dtype) -> float:
@@ -55,5 +64,11 @@ def ks_pvalue(sample: np.ndarray, law, dtype) -> float:
     values, upper = _grid(dtype)
     ordered = np.sort(sample)
     ecdf = np.searchsorted(ordered, values, side="right") / ordered.size
-    distance = float(np.max(np.abs(ecdf - law.cdf(upper))))
+    cdf = law.cdf(upper)
+    low, high = law.support()
+    cdf[values < low] = 0.0
+    # A uniform law's support is [low, high); a truncated normal's is closed.
+    inside = values < high if law.dist.name == "uniform" else values <= high
+    cdf[values >= values[inside].max()] = 1.0
+    distance = float(np.max(np.abs(ecdf - cdf)))
     return float(stats.kstwo.sf(distance, ordered.size))

@@ -1,29 +1,74 @@
-"""The command line, run as ``python -m jinit`` in a subprocess: output,
-exit statuses, and one-line errors without tracebacks for bad input."""
+"""The command line: output, exit statuses, and one-line errors without
+tracebacks for bad input. ``jinit._cli.main`` runs in this process; one test
+starts ``python -m jinit`` to check the entry point."""
 
 import os
 import re
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import jax
 import pytest
 
+from jinit import _cli
 from jinit._registry import FACTORIES
 
 ROOT = Path(__file__).resolve().parents[1]
-# Runs the command line with matplotlib unimportable.
-NO_MATPLOTLIB = ("import sys; sys.modules['matplotlib'] = None; "
-                 "from jinit.__main__ import main; "
-                 "sys.exit(main(sys.argv[1:]))")
+GIB = 2**30
 
 
-def run(*arguments, code=None):
-    command = ([sys.executable, "-c", code] if code
-               else [sys.executable, "-m", "jinit"])
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run([*command, *arguments], capture_output=True,
-                          text=True, timeout=120, env=env, cwd=ROOT)
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run(capsys):
+    """Runs ``main`` on its arguments as the console script would."""
+
+    def run(*arguments):
+        capsys.readouterr()
+        try:
+            returncode = _cli.main(list(arguments))
+        except SystemExit as exit_:  # argparse's errors.
+            returncode = exit_.code
+        return Result(returncode, *capsys.readouterr())
+
+    return run
+
+
+@pytest.fixture
+def memory(monkeypatch):
+    """Sets the host memory the command line sees as available (GiB)."""
+
+    def set_available(gib):
+        monkeypatch.setattr(_cli, "_available_bytes", lambda: int(gib * GIB))
+
+    set_available(8)
+    return set_available
+
+
+@pytest.fixture
+def no_draws(monkeypatch):
+    """Fails the test if the command line makes a key, as every draw and
+    every timing does: a shape refused must be refused before that."""
+
+    def key(*arguments):
+        pytest.fail("made a key to draw a shape that should be refused")
+
+    monkeypatch.setattr(jax.random, "key", key)
+
+
+def assert_one_line_error(result, hint):
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+    assert hint in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def stat(output, name):
@@ -33,16 +78,19 @@ def stat(output, name):
     return [float(x) for x in line[len(name):].split()]
 
 
-def test_list_names_every_initializer_with_its_formula():
-    result = run("list")
-    assert result.returncode == 0
+def test_python_m_jinit_lists_every_initializer_with_its_formula():
+    result = subprocess.run(
+        [sys.executable, "-m", "jinit", "list"], capture_output=True,
+        text=True, timeout=120, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
     rows = dict(line.split(maxsplit=1) for line in
                 result.stdout.splitlines())
     assert set(rows) == set(FACTORIES)
     assert rows["he_normal"] == "truncated normal, stddev = sqrt(2 / fan_in)"
 
 
-def test_show_prints_fans_moments_and_histogram_with_expected_counts():
+def test_show_prints_fans_moments_and_histogram_with_expected_counts(run):
     result = run("show", "he_normal", "--shape", "256,128")
     assert result.returncode == 0, result.stderr
     output = result.stdout
@@ -59,7 +107,7 @@ def test_show_prints_fans_moments_and_histogram_with_expected_counts():
         assert abs(int(count) - float(expected)) < 5 * float(expected) ** 0.5
 
 
-def test_show_in_bfloat16_with_settings():
+def test_show_in_bfloat16_with_settings(run):
     result = run("show", "VarianceScaling", "--dtype", "bfloat16",
                  "--set", "mode=fan_out", "--set", "scale=2.0",
                  "--set", "distribution='uniform'", "--seed", "3")
@@ -72,12 +120,12 @@ def test_show_in_bfloat16_with_settings():
     assert measured == pytest.approx(target, rel=0.02)
 
 
-def test_show_says_when_there_is_no_density():
+def test_show_says_when_there_is_no_density(run):
     assert "no closed form; histogram only" in run("show", "dirac").stdout
     assert "a spike, no density" in run("show", "ones").stdout
 
 
-def test_compare_with_jax_in_bfloat16_shows_both_columns():
+def test_compare_with_jax_in_bfloat16_shows_both_columns(run):
     result = run("compare", "he_normal", "--with", "jax", "--dtype",
                  "bfloat16")
     assert result.returncode == 0, result.stderr
@@ -88,11 +136,11 @@ def test_compare_with_jax_in_bfloat16_shows_both_columns():
     assert "same values: no" in output
 
 
-def test_compare_with_jax_in_float32_gives_the_same_values():
+def test_compare_with_jax_in_float32_gives_the_same_values(run):
     assert "same values: yes" in run("compare", "glorot_uniform").stdout
 
 
-def test_bench_prints_a_ratio_table():
+def test_bench_prints_a_ratio_table(run):
     result = run("bench", "--shape", "64,64", "--repeats", "1")
     assert result.returncode == 0, result.stderr
     rows = result.stdout.splitlines()[3:]
@@ -115,18 +163,107 @@ def test_bench_prints_a_ratio_table():
     (["compare", "dirac"], "no jax.nn.initializers equivalent of dirac"),
     (["show", "he_normal", "--seed", "-1"], "an int in [0, 4294967296)"),
     (["bench", "--repeats", "0"], "an int in [1, 1000)"),
+    (["show", "he_normal", "--shape", "0,5"], "(0, 5) has no entries"),
+    (["compare", "he_normal", "--shape", "5,0"], "(5, 0) has no entries"),
+    (["bench", "--shape", "0,0"], "bench has nothing to time at --shape "
+                                  "(0, 0), which has no entries"),
+    (["bench", "--shape", "1"], "bench needs a shape with at least 2 "
+                                "dimensions"),
+    (["bench", "--shape", ""], "got --shape ()"),
+    (["compare", "orthogonal", "--dtype", "bfloat16"],
+     "jax.nn.initializers cannot draw orthogonal in bfloat16 on"),
     (["frobnicate"], "invalid choice"),
 ])
-def test_bad_input_is_one_line_and_exit_status_2(arguments, hint):
-    result = run(*arguments)
-    assert result.returncode == 2
-    assert result.stdout == ""
-    assert len(result.stderr.splitlines()) == 1
-    assert hint in result.stderr
-    assert "Traceback" not in result.stderr
+def test_bad_input_is_one_line_and_exit_status_2(run, arguments, hint):
+    assert_one_line_error(run(*arguments), hint)
 
 
-def test_plot_writes_a_png(tmp_path):
+def test_shape_parts_may_have_spaces_and_empty_is_a_scalar(run):
+    assert "at shape (4, 3)," in run("show", "he_normal", "--shape",
+                                     " 4, 3").stdout
+    assert "at shape ()," in run("show", "he_normal", "--shape", "").stdout
+
+
+@pytest.mark.parametrize("text, hint", [
+    ("4,,4", "such as 256,128 (or '' for a scalar); got '4,,4'"),
+    ("4,", "got '4,'"),
+    ("-4,4", "got '-4,4'"),
+    ("\u00b2", "got '\u00b2'"),  # str.isdigit() but not int().
+    ("99999999999999999999,2", "'99999999999999999999,2' is too large: XLA "
+                               "arrays hold at most 2**63 - 1 entries"),
+    ("0,9223372036854775808", "is too large"),  # A dimension over 2**63 - 1.
+    ("3037000500,3037000500", "is too large"),  # Entries over 2**63 - 1.
+])
+def test_bad_shapes_are_refused_when_parsed(run, no_draws, text, hint):
+    # "4,,4" drew (4, 4); the large ones printed MLIR's message or aborted.
+    for command in (["show", "he_normal"], ["compare", "he_normal"],
+                    ["bench"]):
+        assert_one_line_error(run(*command, f"--shape={text}"), hint)
+
+
+@pytest.mark.parametrize("arguments", [
+    ["show", "he_normal", "--shape", "100000,100000"],
+    ["show", "he_normal", "--shape", "2147483648,2147483648"],
+    ["compare", "he_normal", "--shape", "100000,100000"],
+    ["bench", "--shape", "100000,100000"],
+])
+def test_shapes_larger_than_memory_are_refused(run, memory, no_draws,
+                                              arguments):
+    # With about 23 GiB free, show aborted the process (SIGABRT in XLA) and
+    # bench printed XLA's RESOURCE_EXHAUSTED traceback.
+    assert_one_line_error(run(*arguments), "GiB of memory is available; "
+                                           "use a smaller --shape")
+
+
+def test_memory_is_checked_before_anything_is_allocated(run, memory,
+                                                       no_draws):
+    # 4 MB of float32 would allocate; the check refuses it with 1 MiB free.
+    memory(1 / 1024)
+    for command in (["show", "he_normal"], ["compare", "glorot_uniform"],
+                    ["bench"]):
+        assert_one_line_error(
+            run(*command, "--shape", "1000,1000"),
+            f"too large for {command[0]}: its 1,000,000 entries need about")
+
+
+def test_shapes_that_fit_in_memory_are_drawn(run, memory):
+    memory(1)
+    assert run("show", "he_normal", "--shape", "1000,1000").returncode == 0
+
+
+def test_available_memory_is_a_positive_number_of_bytes():
+    available = _cli._available_bytes()
+    assert available is None or 0 < available < 2**63
+
+
+def test_running_out_of_memory_anyway_is_one_line(run, monkeypatch):
+    def exhausted(*arguments):
+        raise jax.errors.JaxRuntimeError(
+            "RESOURCE_EXHAUSTED: Out of memory allocating 40000000000 bytes.")
+
+    def no_memory(values):
+        raise MemoryError
+
+    monkeypatch.setattr(_cli, "_median_seconds", exhausted)
+    assert_one_line_error(run("bench", "--shape", "64,64"),
+                          "out of memory at --shape (64, 64) "
+                          "(RESOURCE_EXHAUSTED: Out of memory allocating")
+    monkeypatch.setattr(_cli, "_as_floats", no_memory)
+    assert_one_line_error(run("show", "he_normal"),
+                          "out of memory (MemoryError); use a smaller --shape")
+
+
+def test_a_library_value_error_in_bench_is_one_line(run, monkeypatch):
+    # The library's own shape checks raise ValueError; bench reports it.
+    def refuses(*arguments, **keywords):
+        raise ValueError("`shape` (64, 64) is refused.")
+
+    monkeypatch.setitem(_cli.FACTORIES, "he_normal", lambda: refuses)
+    assert_one_line_error(run("bench", "--shape", "64,64"),
+                          "`shape` (64, 64) is refused.")
+
+
+def test_plot_writes_a_png(run, tmp_path):
     path = tmp_path / "he.png"
     result = run("show", "he_normal", "--plot", str(path))
     assert result.returncode == 0, result.stderr
@@ -134,9 +271,11 @@ def test_plot_writes_a_png(tmp_path):
     assert path.stat().st_size > 1000
 
 
-def test_plot_without_matplotlib_says_how_to_install_it(tmp_path):
+def test_plot_without_matplotlib_says_how_to_install_it(run, tmp_path,
+                                                        monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
     path = tmp_path / "he.png"
-    result = run("show", "he_normal", "--plot", str(path), code=NO_MATPLOTLIB)
+    result = run("show", "he_normal", "--plot", str(path))
     assert result.returncode == 2
     assert result.stderr == ("jinit: error: matplotlib is needed for --plot: "
                              "pip install matplotlib\n")

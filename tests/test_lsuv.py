@@ -319,8 +319,8 @@ X = jnp.ones((2, 4))
     (dict(tol=0.0), ValueError, r"`tol` must be > 0; got 0.0"),
     (dict(tol=-1), ValueError, r"`tol` must be > 0; got -1"),
     (dict(target=0.0), ValueError, r"`target` must be > 0; got 0.0"),
-    (dict(max_iters=0), ValueError, r"`max_iters` must be an int >= 1; "
-                                    r"got 0"),
+    (dict(max_iters=0), ValueError, r"`max_iters` must be an int >= 1 "
+                                    r"and < 2\*\*63; got 0"),
     (dict(max_iters=2.5), TypeError, r"`max_iters` must be an int >= 1; "
                                      r"got float 2.5"),
     (dict(key=3), TypeError, r"`key` must be a PRNG key"),

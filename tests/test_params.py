@@ -1,6 +1,8 @@
 """Param, materialize and assign: per-leaf values from path keys, stable under
 changes to the rest of the tree; clear errors naming the path."""
 
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -105,6 +107,68 @@ def test_packed_kernel_is_what_draws_on_cpu(monkeypatch):
                         "empty", "jax"))
 
 
+# Every kind of leaf, under jit and vmap: KINDS and the constants, a
+# foreign lecun_normal and a seeded he_normal in bfloat16.
+TRACED = {**KINDS,
+          "zeros": jinit.Param((4, 3), jinit.zeros()),
+          "constant/bf16": jinit.Param((3,), jinit.constant(0.1), "bfloat16"),
+          "jax/lecun": jinit.Param((8, 4), jax.nn.initializers.lecun_normal()),
+          "seeded/bf16": jinit.Param((7, 5), jinit.he_normal(seed=3),
+                                     "bfloat16")}
+
+
+def test_materialize_under_jit_and_vmap_equals_eager():
+    """A traced key cannot be folded on the host: each leaf is then its
+    initializer's call at its path key, the same bits as the eager packed
+    draw (an initializer's own seed folded in the same way)."""
+    keys = jax.random.split(KEY, 2)
+    eager = [jinit.materialize(key, TRACED) for key in keys]
+    batched = jax.vmap(lambda key: jinit.materialize(key, TRACED))(keys)
+    jitted = jax.jit(lambda key: jinit.materialize(key, TRACED))(keys[1])
+    calls = jax.jit(lambda key: {path: spec.init(
+        jinit.path_key(key, path), spec.shape, spec.dtype)
+        for path, spec in TRACED.items()})(keys[1])
+    for path in TRACED:
+        for i in range(2):
+            assert batched[path][i].dtype == eager[i][path].dtype, path
+            np.testing.assert_array_equal(batched[path][i], eager[i][path],
+                                          err_msg=path)
+        np.testing.assert_array_equal(jitted[path], calls[path], path)
+        assert jitted[path].dtype == eager[1][path].dtype, path
+        if not np.array_equal(jitted[path], eager[1][path]):
+            # These initializers' own jitted calls differ from their eager
+            # ones by an ulp (a shifted uniform, a complex normal).
+            assert path in ("uniform", "complex"), path
+            np.testing.assert_allclose(jitted[path], eager[1][path],
+                                       rtol=2e-7, atol=6e-8, err_msg=path)
+
+
+def test_materialize_under_jit_with_a_raw_key():
+    raw = jax.random.PRNGKey(4)
+    specs = {"w": jinit.Param((5, 3), jinit.he_normal()),
+             "b": jinit.Param((3,), jinit.ones())}
+    got = jax.jit(lambda key: jinit.materialize(key, specs))(raw)
+    for path, value in jinit.materialize(raw, specs).items():
+        np.testing.assert_array_equal(got[path], value, err_msg=path)
+
+
+@pytest.mark.parametrize("specs, first, second, path", [
+    ({"a/b": "P", "a": {"b": "P"}}, "['a/b']", "['a']['b']", "a/b"),
+    ({"layers": ["P"], "layers/0": "P"}, "['layers'][0]", "['layers/0']",
+     "layers/0"),
+], ids=["key with a slash", "index and key"])
+def test_paths_that_print_the_same_are_refused(specs, first, second, path):
+    """Two leaves must never share a key: path keys join keys and indices
+    with '/', so such trees are an error naming both leaves."""
+    spec = jinit.Param((3,), jinit.he_normal())
+    specs = jax.tree_util.tree_map(lambda _: spec, specs)
+    names = sorted([first, second])
+    with pytest.raises(ValueError, match=(
+            rf"the leaves at {re.escape(names[0])} and "
+            rf"{re.escape(names[1])} have the same path '{path}'.*rename")):
+        jinit.materialize(KEY, specs)
+
+
 @pytest.mark.parametrize("sizes", [
     [1],
     [ROW, ROW * ROWS],
@@ -176,12 +240,18 @@ def test_materialize_errors_name_the_path():
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
-    ({"shape": (2, -1), "init": jinit.zeros()}, ValueError, "non-negative"),
+    ({"shape": (2, -1), "init": jinit.zeros()}, ValueError,
+     "`shape` must contain only"),
     ({"shape": (2,), "init": "zeros"}, TypeError, "`init` must be"),
     ({"shape": (2,), "init": jinit.zeros(), "dtype": "float33"}, TypeError,
      "`dtype` must be a dtype"),
     ({"shape": (2,), "init": jinit.zeros(), "sharding": "data"}, TypeError,
      "`sharding` must be None"),
+    ({"shape": (2**31, 2**31), "init": jinit.zeros()}, ValueError,
+     r"\(2147483648, 2147483648\) .* bytes in float32: more than XLA can "
+     "address"),
+    ({"shape": (2**62,), "init": jinit.zeros(), "dtype": "bfloat16"},
+     ValueError, "bytes in bfloat16: more than XLA can address"),
 ])
 def test_param_checks_its_fields(kwargs, error, match):
     with pytest.raises(error, match=match):
@@ -243,3 +313,12 @@ def test_sharding_from_the_abstract_leaf():
 def test_assign_errors(rules, error, match):
     with pytest.raises(error, match=match):
         jinit.assign(jax.eval_shape(mlp_init, KEY), rules)
+
+
+def test_assign_names_the_path_of_a_leaf_too_large_to_build():
+    """Such a Param would abort the process in XLA; it is refused when the
+    spec is made, before materialize could reach XLA."""
+    abstract = {"w": jax.ShapeDtypeStruct((2**31, 2**31), jnp.float32)}
+    with pytest.raises(ValueError, match=r"the parameter at 'w' cannot be "
+                       r"made: .* more than XLA can address"):
+        jinit.assign(abstract, [("w", jinit.he_normal())])

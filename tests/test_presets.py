@@ -87,8 +87,8 @@ def test_equinox_is_torch():
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_bias_fan_in_is_checked(framework):
-    with pytest.raises(ValueError, match=r"`fan_in` must be an int >= 1; "
-                       r"got 0"):
+    with pytest.raises(ValueError, match=r"`fan_in` must be an int >= 1 "
+                       r"and < 2\*\*63; got 0"):
         preset(framework).bias(0)
     with pytest.raises(TypeError, match="`fan_in` must be an int"):
         preset(framework).bias(2.0)

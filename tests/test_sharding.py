@@ -1,6 +1,7 @@
 """out_sharding and materialize on 8 simulated CPU devices, on 1-D and 2-D
-meshes with Explicit and Auto axes, eagerly, under jit and as a
-PartitionSpec under jax.set_mesh (subprocesses, since XLA_FLAGS must be set
+meshes with Explicit and Auto axes, eagerly, under jit, as a
+PartitionSpec under jax.set_mesh and as a NamedSharding over its
+AbstractMesh (subprocesses, since XLA_FLAGS must be set
 before jax is imported). Sharded draws are the unsharded values, bit for
 bit."""
 
@@ -38,7 +39,10 @@ SCRIPT = textwrap.dedent("""
                 k, s, out_sharding=named))(key)
             with jax.set_mesh(mesh):
                 from_spec = init(key, shape, out_sharding=spec)
-            for got in (eager, jitted, from_spec):
+                # What Keras 3 passes: a NamedSharding over the AbstractMesh.
+                from_abstract = init(key, shape, out_sharding=NamedSharding(
+                    mesh.abstract_mesh, spec))
+            for got in (eager, jitted, from_spec, from_abstract):
                 assert got.sharding.is_equivalent_to(named, 2), (
                     case, kind, got.sharding)
                 np.testing.assert_array_equal(np.asarray(got), want,
@@ -100,7 +104,7 @@ MATERIALIZE = textwrap.dedent("""
         law = jinit.he_normal().prepare(key, shape).law
         bounds, scale, shift = law.arguments(np.dtype("float32"))
         text = jinit._sampling._sampler(sharding).lower(
-            key, bounds, scale, shift, shape=shape,
+            key, bounds, scale, shift, None, shape=shape,
             dtype=np.dtype("float32"), out_dtype=np.dtype("float32"),
             unit=law.unit).compile().as_text()
         whole = "f32[" + ",".join(map(str, shape)) + "]"
