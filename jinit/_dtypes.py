@@ -117,22 +117,56 @@ def _finite_values(dtype: np.dtype) -> np.ndarray:
     return np.unique(values[np.isfinite(values)])
 
 
+def _neighbour(dtype: np.dtype, value: np.ndarray, up: bool
+               ) -> np.ndarray | None:
+    """The value of an 8- or 16-bit float ``dtype`` next to ``value`` (one
+    of them), or ``None`` past the largest finite one."""
+    grid = _finite_values(dtype)
+    index = np.searchsorted(grid, float(value),
+                            side="right" if up else "left") - (not up)
+    return np.asarray(grid[index], dtype) if 0 <= index < len(grid) else None
+
+
 def values_within(dtype: np.dtype, low: float, high: float, *,
                   open_high: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """The smallest and largest ``dtype`` values in ``[low, high]`` (``[low,
-    high)`` with ``open_high``), as 0-d arrays, or ``None`` if there is
-    none."""
-    if dtype.itemsize <= 2:
-        grid = _finite_values(dtype)
-        first = np.searchsorted(grid, low, side="left")
-        last = np.searchsorted(grid, high,
-                               side="left" if open_high else "right") - 1
-        if first > last:
-            return None
-        return np.asarray(grid[first], dtype), np.asarray(grid[last], dtype)
-    lowest, highest = np.asarray(low, dtype), np.asarray(high, dtype)
-    if lowest < low:
-        lowest = np.nextafter(lowest, np.asarray(np.inf, dtype))
-    while highest > high or (open_high and highest == high):
-        highest = np.nextafter(highest, np.asarray(-np.inf, dtype))
-    return (lowest, highest) if lowest <= highest else None
+    """The smallest and largest values of an 8- or 16-bit float ``dtype``
+    in ``[low, high]`` (``[low, high)`` with ``open_high``), as 0-d arrays,
+    or ``None`` if there is none."""
+    grid = _finite_values(dtype)
+    first = np.searchsorted(grid, low, side="left")
+    last = np.searchsorted(grid, high,
+                           side="left" if open_high else "right") - 1
+    if first > last:
+        return None
+    return np.asarray(grid[first], dtype), np.asarray(grid[last], dtype)
+
+
+def rounding_into(dtype: np.dtype, out_dtype: np.dtype, lowest: np.ndarray,
+                  highest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The smallest and largest ``dtype`` values that round to nearest
+    (ties to even, as XLA's and NumPy's casts do) into ``[lowest,
+    highest]``, two values of an 8- or 16-bit float ``out_dtype``, in the
+    32- or 64-bit ``dtype`` drawn in.
+
+    Clamping to them before the cast gives the values clamping to
+    ``lowest`` and ``highest`` after it would, at the cost of a clamp in
+    the wider dtype, fused with the draw.
+    """
+    def rounded(value: np.ndarray) -> float:
+        return float(value.astype(out_dtype))
+
+    bounds = []
+    for bound, up in ((lowest, False), (highest, True)):
+        beyond = _neighbour(out_dtype, bound, up)
+        if beyond is None:  # No out_dtype value beyond: nothing to clamp.
+            limit = jnp.finfo(dtype).max
+            bounds.append(np.asarray(limit if up else -limit, dtype))
+            continue
+        # The midpoint of two out_dtype values is exact in dtype.
+        edge = np.asarray((float(bound) + float(beyond)) / 2, dtype)
+        if (rounded(edge) > float(bound)) if up else (
+                rounded(edge) < float(bound)):
+            edge = np.nextafter(edge, np.asarray(-np.inf if up else np.inf,
+                                                 dtype))
+        bounds.append(edge)
+    return bounds[0], bounds[1]

@@ -244,20 +244,23 @@ class Affine:
 
     def output_range(self, dtype: np.dtype, out_dtype: np.dtype
                      ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Where a bounded law's values are clamped after the cast to a
-        narrower ``out_dtype``, or ``None``.
+        """Where a bounded law's values, drawn in ``dtype``, are clamped
+        before the cast to a narrower ``out_dtype``, or ``None``.
 
         Rounding to nearest can carry a value drawn in ``dtype`` onto or
         past the bound of its support: a uniform draw in [-1, 1) onto 1 in
         bfloat16. The values are kept within the ``out_dtype`` values of
         the support: ``[low, high)`` for a uniform law, ``[low, high]`` for
         a truncated normal. The values rounded past a bound take the
-        nearest value inside; the law is otherwise the rounded one.
+        nearest value inside; the law is otherwise the rounded one. The
+        clamp is to the ``dtype`` values that round onto those two
+        (:func:`jinit._dtypes.rounding_into`), so it runs in ``dtype``,
+        fused with the draw, rather than on the narrow values.
 
         Raises:
           ValueError: no ``out_dtype`` value lies in the support.
         """
-        if self.unit == "normal" or out_dtype == dtype:
+        if self.unit == "normal" or out_dtype == dtype:  # No narrowing.
             return None
         low, high = self.support(dtype)
         open_high = self.unit == "uniform" and low < high
@@ -268,7 +271,7 @@ class Affine:
                 f"no {out_dtype.name} value lies in the support "
                 f"[{low:.6g}, {high:.6g}{')' if open_high else ']'} of the "
                 "law; use a wider dtype or a wider range.")
-        return clamp
+        return _dtypes.rounding_into(dtype, out_dtype, *clamp)
 
 
 @functools.cache
@@ -312,10 +315,10 @@ def rescale(values: jax.Array, scale: jax.Array | None,
 
 def cast(values: jax.Array, out_dtype: np.dtype,
          clamp: tuple[np.ndarray, np.ndarray] | None) -> jax.Array:
-    """``values`` in ``out_dtype``, within ``clamp`` (see
+    """``values`` in ``out_dtype``, clamped first to ``clamp`` (see
     :meth:`Affine.output_range`) where given."""
-    values = values.astype(out_dtype)
-    return values if clamp is None else jnp.clip(values, *clamp)
+    values = values if clamp is None else jnp.clip(values, *clamp)
+    return values.astype(out_dtype)
 
 
 def _sample(key: jax.Array, bounds: tuple[jax.Array, ...],
