@@ -369,7 +369,7 @@ def _is_dtype(value: object) -> bool:
 
 def factory(*, random: bool, allow_complex: bool = False,
             check: Check | None = None, floating: bool | None = None,
-            magnitude: Magnitude | None = None):
+            magnitude: Magnitude | None = None, about: Any = None):
     """Turns a function returning a draw closure into a jinit factory.
 
     Args:
@@ -386,6 +386,9 @@ def factory(*, random: bool, allow_complex: bool = False,
         value drawn in ``dtype`` by an initializer without an elementwise
         law, so that a call whose values would overflow its dtype is
         refused (the elementwise laws are checked from their numbers).
+      about: what the registry, the catalogue, the command line and the
+        docs say of the initializer (its family, formula, reference,
+        example and JAX equivalent), kept as the factory's ``about``.
 
     The decorated function receives its arguments in canonical form (dtype as
     ``np.dtype``, seed checked, sequences as tuples, NumPy and 0-d array
@@ -428,6 +431,7 @@ def factory(*, random: bool, allow_complex: bool = False,
                 floating=needs_floating, allow_complex=allow_complex,
                 check=check, magnitude=magnitude)
 
+        build.about = about  # type: ignore[attr-defined]
         return build
 
     return decorate
