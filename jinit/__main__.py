@@ -1,5 +1,8 @@
-"""``python -m jinit`` and the ``jinit`` console script: with no command the
-catalogue of every initializer; ``list``, ``show``, ``compare``, ``bench``."""
+"""``python -m jinit`` and the ``jinit`` console script.
+
+With no command, the catalogue of every initializer; ``list``, ``show``,
+``compare``, ``bench``.
+"""
 
 import sys
 

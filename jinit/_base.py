@@ -16,7 +16,7 @@ import inspect
 import math
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, ParamSpec, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -31,6 +31,7 @@ from jax.sharding import (
 )
 
 from jinit import _checks, _dtypes, _keys, _sampling, _shapes
+from jinit._about import About
 
 Shape = tuple[int, ...]
 Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
@@ -59,9 +60,12 @@ class Initializer(Protocol):
 
 def mesh_and_spec(out_sharding: object
                    ) -> tuple[Any, PartitionSpec] | Sharding | None:
-    """Checks ``out_sharding``: ``None``, a ``Sharding``, or a
-    ``PartitionSpec`` under a mesh. A ``NamedSharding`` or ``PartitionSpec``
-    comes back as (mesh, spec), another ``Sharding`` as itself."""
+    """Checks ``out_sharding``: ``None``, a ``Sharding`` or ``PartitionSpec``.
+
+    A ``PartitionSpec`` needs a mesh set with ``jax.set_mesh``. A
+    ``NamedSharding`` or ``PartitionSpec`` comes back as (mesh, spec), another
+    ``Sharding`` as itself.
+    """
     if out_sharding is None:
         return None
     if isinstance(out_sharding, PartitionSpec):
@@ -83,9 +87,11 @@ def mesh_and_spec(out_sharding: object
 
 
 def _concrete(mesh: Any) -> Any:
-    """``mesh``, or for an ``AbstractMesh`` (what Keras 3 passes under
-    ``jax.set_mesh``) the concrete mesh set with ``jax.set_mesh`` that it
-    describes, which placing eagerly needs."""
+    """``mesh``, or the concrete mesh an ``AbstractMesh`` describes.
+
+    Keras 3 passes an ``AbstractMesh`` under ``jax.set_mesh``; placing eagerly
+    needs the concrete mesh set with ``jax.set_mesh`` that it describes.
+    """
     if not isinstance(mesh, AbstractMesh):
         return mesh
     current = jax.sharding.get_mesh()
@@ -99,9 +105,10 @@ def _concrete(mesh: Any) -> Any:
 
 
 def place(x: jax.Array, out_sharding: object) -> jax.Array:
-    """Places ``x`` with ``out_sharding``: a ``Sharding``, or a
-    ``PartitionSpec`` under a mesh set with ``jax.set_mesh``; ``None`` leaves
-    ``x`` as it is.
+    """Places ``x`` with ``out_sharding``.
+
+    ``out_sharding`` is a ``Sharding``, or a ``PartitionSpec`` under a mesh set
+    with ``jax.set_mesh``; ``None`` leaves ``x`` as it is.
 
     Eagerly and under ``jit`` alike: on mesh axes of type ``Explicit`` the
     sharding is part of the array's type and ``jax.device_put`` sets it; on
@@ -126,14 +133,17 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
 
 
 class Fill(NamedTuple):
-    """The values of a constant: every element is ``value``, a 0-d NumPy
-    array of the dtype."""
+    """The values of a constant: every element is ``value``.
+
+    ``value`` is a 0-d NumPy array of the dtype.
+    """
     value: np.ndarray
 
 
 class Elementwise(NamedTuple):
-    """What a factory returns, instead of a draw, when every element follows
-    one law: ``law(shape, dtype)`` gives it, an affine law
+    """What a factory returns instead of a draw when all elements have one law.
+
+    ``law(shape, dtype)`` gives that law, an affine law
     ``scale * unit + shift`` (a :class:`jinit._sampling.Affine`) or a
     :class:`Fill`, or ``None`` where the values have no such form, and then
     ``otherwise(key, shape, dtype)`` makes them.
@@ -164,8 +174,7 @@ class Call(NamedTuple):
 
 
 class ConfiguredInitializer:
-    """An initializer built by a jinit factory, with the arguments it was
-    built from.
+    """An initializer built by a jinit factory, with its arguments.
 
     Calling it draws values; ``repr`` reads like the factory call; two built
     from equal arguments are equal, hash alike and draw the same values; it
@@ -191,8 +200,10 @@ class ConfiguredInitializer:
         self.__name__ = build.__name__
 
     def __getattr__(self, name: str) -> Any:
-        """The factory's arguments read as attributes, as on Keras
-        initializer objects: ``random_normal(stddev=0.02).stddev``."""
+        """The factory's arguments read as attributes, as on Keras objects.
+
+        For example ``random_normal(stddev=0.02).stddev``.
+        """
         try:
             config = object.__getattribute__(self, "_config")
         except AttributeError:  # Not built yet (unpickling, copying).
@@ -215,8 +226,10 @@ class ConfiguredInitializer:
 
     def law(self, shape: Shape, work_dtype: np.dtype
             ) -> _sampling.Affine | Fill | None:
-        """The law of every element at ``shape``, drawn in ``work_dtype``
-        (see :class:`Elementwise`), or ``None`` where it has none."""
+        """The law of every element at ``shape``, drawn in ``work_dtype``.
+
+        See :class:`Elementwise`; ``None`` where the values have no such law.
+        """
         if not isinstance(self._draw, Elementwise):
             return None
         return self._draw.law(shape, work_dtype)
@@ -226,20 +239,25 @@ class ConfiguredInitializer:
         return dict(self._config)
 
     def from_config(self, config: Mapping[str, Any]) -> ConfiguredInitializer:
-        """An initializer built by the same factory from ``config`` (the
-        arguments, as :meth:`get_config` returns them)."""
+        """An initializer built by the same factory from ``config``.
+
+        ``config`` holds the arguments, as :meth:`get_config` returns them.
+        """
         return self._build(**config)
 
     def clone(self) -> ConfiguredInitializer:
-        """An initializer built anew from the same arguments (equal to this
-        one, as Keras's ``clone`` returns)."""
+        """An initializer built anew from the same arguments.
+
+        It is equal to this one, as Keras's ``clone`` returns.
+        """
         return self.from_config(self._config)
 
     def prepare(self, key: jax.Array | None, shape: Any,
                 dtype: Any = None) -> Call:
-        """Checks the arguments of a call and resolves its key and dtypes,
-        without drawing (:func:`jinit.materialize` uses it to draw many
-        initializers together).
+        """Checks a call's arguments and resolves its key and dtypes.
+
+        It draws nothing: :func:`jinit.materialize` uses it to draw many
+        initializers together.
 
         Raises:
           The errors of a call with the same arguments.
@@ -283,11 +301,13 @@ class ConfiguredInitializer:
             return place(jnp.full(call.shape, call.law.value, call.dtype),
                          out_sharding)
         if call.law is not None:
+            assert call.key is not None  # Affine laws are random ones.
             mesh_and_spec(out_sharding)
             return _sampling.sample(call.key, call.shape, call.work_dtype,
                                     call.dtype, call.law, out_sharding)
         draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)
                 else self._draw)
+        assert draw is not None  # An Elementwise without a law has one.
         values = draw(call.key, call.shape, call.work_dtype)
         return place(values.astype(call.dtype), out_sharding)
 
@@ -367,9 +387,28 @@ def _is_dtype(value: object) -> bool:
         return False
 
 
+P = ParamSpec("P")
+
+
+class Factory(Protocol[P]):
+    """A jinit factory, returning a :class:`ConfiguredInitializer`.
+
+    It is called with the parameters ``P`` of the function it was made from.
+    """
+
+    __name__: str
+    __signature__: inspect.Signature
+    about: About | None
+
+    def __call__(self, *args: P.args,
+                 **kwargs: P.kwargs) -> ConfiguredInitializer:
+        ...
+
+
 def factory(*, random: bool, allow_complex: bool = False,
             check: Check | None = None, floating: bool | None = None,
-            magnitude: Magnitude | None = None, about: Any = None):
+            magnitude: Magnitude | None = None, about: About | None = None
+            ) -> Callable[[Callable[P, Any]], Factory[P]]:
     """Turns a function returning a draw closure into a jinit factory.
 
     Args:
@@ -397,8 +436,7 @@ def factory(*, random: bool, allow_complex: bool = False,
     reuses.
     """
 
-    def decorate(fn: Callable[..., Any]
-                 ) -> Callable[..., ConfiguredInitializer]:
+    def decorate(fn: Callable[P, Any]) -> Factory[P]:
         signature = inspect.signature(fn)
 
         @functools.wraps(fn)
@@ -416,14 +454,16 @@ def factory(*, random: bool, allow_complex: bool = False,
                 raise TypeError(f"{fn.__name__}(): {error}; its arguments are "
                                 f"{allowed}.") from None
             bound.apply_defaults()
-            config = {name: _freeze(name, value)
-                      for name, value in bound.arguments.items()}
+            config: dict[str, Any] = {
+                name: _freeze(name, value)
+                for name, value in bound.arguments.items()}
             needs_floating = random if floating is None else floating
             if config.get("dtype") is not None:
                 _dtypes.check_kind(config["dtype"], floating=needs_floating,
                                    allow_complex=allow_complex,
                                    initializer=fn.__name__)
-            draw = fn(**config)
+            # The arguments, bound above, are fn's in canonical form.
+            draw = typing.cast("Callable[..., Any]", fn)(**config)
             if isinstance(draw, ConfiguredInitializer):
                 draw = draw._draw  # A named special case of another factory.
             return ConfiguredInitializer(
@@ -431,7 +471,11 @@ def factory(*, random: bool, allow_complex: bool = False,
                 floating=needs_floating, allow_complex=allow_complex,
                 check=check, magnitude=magnitude)
 
-        build.about = about  # type: ignore[attr-defined]
-        return build
+        made = typing.cast("Factory[P]", build)
+        made.about = about
+        # fn's parameters; fn returns a draw, the factory an initializer.
+        made.__signature__ = signature.replace(
+            return_annotation="ConfiguredInitializer")
+        return made
 
     return decorate

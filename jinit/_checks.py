@@ -11,12 +11,15 @@ import math
 import numbers
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 
-def check_scalar(name: str, value: object) -> object:
-    """Returns ``value`` as a plain Python number (bool, int, float or complex).
+def check_scalar(name: str, value: Any) -> Any:
+    """Returns ``value`` as a plain Python number.
+
+    That is a bool, int, float or complex.
 
     NumPy scalars and concrete 0-d arrays (NumPy or JAX) are unwrapped with
     ``.item()``; traced values and anything else raise ``TypeError``.
@@ -41,14 +44,16 @@ COUNT_LIMIT = 2**63
 
 
 def shown(value: object) -> str:
-    """``repr(value)``, with an int of more than 20 digits shortened to its
-    size (``10**400`` would print 401 digits)."""
+    """``repr(value)``, shortening an int of more than 20 digits to its size.
+
+    ``10**400`` would print 401 digits.
+    """
     if isinstance(value, numbers.Integral) and abs(int(value)) >= 10**20:
         return f"an int of {len(str(abs(int(value))))} digits"
     return repr(value)
 
 
-def check_real(name: str, value: object) -> float:
+def check_real(name: str, value: Any) -> float:
     """Returns ``value`` as a finite Python float."""
     value = check_scalar(name, value)
     if isinstance(value, (bool, complex)):
@@ -86,10 +91,11 @@ def check_count(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"`{name}` must be an int >= 1; got "
                         f"{type(value).__name__} {value!r}.")
-    if not 1 <= value < COUNT_LIMIT:
+    count = int(value)
+    if not 1 <= count < COUNT_LIMIT:
         raise ValueError(f"`{name}` must be an int >= 1 and < 2**63; got "
                          f"{shown(value)}.")
-    return int(value)
+    return count
 
 
 def check_choice(name: str, value: object, choices: Sequence[str]) -> str:

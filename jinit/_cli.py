@@ -1,5 +1,9 @@
-"""The command line, ``python -m jinit`` or ``jinit``: the catalogue with no
-subcommand; ``list``, ``show``, ``compare`` and ``bench``.
+"""The command line, ``python -m jinit`` or ``jinit``.
+
+The catalogue with no subcommand; ``list``, ``show`` and ``compare``.
+Everything it says of an initializer comes from the initializer's law and its
+factory's ``about`` (:class:`jinit._about.About`). Timings are
+``python -m benchmarks``'s.
 
 Bad input (an unknown name, a bad shape, dtype or ``--set``, an argument a
 factory rejects, a shape too large for the memory available) ends with exit
@@ -14,9 +18,7 @@ import ast
 import math
 import os
 import re
-import statistics
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -25,42 +27,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._base import ConfiguredInitializer
+from jinit._base import ConfiguredInitializer, Fill
 from jinit._catalogue import (
-    CONSTANTS,
     DEFAULT_SHAPE,
-    EXAMPLES,
-    FORMULAS,
-    SCHEMES,
+    MOMENTS_DTYPE,
+    about_of,
     catalogue,
     target_moments,
 )
-from jinit._random import TRUNCATION
-from jinit._registry import FACTORIES, _factory, get
-from jinit._variance import (
-    PRESETS,
-    TRUNCATED_STDDEV,
-    config_fans,
-    denominator,
-)
+from jinit._registry import FACTORIES, _factory, deserialize
+from jinit._sampling import Affine
+from jinit._variance import config_fans, denominator
 
 BINS = 24
 BAR_WIDTH = 40
-VARIANCE_SCALING = {"variance_scaling", *PRESETS}
-# jinit's variance-scaling distributions as jax.nn.initializers spells them.
-JAX_DISTRIBUTIONS = {"truncated_normal": "truncated_normal",
-                     "normal": "truncated_normal",
-                     "untruncated_normal": "normal",
-                     "uniform": "uniform"}
-BENCH_NAMES = ("he_normal", "glorot_uniform", "truncated_normal",
-               "random_normal")
-BENCH_SHAPE = (1024, 1024)
 # XLA counts entries in int64: no dimension, and no total, may exceed this.
 MAX_ENTRIES = 2**63 - 1
 # Peak host memory per entry drawn, with a margin over what was measured on
-# CPU at 4096x4096 (show about 21 bytes, compare 31, bench 16): the draw, its
-# float32 and float64 copies, np.unique's sorted copy and the histogram.
-HOST_BYTES_PER_ENTRY = {"show": 40, "compare": 64, "bench": 24}
+# CPU at 4096x4096 (show about 21 bytes, compare 31): the draw, its float32
+# and float64 copies, np.unique's sorted copy and the histogram.
+HOST_BYTES_PER_ENTRY = {"show": 40, "compare": 64}
 # Peak accelerator memory per entry of one draw: its random bits, the float32
 # sample and the result.
 DEVICE_BYTES_PER_ENTRY = 16
@@ -120,8 +106,10 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
 
 
 def _setting(text: str) -> tuple[str, Any]:
-    """``"scale=2.0"`` -> ``("scale", 2.0)``; a value that is not a Python
-    literal stays a string (``mode=fan_out``)."""
+    """``"scale=2.0"`` -> ``("scale", 2.0)``.
+
+    A value that is not a Python literal stays a string (``mode=fan_out``).
+    """
     key, equals, value = text.partition("=")
     if not equals or not key.strip().isidentifier():
         raise argparse.ArgumentTypeError(
@@ -140,20 +128,24 @@ def _one_line(error: Exception) -> str:
 
 def _build(name: str, settings: Sequence[tuple[str, Any]]
            ) -> ConfiguredInitializer:
-    """The initializer ``name`` with the catalogue's example arguments
-    overridden by ``settings``."""
+    """The initializer ``name`` with the catalogue's example arguments.
+
+    The arguments are overridden by ``settings``.
+    """
     try:
-        canonical = _factory(name).__name__
-        arguments = {**EXAMPLES.get(canonical, ({}, None))[0],
-                     **dict(settings)}
-        return get({"name": canonical, "config": arguments})
+        factory = _factory(name)
+        about = getattr(factory, "about", None)  # ensemble has none.
+        arguments = {**(about.example if about else {}), **dict(settings)}
+        return deserialize({"name": factory.__name__, "config": arguments})
     except (ValueError, TypeError) as error:
         raise CliError(_one_line(error)) from error
 
 
 def _available_bytes() -> int | None:
-    """Host memory a new allocation can take, or ``None`` where unknown:
-    ``MemAvailable`` (else the free pages), within any cgroup's limit."""
+    """Host memory a new allocation can take, or ``None`` where unknown.
+
+    ``MemAvailable`` (else the free pages), within any cgroup's limit.
+    """
     available = None
     try:
         with open("/proc/meminfo") as meminfo:
@@ -182,8 +174,10 @@ def _available_bytes() -> int | None:
 
 
 def _device_available_bytes() -> int | None:
-    """Accelerator memory free for a draw, or ``None`` where the backend
-    does not say (the CPU)."""
+    """Accelerator memory free for a draw, or ``None``.
+
+    ``None`` where the backend does not say (the CPU).
+    """
     stats = jax.devices()[0].memory_stats() or {}
     if "bytes_limit" not in stats:
         return None
@@ -191,8 +185,10 @@ def _device_available_bytes() -> int | None:
 
 
 def _check_fits(command: str, shape: tuple[int, ...]) -> None:
-    """Refuses, before anything is allocated, a shape whose draw would need
-    more memory than is available."""
+    """Refuses a shape whose draw needs more memory than is available.
+
+    It does so before anything is allocated.
+    """
     entries = math.prod(shape)
     for where, needed, available in (
             ("memory", entries * HOST_BYTES_PER_ENTRY[command],
@@ -214,7 +210,7 @@ def _no_entries(shape: tuple[int, ...]) -> None:
 
 
 def _default_shape(init: ConfiguredInitializer) -> tuple[int, ...]:
-    return EXAMPLES.get(init.name, ({}, None))[1] or DEFAULT_SHAPE
+    return about_of(init).shape or DEFAULT_SHAPE
 
 
 def _draw(init: Callable[..., jax.Array], seed: int, shape: tuple[int, ...],
@@ -248,47 +244,54 @@ class Law:
     spike: float | None = None
 
 
-def _normal_pdf(mean: float, std: float, cut: float = math.inf
+def _normal_pdf(mean: float, std: float, lower: float = -math.inf,
+                upper: float = math.inf
                 ) -> Callable[[np.ndarray], np.ndarray]:
-    """N(mean, std^2) restricted to mean +- cut * std, renormalized."""
-    mass = math.erf(cut / math.sqrt(2))
+    """N(mean, std^2) on mean + [lower, upper] * std, renormalized."""
+    mass = (math.erf(upper / math.sqrt(2)) - math.erf(lower / math.sqrt(2))) / 2
 
     def pdf(x: np.ndarray) -> np.ndarray:
         z = (x - mean) / std
-        inside = np.abs(z) <= cut
+        inside = (lower <= z) & (z <= upper)
         return inside * np.exp(-z**2 / 2) / (std * math.sqrt(2 * math.pi)
                                              * mass)
 
     return pdf
 
 
-def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
-    """The law of ``init``'s entries at ``shape``, from its target moments."""
-    name, config = init.name, init.get_config()
-    mean, std = target_moments(init, shape)
-    if name in CONSTANTS:
-        return Law(f"the constant {mean:g}: a spike, no density", spike=mean)
-    family = {"random_normal": "untruncated_normal",
-              "random_uniform": "uniform",
-              "truncated_normal": "truncated_normal"}.get(name)
-    if name in VARIANCE_SCALING:
-        family = (PRESETS[name][2] if name in PRESETS
-                  else config["distribution"])
-    if name in SCHEMES:
-        family = config.get("distribution", "untruncated_normal")
-    if family == "untruncated_normal" or name == "orthogonal":
-        approximately = "approximately " if name == "orthogonal" else ""
-        return Law(f"{approximately}N({mean:.4g}, {std:.4g}^2)",
-                   _normal_pdf(mean, std))
-    if family == "uniform":
+def _affine_law(law_: Affine, mean: float, std: float) -> Law:
+    """The density of ``scale * unit + shift`` with that mean and std."""
+    if law_.unit == "normal":
+        return Law(f"N({mean:.4g}, {std:.4g}^2)", _normal_pdf(mean, std))
+    if law_.unit == "uniform":
         half = std * math.sqrt(3)
         return Law(f"U({mean - half:.4g}, {mean + half:.4g})",
                    lambda x: (np.abs(x - mean) <= half) / (2 * half))
-    if family is not None:  # A normal cut at +-2 of its own stddev.
-        sigma = std / TRUNCATED_STDDEV
-        return Law(f"N({mean:.4g}, {sigma:.4g}^2) cut at {mean:.4g} +- "
-                   f"{TRUNCATION * sigma:.4g}",
-                   _normal_pdf(mean, sigma, TRUNCATION))
+    # A normal of scale sigma about the shift, cut at lower and upper sigmas.
+    centre = law_.shift or 0.0
+    sigma = abs(1.0 if law_.scale is None else law_.scale)
+    lower, upper = law_.bounds
+    cut = (f"at {centre:.4g} +- {upper * sigma:.4g}" if lower == -upper
+           else f"to [{centre + lower * sigma:.4g}, "
+                f"{centre + upper * sigma:.4g}]")
+    return Law(f"N({centre:.4g}, {sigma:.4g}^2) cut {cut}",
+               _normal_pdf(centre, sigma, lower, upper))
+
+
+def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
+    """The law of ``init``'s entries at ``shape``.
+
+    From its elementwise law and its target moments.
+    """
+    mean, std = target_moments(init, shape)
+    elementwise = init.law(tuple(shape), MOMENTS_DTYPE)
+    if isinstance(elementwise, Fill):
+        return Law(f"the constant {mean:g}: a spike, no density", spike=mean)
+    if isinstance(elementwise, Affine):
+        return _affine_law(elementwise, mean, std)
+    if about_of(init).normal_approximation:
+        return Law(f"approximately N({mean:.4g}, {std:.4g}^2)",
+                   _normal_pdf(mean, std))
     return Law("no closed form; histogram only")
 
 
@@ -297,11 +300,12 @@ def _fans(init: ConfiguredInitializer, shape: Sequence[int]) -> str:
     if "in_axis" not in config:
         return f"not used by {init.name}"
     fan_in, fan_out = config_fans(shape, config)
-    mode = (PRESETS[init.name][1] if init.name in PRESETS
-            else config.get("mode", "fan_avg"))
-    return (f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="
-            f"{config['in_axis']}, out_axis={config['out_axis']}); mode "
-            f"{mode}: n={denominator(mode, fan_in, fan_out):g}")
+    fans = (f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="
+            f"{config['in_axis']}, out_axis={config['out_axis']})")
+    mode = {**about_of(init).fixed, **config}.get("mode")
+    if mode is None:
+        return fans
+    return f"{fans}; mode {mode}: n={denominator(mode, fan_in, fan_out):g}"
 
 
 def _edges(*samples: np.ndarray) -> np.ndarray:
@@ -405,46 +409,21 @@ def _plot(pyplot: Any, init: ConfiguredInitializer, shape: tuple[int, ...],
 
 
 def jax_equivalent(init: ConfiguredInitializer) -> Callable[..., jax.Array]:
-    """The ``jax.nn.initializers`` initializer that means the same as
-    ``init``.
+    """The ``jax.nn.initializers`` initializer that means the same as ``init``.
+
+    That is its ``about.jax``.
 
     Raises:
       CliError: ``jax.nn.initializers`` has none.
     """
-    name, config, nn = init.name, init.get_config(), jax.nn.initializers
-    unmatched = None
-    if name in VARIANCE_SCALING:
-        scale, mode, distribution = (
-            PRESETS[name][:3] if name in PRESETS
-            else (config["scale"], config["mode"], config["distribution"]))
-        if config["groups"] == 1:
-            return nn.variance_scaling(
-                scale, mode, JAX_DISTRIBUTIONS[distribution],
-                config["in_axis"], config["out_axis"], config["batch_axis"])
-        unmatched = "groups != 1"
-    elif name in ("random_normal", "truncated_normal"):
-        if config["mean"] == 0:
-            factory = nn.normal if name == "random_normal" else (
-                nn.truncated_normal)
-            return factory(config["stddev"])
-        unmatched = "mean != 0; use --set mean=0"
-    elif name == "random_uniform":
-        if config["minval"] == 0:
-            return nn.uniform(config["maxval"])
-        unmatched = ("minval != 0, as jax's uniform(scale) draws "
-                     "U[0, scale); use --set minval=0")
-    elif name == "orthogonal":
-        if config["batch_axis"] == ():
-            return nn.orthogonal(config["gain"], config["column_axis"])
-        unmatched = "batch_axis; drop --set batch_axis"
-    elif name == "delta_orthogonal":
-        return nn.delta_orthogonal(config["gain"])
-    elif name in ("zeros", "ones"):
-        return getattr(nn, name)
-    elif name == "constant":
-        return nn.constant(config["value"])
-    reason = f" with {unmatched}" if unmatched else ""
-    raise CliError(f"no jax.nn.initializers equivalent of {name}{reason}")
+    about = about_of(init)
+    theirs = (None if about.jax is None
+              else about.jax({**about.fixed, **init.get_config()}))
+    if theirs is None or isinstance(theirs, str):
+        reason = f" with {theirs}" if theirs else ""
+        raise CliError(
+            f"no jax.nn.initializers equivalent of {init.name}{reason}")
+    return theirs
 
 
 def compare(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
@@ -489,57 +468,11 @@ def compare(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
     return "\n".join(lines)
 
 
-def _median_seconds(init: Callable[..., jax.Array], shape: tuple[int, ...],
-                    repeats: int) -> float:
-    draw = jax.jit(lambda key: init(key, shape, "float32"))
-    key = jax.random.key(0)
-    try:
-        draw(key).block_until_ready()  # Compiles.
-    except (ValueError, TypeError) as error:
-        raise CliError(_one_line(error)) from error
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        draw(key).block_until_ready()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def bench(shape: tuple[int, ...], repeats: int) -> str:
-    """Jitted jinit against ``jax.nn.initializers``, median of ``repeats``.
-
-    Raises:
-      CliError: ``shape`` has no entries, fewer than 2 dimensions (jax's
-        variance scaling needs an input and an output axis), or does not fit
-        in memory.
-    """
-    if math.prod(shape) == 0:
-        raise CliError(f"bench has nothing to time at --shape {shape}, which "
-                       "has no entries; use a shape such as 1024,1024")
-    if len(shape) < 2:
-        raise CliError(
-            f"bench needs a shape with at least 2 dimensions, as "
-            f"jax.nn.initializers' he_normal and glorot_uniform take fans "
-            f"from an input and an output axis; got --shape {shape}: use a "
-            "shape such as 1024,1024")
-    _check_fits("bench", shape)
-    header = f"{'initializer':<18}{'jinit ms':>10}{'jax ms':>10}{'ratio':>8}"
-    lines = [f"float32 at shape {shape}, jitted, median of {repeats} runs on "
-             f"{jax.default_backend()} (ratio = jinit / jax)", header,
-             "-" * len(header)]
-    for name in BENCH_NAMES:
-        init = FACTORIES[name]()
-        ours = _median_seconds(init, shape, repeats)
-        theirs = _median_seconds(jax_equivalent(init), shape, repeats)
-        lines.append(f"{name:<18}{ours * 1e3:>10.3f}{theirs * 1e3:>10.3f}"
-                     f"{ours / theirs:>8.2f}")
-    return "\n".join(lines)
-
-
 def listing() -> str:
     """Every initializer with its one-line formula."""
     width = max(map(len, FACTORIES)) + 2
-    return "\n".join(f"{name:<{width}}{FORMULAS[name]}" for name in FACTORIES)
+    return "\n".join(f"{name:<{width}}{build.about.formula}"
+                     for name, build in FACTORIES.items())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -567,16 +500,9 @@ def _parser() -> argparse.ArgumentParser:
     show_parser.add_argument("--plot", metavar="FILE.png",
                              help="also write the histogram as a figure "
                                   "(needs matplotlib)")
-    compare_parser = commands.add_parser(
+    commands.add_parser(
         "compare", parents=[drawing],
         help="jinit against jax.nn.initializers, side by side")
-    compare_parser.add_argument("--with", dest="other", choices=["jax"],
-                                default="jax")
-    bench_parser = commands.add_parser(
-        "bench", help="jitted draw times, jinit against jax.nn.initializers")
-    bench_parser.add_argument("--shape", type=_shape, default=BENCH_SHAPE)
-    bench_parser.add_argument("--repeats", type=_int_in(1, 1000),
-                              default=5)
     return parser
 
 
@@ -592,8 +518,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = catalogue()
         elif arguments.command == "list":
             output = listing()
-        elif arguments.command == "bench":
-            output = bench(arguments.shape, arguments.repeats)
         elif arguments.command == "show":
             output = show(arguments.name, arguments.shape, arguments.dtype,
                           arguments.seed, arguments.settings, arguments.plot)

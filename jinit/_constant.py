@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import cmath
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import ArrayLike, DTypeLike
 
 from jinit import _checks, _shapes
-from jinit._base import Elementwise, Fill, factory
+from jinit._about import KERNEL_SHAPE, About
+from jinit._base import Draw, Elementwise, Fill, factory
+from jinit._shapes import Axes
 
 
 def _fill_value(name: str, value: bool | int | float | complex,
@@ -44,8 +48,35 @@ def _fill_value(name: str, value: bool | int | float | complex,
     return cast
 
 
-@factory(random=False)
-def zeros(*, dtype=None):
+def _broadcast_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                       ) -> tuple[float, float]:
+    """The mean and std of an array ``value`` broadcast to ``shape``."""
+    values = np.broadcast_to(np.asarray(config["value"], np.float64), shape)
+    return float(values.mean()), float(values.std())
+
+
+def _identity_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                      ) -> tuple[float, float]:
+    batch = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"])[
+        "batch_axis"]
+    rows, cols = [dim for axis, dim in enumerate(shape) if axis not in batch]
+    share = min(rows, cols) / (rows * cols)  # The diagonal's share.
+    return (config["gain"] * share,
+            abs(config["gain"]) * float(np.sqrt(share * (1 - share))))
+
+
+def _dirac_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                   ) -> tuple[float, float]:
+    (inputs, outputs), groups = shape[-2:], config["groups"]
+    share = groups * min(inputs, outputs // groups) / float(np.prod(shape))
+    return share, float(np.sqrt(share * (1 - share)))
+
+
+@factory(random=False, about=About(
+    family="constant", formula="0",
+    details="0, any dtype (int, bool, complex too)", keras=True,
+    jax=lambda config: jax.nn.initializers.zeros))
+def zeros(*, dtype: DTypeLike | None = None) -> Elementwise:
     """Initializer that returns an array of zeros.
 
     Works for every dtype, integer and bool included. The key is ignored.
@@ -66,8 +97,10 @@ def zeros(*, dtype=None):
     return Elementwise(lambda shape, dtype: Fill(np.zeros((), dtype)))
 
 
-@factory(random=False)
-def ones(*, dtype=None):
+@factory(random=False, about=About(
+    family="constant", formula="1", details="1, any dtype", keras=True,
+    jax=lambda config: jax.nn.initializers.ones))
+def ones(*, dtype: DTypeLike | None = None) -> Elementwise:
     """Initializer that returns an array of ones.
 
     Works for every dtype, integer and bool included. The key is ignored.
@@ -100,8 +133,14 @@ def _check_constant(shape: tuple[int, ...], config: Mapping[str, Any],
             "(NumPy rules).")
 
 
-@factory(random=False, check=_check_constant)
-def constant(value=0, *, dtype=None):
+@factory(random=False, check=_check_constant, about=About(
+    family="constant", formula="value",
+    details="`value` (a number, or an array broadcast to the shape), any "
+            "dtype that holds it exactly (3.5 in int8 is an error, not 3)",
+    keras=True, moments=_broadcast_moments,
+    jax=lambda config: jax.nn.initializers.constant(config["value"])))
+def constant(value: ArrayLike | Sequence[Any] = 0, *,
+             dtype: DTypeLike | None = None) -> Elementwise | Draw:
     """Initializer that returns an array filled with ``value``.
 
     ``value`` is a number, or an array broadcast to the shape (NumPy rules),
@@ -143,8 +182,9 @@ def constant(value=0, *, dtype=None):
             raise ValueError(f"`value` must be finite; got {value!r}.")
 
     if not isinstance(value, tuple):
+        number = _checks.check_scalar("value", value)
         return Elementwise(lambda shape, dtype: Fill(
-            _fill_value("value", value, dtype)))
+            _fill_value("value", number, dtype)))
 
     def draw(key, shape, dtype):
         filled = np.array([_fill_value("value", number, dtype)
@@ -161,8 +201,13 @@ def _check_identity(shape: tuple[int, ...], config: Mapping[str, Any],
                        batch=len(axes["batch_axis"]))
 
 
-@factory(random=False, check=_check_identity)
-def identity(gain=1.0, *, batch_axis=(), dtype=None):
+@factory(random=False, check=_check_identity, about=About(
+    family="structured", formula="gain * I (2-D, zero-padded)",
+    details="`gain`·I; 2-D (besides the batch axes, each slice the same "
+            "matrix); non-square pads with zeros",
+    keras=True, moments=_identity_moments))
+def identity(gain: float = 1.0, *, batch_axis: Axes = (),
+             dtype: DTypeLike | None = None) -> Draw:
     """Initializer that returns ``gain`` times the identity matrix.
 
     ``W[i, j] = gain if i == j else 0`` for a 2-D shape; a non-square shape
@@ -216,8 +261,15 @@ def _check_dirac(shape: tuple[int, ...], config: Mapping[str, Any],
             f"got shape {shape} with {shape[-1]} outputs.")
 
 
-@factory(random=False, check=_check_dirac)
-def dirac(groups=1, *, dtype=None):
+@factory(random=False, check=_check_dirac, about=About(
+    family="structured",
+    formula="1 at (centre, d, g * out / groups + d), 0 elsewhere",
+    details="(…spatial, in, out) kernel: 1 at (centre, d, g·out/groups + d) "
+            "for d < min(in, out/groups), 0 elsewhere; a `SAME` convolution "
+            "with it (`feature_group_count=groups`) is the identity map",
+    reference="Zagoruyko & Komodakis 2017; `torch.nn.init.dirac_`",
+    shape=KERNEL_SHAPE, moments=_dirac_moments))
+def dirac(groups: int = 1, *, dtype: DTypeLike | None = None) -> Draw:
     """Initializer for convolution kernels that pass their input through.
 
     For a ``(*spatial, in, out)`` kernel with 1 to 3 spatial axes (the HWIO

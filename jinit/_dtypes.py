@@ -14,13 +14,14 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 
-def as_dtype(name: str, value: object) -> np.dtype | None:
+def as_dtype(name: str, value: Any) -> np.dtype | None:
     """Parses a dtype argument (``None``, a string, a type or a dtype)."""
     if value is None:
         return None
@@ -69,8 +70,10 @@ def resolve(requested: object, default: np.dtype | None, *, floating: bool,
 
 def check_kind(dtype: np.dtype, *, floating: bool, allow_complex: bool,
                initializer: str) -> None:
-    """Raises ``TypeError`` if ``dtype`` is not floating (or complex, where
-    allowed) for an initializer that needs it to be."""
+    """Raises ``TypeError`` if ``dtype`` is not floating where that is needed.
+
+    Complex dtypes are accepted where the initializer allows them.
+    """
     kinds = (jnp.floating, jnp.complexfloating) if allow_complex else (
         jnp.floating,)
     if floating and not any(jnp.issubdtype(dtype, kind) for kind in kinds):
@@ -84,16 +87,19 @@ def check_kind(dtype: np.dtype, *, floating: bool, allow_complex: bool,
 
 
 def sampling(dtype: np.dtype) -> np.dtype:
-    """The dtype computations for ``dtype`` run in: float32 for 16- and 8-bit
-    floats, ``dtype`` itself otherwise (random draws, before the cast to
-    ``dtype``; LSUV's variances and rescaling)."""
+    """The dtype computations for ``dtype`` run in.
+
+    float32 for 16- and 8-bit floats, ``dtype`` itself otherwise (random draws,
+    before the cast to ``dtype``; LSUV's variances and rescaling).
+    """
     return dtype if dtype.itemsize >= 4 else jnp.dtype(jnp.float32)
 
 
 def check_range(magnitude: float, dtypes: tuple[np.dtype, ...],
                 initializer: str) -> None:
-    """Raises ``ValueError`` if values of ``magnitude`` overflow one of
-    ``dtypes`` (an infinity, or NaN in the float8 types without one).
+    """Raises ``ValueError`` if ``magnitude`` overflows one of ``dtypes``.
+
+    Overflow gives an infinity, or NaN in the float8 types without one.
 
     ``initializer`` names the initializer with its arguments.
     """
@@ -108,8 +114,7 @@ def check_range(magnitude: float, dtypes: tuple[np.dtype, ...],
 
 @functools.cache
 def _finite_values(dtype: np.dtype) -> np.ndarray:
-    """Every finite value of a float dtype of at most 16 bits, sorted, as
-    float64."""
+    """Every finite value of a dtype of at most 16 bits, sorted, as float64."""
     unsigned = np.dtype(f"uint{dtype.itemsize * 8}")
     with np.errstate(invalid="ignore"):  # NaN bit patterns.
         values = np.arange(2**(dtype.itemsize * 8), dtype=np.uint64).astype(
@@ -119,8 +124,11 @@ def _finite_values(dtype: np.dtype) -> np.ndarray:
 
 def _neighbour(dtype: np.dtype, value: np.ndarray, up: bool
                ) -> np.ndarray | None:
-    """The value of an 8- or 16-bit float ``dtype`` next to ``value`` (one
-    of them), or ``None`` past the largest finite one."""
+    """The value of an 8- or 16-bit float ``dtype`` next to ``value``.
+
+    ``value`` is one of the dtype's values; ``None`` past the largest finite
+    one.
+    """
     grid = _finite_values(dtype)
     index = np.searchsorted(grid, float(value),
                             side="right" if up else "left") - (not up)
@@ -129,9 +137,11 @@ def _neighbour(dtype: np.dtype, value: np.ndarray, up: bool
 
 def values_within(dtype: np.dtype, low: float, high: float, *,
                   open_high: bool) -> tuple[np.ndarray, np.ndarray] | None:
-    """The smallest and largest values of an 8- or 16-bit float ``dtype``
-    in ``[low, high]`` (``[low, high)`` with ``open_high``), as 0-d arrays,
-    or ``None`` if there is none."""
+    """The extreme values of an 8- or 16-bit float ``dtype`` in a range.
+
+    The smallest and largest in ``[low, high]`` (``[low, high)`` with
+    ``open_high``), as 0-d arrays, or ``None`` if there is none.
+    """
     grid = _finite_values(dtype)
     first = np.searchsorted(grid, low, side="left")
     last = np.searchsorted(grid, high,
@@ -143,10 +153,11 @@ def values_within(dtype: np.dtype, low: float, high: float, *,
 
 def rounding_into(dtype: np.dtype, out_dtype: np.dtype, lowest: np.ndarray,
                   highest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The smallest and largest ``dtype`` values that round to nearest
-    (ties to even, as XLA's and NumPy's casts do) into ``[lowest,
-    highest]``, two values of an 8- or 16-bit float ``out_dtype``, in the
-    32- or 64-bit ``dtype`` drawn in.
+    """The ``dtype`` values that round into ``[lowest, highest]``.
+
+    The smallest and largest values of the 32- or 64-bit ``dtype`` drawn in
+    that round to nearest (ties to even, as XLA's and NumPy's casts do) into
+    ``[lowest, highest]``, two values of an 8- or 16-bit float ``out_dtype``.
 
     Clamping to them before the cast gives the values clamping to
     ``lowest`` and ``highest`` after it would, at the cost of a clamp in

@@ -11,12 +11,13 @@ import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
 from jinit import _checks, _dtypes, _keys, _shapes
-from jinit._base import Call, ConfiguredInitializer, place
+from jinit._base import Call, ConfiguredInitializer, Elementwise, place
 
 
 def ensemble(init: Callable[..., jax.Array], n: int) -> ConfiguredInitializer:
-    """An initializer drawing ``n`` independent members of ``init``, stacked
-    on a new leading axis.
+    """An initializer drawing ``n`` independent members of ``init``, stacked.
+
+    The members are stacked on a new leading axis.
 
     ``ensemble(init, n)(key, shape, dtype)`` has shape ``(n, *shape)``, and
     its member ``i`` equals ``init(jax.random.split(key, n)[i], shape,
@@ -83,8 +84,10 @@ def ensemble(init: Callable[..., jax.Array], n: int) -> ConfiguredInitializer:
 
 def _draw(init: Callable[..., jax.Array], n: int
           ) -> Callable[[jax.Array | None, tuple[int, ...], Any], jax.Array]:
-    """The members of ``init`` for ``key`` (``None``: ``n`` copies of a
-    deterministic ``init(None, ...)``), stacked."""
+    """The members of ``init`` for ``key``, stacked.
+
+    With ``key`` ``None``: ``n`` copies of a deterministic ``init(None, ...)``.
+    """
 
     def draw(key: jax.Array | None, shape: tuple[int, ...],
              dtype: Any) -> jax.Array:
@@ -112,9 +115,10 @@ class Ensemble(ConfiguredInitializer):
 
     def prepare(self, key: jax.Array | None, shape: Any,
                 dtype: Any = None) -> Call:
-        """Checks a call's arguments as the call does, without drawing: the
-        stacked shape, the key (or the inner initializer's seed) and the
-        inner initializer's own checks of ``shape`` and ``dtype``.
+        """Checks a call's arguments as the call does, without drawing.
+
+        It checks the stacked shape, the key (or the inner initializer's seed)
+        and the inner initializer's own checks of ``shape`` and ``dtype``.
 
         ``Call.key`` is the key split into the members (``None`` for a
         deterministic inner initializer called without a key), and
@@ -156,6 +160,7 @@ class Ensemble(ConfiguredInitializer):
                  *, out_sharding: Sharding | PartitionSpec | None = None
                  ) -> jax.Array:
         call = self.prepare(key, shape, dtype)
+        assert not isinstance(self._draw, Elementwise)  # Made by _draw.
         return place(self._draw(call.key, call.shape[1:], dtype),
                      out_sharding)
 

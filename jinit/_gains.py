@@ -1,18 +1,22 @@
-"""Gains of nonlinearities, for scaling orthogonal and variance-scaling
-initializers."""
+"""Gains of nonlinearities for the orthogonal and variance-scaling laws."""
 
 from __future__ import annotations
 
 import math
+import typing
+from typing import Literal
 
 from jinit import _checks
 
-UNIT_GAIN = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-             "conv_transpose2d", "conv_transpose3d", "sigmoid")
-NONLINEARITIES = (*UNIT_GAIN, "tanh", "relu", "leaky_relu", "selu")
+UnitGain = Literal["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+                   "conv_transpose2d", "conv_transpose3d", "sigmoid"]
+UNIT_GAIN: tuple[UnitGain, ...] = typing.get_args(UnitGain)
+Nonlinearity = Literal[UnitGain, "tanh", "relu", "leaky_relu", "selu"]
+NONLINEARITIES: tuple[Nonlinearity, ...] = typing.get_args(Nonlinearity)
 
 
-def calculate_gain(nonlinearity, param=None):
+def calculate_gain(nonlinearity: Nonlinearity,
+                   param: float | None = None) -> float:
     """The recommended gain for a nonlinearity, as in ``torch.nn.init``.
 
     ======================  ====================================

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import numbers
 from collections.abc import Sequence
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +33,7 @@ def check_seed(seed: object) -> int | None:
             f"`seed` must be None or an int in [0, 2**32); got "
             f"{type(seed).__name__} {seed!r}. To use a JAX key, pass it when "
             "calling the initializer instead.")
-    if not 0 <= seed < SEED_LIMIT:
+    if not 0 <= int(seed) < SEED_LIMIT:
         raise ValueError(f"`seed` must be in [0, 2**32); got {seed!r}.")
     return int(seed)
 
@@ -73,8 +74,10 @@ def required(key: object, caller: str) -> jax.Array:
 
 
 def path_hash(path: str) -> tuple[int, int]:
-    """The 64-bit hash of ``path`` as (high, low) 32-bit words: BLAKE2b with
-    an 8-byte digest of the UTF-8 text, read big-endian."""
+    """The 64-bit hash of ``path`` as (high, low) 32-bit words.
+
+    BLAKE2b with an 8-byte digest of the UTF-8 text, read big-endian.
+    """
     digest = hashlib.blake2b(path.encode("utf-8"), digest_size=8).digest()
     return (int.from_bytes(digest[:4], "big"),
             int.from_bytes(digest[4:], "big"))
@@ -129,8 +132,9 @@ def _fold_paths(key: jax.Array, hashes: jax.Array) -> jax.Array:
 
 
 def path_key_data(key: jax.Array, paths: Sequence[str]) -> np.ndarray:
-    """The key data of ``path_key(key, path)`` for every path, one row
-    each, for a concrete ``key`` (not under ``jit``).
+    """The key data of ``path_key(key, path)`` for every path, one row each.
+
+    ``key`` must be concrete (not under ``jit``).
 
     For the default ``threefry2x32`` keys the folds are hashed on the host:
     ``fold_in(key, d)`` is Threefry-2x32 of the words ``(0, d)`` under the
@@ -142,15 +146,14 @@ def path_key_data(key: jax.Array, paths: Sequence[str]) -> np.ndarray:
                       np.uint32).reshape(len(paths), 2)
     if str(jax.random.key_impl(key)) != "threefry2x32":
         return np.asarray(_fold_paths(key, hashes))
-    words = np.asarray(jax.random.key_data(key)).reshape(2, 1)
+    high, low = np.asarray(jax.random.key_data(key)).reshape(2, 1)
     zero = np.zeros(len(paths), np.uint32)
     for column in range(2):
-        words = _threefry.hash2x32(words[0], words[1], zero,
-                                   hashes[:, column])
-    return np.stack(words, axis=1)
+        high, low = _threefry.hash2x32(high, low, zero, hashes[:, column])
+    return np.stack([high, low], axis=1)
 
 
-def _typed(key: object) -> jax.Array:
+def _typed(key: Any) -> jax.Array:
     dtype = getattr(key, "dtype", None)
     if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key):
         return key

@@ -1,5 +1,8 @@
-"""Layer-sequential unit-variance (LSUV) initialization: weights rescaled
-on a batch of data until each listed layer's output has unit variance."""
+"""Layer-sequential unit-variance (LSUV) initialization.
+
+Weights are rescaled on a batch of data until each listed layer's output has
+unit variance.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +16,8 @@ from jinit import _checks, _dtypes, _keys
 from jinit._orthogonal import orthogonal
 from jinit._params import unique_path_strings
 
-# Algorithm 1 of Mishkin & Matas (2016) names a variance tolerance Tol_var
-# and a maximum number of trials T_max; their values were not found in the
-# paper's text available to us. 0.1 and 10 are the defaults of a public
-# Torch port of LSUV (github.com/yobibyte/torch-lsuv, lsuv.lua).
+# Tol_var and T_max of Algorithm 1 of Mishkin & Matas (2016), with the
+# defaults of github.com/yobibyte/torch-lsuv (lsuv.lua).
 DEFAULT_TOL = 0.1
 DEFAULT_MAX_ITERS = 10
 _SHOWN_PATHS = 30  # Paths listed in the error for an unknown path.
@@ -110,8 +111,9 @@ def _check_outputs(outputs: Any, layers: tuple[str, ...]) -> None:
                 f"{len(outputs)}.")
         chosen = list(outputs)
     else:
-        shown = (f"a single array of shape {outputs.shape}"
-                 if hasattr(outputs, "shape") else type(outputs).__name__)
+        shape = getattr(outputs, "shape", None)
+        shown = (f"a single array of shape {shape}"
+                 if shape is not None else type(outputs).__name__)
         raise TypeError(
             "`apply_fn` must return a sequence of outputs aligned with "
             f"`layers` or a Mapping keyed by its paths; got {shown}.")
@@ -204,11 +206,10 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
 
     References:
       Mishkin & Matas (2016), All you need is a good init, ICLR,
-      https://arxiv.org/abs/1511.06422; its Algorithm 1 calls ``tol`` and
-      ``max_iters`` Tol_var and T_max. The defaults 0.1 and 10 are not
-      quoted from the paper but taken from a public Torch port,
-      github.com/yobibyte/torch-lsuv (``lsuv.lua``). Saxe,
-      McClelland & Ganguli (2014) for the orthonormal pre-initialization.
+      https://arxiv.org/abs/1511.06422 (Algorithm 1; ``tol`` and
+      ``max_iters`` are its Tol_var and T_max). Defaults 0.1 and 10:
+      github.com/yobibyte/torch-lsuv (``lsuv.lua``). Saxe, McClelland &
+      Ganguli (2014) for the orthonormal pre-initialization.
     """
     if not callable(apply_fn):
         raise TypeError(

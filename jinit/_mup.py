@@ -1,22 +1,27 @@
-"""muP, the Maximal Update Parametrization (Tensor Programs V): width-aware
-initialization and the per-parameter learning-rate multipliers that go with
-it, given the shapes of a base-width model."""
+"""muP, the Maximal Update Parametrization (Tensor Programs V).
+
+Width-aware initialization and the per-parameter learning-rate multipliers that
+go with it, given the shapes of a base-width model.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import typing
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import jax
 import numpy as np
+from jax.typing import DTypeLike
 
 from jinit import _checks, _shapes
 from jinit._base import ConfiguredInitializer, Elementwise, Fill, factory
 from jinit._params import Param, is_param, path_string, unique_path_strings
 
-OPTIMIZERS = ("adam", "sgd")
+Optimizer = Literal["adam", "sgd"]
+OPTIMIZERS: tuple[Optimizer, ...] = typing.get_args(Optimizer)
 
 
 class MupScaling(NamedTuple):
@@ -95,8 +100,10 @@ def _scaling(name: str, leaf: Any, base: Any) -> MupScaling:
 
 
 def _map(fn: Callable[[str, Any, Any], Any], specs: Any, base: Any) -> Any:
-    """``fn(path, leaf, base_leaf)`` over the leaves of ``specs``, with the
-    leaf of ``base`` at the same path."""
+    """``fn(path, leaf, base_leaf)`` over the leaves of ``specs``.
+
+    ``base_leaf`` is the leaf of ``base`` at the same path.
+    """
     flat_base = jax.tree_util.tree_leaves_with_path(base, is_leaf=is_param)
     base_leaves = dict(zip(
         unique_path_strings([path for path, _ in flat_base]),
@@ -117,9 +124,10 @@ def _map(fn: Callable[[str, Any, Any], Any], specs: Any, base: Any) -> Any:
     return jax.tree_util.tree_map_with_path(one, specs, is_leaf=is_param)
 
 
-def mup_scaling(specs, base):
-    r"""The muP role of every parameter, and its init and learning-rate
-    factors relative to the base model.
+def mup_scaling(specs: Any, base: Any) -> Any:
+    r"""The muP role, init factor and learning-rate factor of every parameter.
+
+    The factors are relative to the base model.
 
     A parameter's fans are those of its initializer's ``in_axis`` and
     ``out_axis`` (``-2`` and ``-1`` by default, and for leaves that are not
@@ -175,7 +183,8 @@ def mup_scaling(specs, base):
     return _map(_scaling, specs, base)
 
 
-def mup_learning_rates(specs, base, optimizer="adam"):
+def mup_learning_rates(specs: Any, base: Any,
+                       optimizer: Optimizer = "adam") -> Any:
     r"""muP's learning-rate multiplier for every parameter.
 
     Multiply each parameter's update by its factor, with the base model's
@@ -231,7 +240,7 @@ def mup_learning_rates(specs, base, optimizer="adam"):
                         is_leaf=lambda node: isinstance(node, MupScaling))
 
 
-def mup(specs, base):
+def mup(specs: Any, base: Any) -> Any:
     r"""The parameters of ``specs`` with muP's width-aware initialization.
 
     Each parameter's initializer is the one tuned on the base model: its
@@ -293,7 +302,7 @@ def mup(specs, base):
                if isinstance(init, ConfiguredInitializer) else None)
         if isinstance(law, Fill) and (factor == 1 or not law.value.any()):
             return spec  # A constant that muP leaves as it is.
-        if law is None:
+        if law is None or not isinstance(init, ConfiguredInitializer):
             raise TypeError(
                 f"muP rescales the parameter at {name!r} by {factor:g}, and "
                 f"its initializer {init!r} has no elementwise law to "
@@ -309,7 +318,9 @@ def mup(specs, base):
 
 
 @factory(random=True)
-def width_scaled(init, base_shape, factor, seed=None, *, dtype=None):
+def width_scaled(init: ConfiguredInitializer, base_shape: tuple[int, ...],
+                 factor: float, seed: int | None = None, *,
+                 dtype: DTypeLike | None = None) -> Elementwise:
     r"""``init``'s law at ``base_shape``, times ``factor``, at any shape.
 
     ``factor * X + factor * shift`` where ``init`` draws ``X`` at
@@ -337,6 +348,7 @@ def width_scaled(init, base_shape, factor, seed=None, *, dtype=None):
         base = init.law(base_shape, dtype)
         if isinstance(base, Fill):
             return Fill(np.asarray(base.value * factor, dtype))
+        assert base is not None  # A real dtype: mup checked the law.
         return dataclasses.replace(
             base, scale=factor * (1.0 if base.scale is None else base.scale),
             shift=None if base.shift is None else factor * base.shift)

@@ -1,5 +1,4 @@
-"""Orthogonal initializers: orthogonal (batched, complex) and
-delta_orthogonal."""
+"""Orthogonal initializers: orthogonal (batched, complex), delta_orthogonal."""
 
 from __future__ import annotations
 
@@ -10,16 +9,21 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 from jinit import _checks, _sampling, _shapes
-from jinit._base import factory
+from jinit._about import KERNEL_SHAPE, About
+from jinit._base import Draw, factory
+from jinit._shapes import Axes
 
 
 def haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
-         batch_axis: _shapes.Axes = (), column_axis: int = -1) -> jax.Array:
-    """Haar-random (semi-)orthogonal, or unitary for complex dtypes, matrices
-    of ``shape``: one per slice along ``batch_axis``, each flattened to
-    ``(prod(other axes), shape[column_axis])``."""
+         batch_axis: Axes = (), column_axis: int = -1) -> jax.Array:
+    """Haar-random (semi-)orthogonal matrices of ``shape``, unitary if complex.
+
+    One per slice along ``batch_axis``, each flattened to
+    ``(prod(other axes), shape[column_axis])``.
+    """
     axes = _shapes.resolve_axes(shape, batch_axis=batch_axis,
                                 column_axis=column_axis)
     batch, (column,) = axes["batch_axis"], axes["column_axis"]
@@ -29,7 +33,7 @@ def haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     q = _sampling.orthogonal(key, rows, (math.prod(batch_shape),)
                               if batch else (), dtype, cols)
     q = q.reshape(batch_shape + tuple(shape[a] for a in others) + (cols,))
-    return jnp.transpose(q, np.argsort([*batch, *others, column]))
+    return jnp.transpose(q, np.argsort([*batch, *others, column]).tolist())
 
 
 def _check_orthogonal(shape: tuple[int, ...], config: Mapping[str, Any],
@@ -42,15 +46,54 @@ def _check_orthogonal(shape: tuple[int, ...], config: Mapping[str, Any],
 
 def _gain(shape: tuple[int, ...], config: Mapping[str, Any],
           dtype: np.dtype) -> float:
-    """The largest magnitude of a ``gain`` times orthonormal draw: no entry
-    of a matrix with orthonormal columns (or rows) exceeds 1."""
+    """The largest magnitude of ``gain`` times an orthonormal draw.
+
+    No entry of a matrix with orthonormal columns (or rows) exceeds 1.
+    """
     return abs(config["gain"])
 
 
+def _orthogonal_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                        ) -> tuple[float, float]:
+    """Mean 0 and the variance of the entries of an orthonormal matrix.
+
+    An (rows, cols) matrix with orthonormal columns (rows) has squares summing
+    to min(rows, cols), a share 1 / max(rows, cols) each.
+    """
+    axes = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"],
+                                column_axis=config["column_axis"])
+    batch, (column,) = axes["batch_axis"], axes["column_axis"]
+    cols = shape[column]
+    rows = math.prod(d for a, d in enumerate(shape)
+                     if a not in batch and a != column)
+    return 0.0, abs(config["gain"]) / math.sqrt(max(rows, cols))
+
+
+def _jax_orthogonal(config: Mapping[str, Any]) -> Any:
+    if config["batch_axis"] != ():
+        return "batch_axis; drop --set batch_axis"
+    return jax.nn.initializers.orthogonal(config["gain"],
+                                          config["column_axis"])
+
+
 @factory(random=True, allow_complex=True, check=_check_orthogonal,
-         magnitude=_gain)
-def orthogonal(gain=1.0, seed=None, *, batch_axis=(), column_axis=-1,
-               dtype=None):
+         magnitude=_gain, about=About(
+             family="structured",
+             formula="gain * Haar-orthogonal Q of (prod(shape[:-1]), "
+                     "shape[-1])",
+             details="shape flattened to (∏ other axes, shape[column_axis]); "
+                     "QR of a standard normal matrix of shape (max, min) "
+                     "with each column of Q multiplied by sign(diag R) (the "
+                     "phase, for complex: Haar-uniform); transposed when "
+                     "rows < cols; times `gain`. ≥ 2-D besides the batch "
+                     "axes; each slice along `batch_axis` is an independent "
+                     "matrix",
+             reference="Saxe et al. 2014", keras=True,
+             moments=_orthogonal_moments, normal_approximation=True,
+             jax=_jax_orthogonal))
+def orthogonal(gain: float = 1.0, seed: int | None = None, *,
+               batch_axis: Axes = (), column_axis: int = -1,
+               dtype: DTypeLike | None = None) -> Draw:
     """Initializer that draws a Haar-random (semi-)orthogonal matrix.
 
     The shape is flattened to ``(rows, cols) = (prod(other axes),
@@ -123,11 +166,29 @@ def _check_delta(shape: tuple[int, ...], config: Mapping[str, Any],
             "in <= out so that the centre tap can be orthogonal.")
 
 
+def _delta_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                   ) -> tuple[float, float]:
+    """Mean 0; the centre tap's (in, out) matrix has orthonormal rows."""
+    taps, (inputs, outputs) = math.prod(shape[:-2]), shape[-2:]
+    return 0.0, abs(config["gain"]) / math.sqrt(max(inputs, outputs) * taps)
+
+
 @factory(random=True, allow_complex=True, check=_check_delta,
-         magnitude=_gain)
-def delta_orthogonal(gain=1.0, seed=None, *, dtype=None):
-    """Initializer for convolution kernels that are orthogonal at the centre
-    tap and zero elsewhere.
+         magnitude=_gain, about=About(
+             family="structured",
+             formula="gain * Haar (in, out) at the centre tap, 0 elsewhere",
+             details="(…spatial, in, out) kernel, 1–3 spatial axes, in ≤ out: "
+                     "`gain`·Q (Haar, orthonormal rows) at the centre tap "
+                     "((k−1)//2 per spatial axis), 0 elsewhere",
+             reference="Xiao et al. 2018", shape=KERNEL_SHAPE,
+             moments=_delta_moments,
+             jax=lambda config: jax.nn.initializers.delta_orthogonal(
+                 config["gain"])))
+def delta_orthogonal(gain: float = 1.0, seed: int | None = None, *,
+                     dtype: DTypeLike | None = None) -> Draw:
+    """Initializer for convolution kernels orthogonal at the centre tap.
+
+    The kernel is zero at every other tap.
 
     For a ``(*spatial, in, out)`` kernel with 1 to 3 spatial axes and
     ``in <= out``: ``W[c] = gain * Q`` at the centre tap

@@ -1,6 +1,7 @@
-"""Many arrays made together in host memory on the CPU, with no
-compilation per shape: the elementwise laws of :mod:`jinit._sampling` drawn
-in packed rows by one kernel per kind of law, and constant fills.
+"""Arrays made together in host memory on the CPU, with no per-shape compile.
+
+The elementwise laws of :mod:`jinit._sampling` drawn in packed rows by one
+kernel per kind of law, and constant fills.
 
 This is how :func:`jinit.materialize` makes a whole model fast: XLA on CPU
 spends ~0.1 s compiling a draw for each new shape, and ~10 ms per output of
@@ -36,42 +37,51 @@ def _rows(key_data: jax.Array, starts: jax.Array,
           shifts: jax.Array | None,
           clamps: tuple[jax.Array, jax.Array] | None, *, dtype: np.dtype,
           out_dtype: np.dtype, unit: str) -> jax.Array:
-    """Row ``r`` holds elements ``starts[r], ..., starts[r] + ROW - 1`` of
-    the row-major draw for the key with data ``key_data[r]``, scaled by
-    ``scales[r]``, shifted by ``shifts[r]`` and cast within ``clamps[0][r],
-    clamps[1][r]``."""
+    """The packed rows of a draw, scaled, shifted and clamped.
+
+    Row ``r`` holds elements ``starts[r], ..., starts[r] + ROW - 1`` of the
+    row-major draw for the key with data ``key_data[r]``, scaled by
+    ``scales[r]``, shifted by ``shifts[r]`` and cast within
+    ``clamps[0][r], clamps[1][r]``.
+    """
     low = starts[:, None] + lax.broadcasted_iota(np.uint32, (ROWS, ROW), 1)
     bits = _threefry.bits_at(key_data.T[..., None], jnp.finfo(dtype).bits,
                              lax.full_like(low, 0), low)
     values = _sampling.from_bits(unit, bits, dtype, bounds)
     scales, shifts = (None if per_row is None else per_row[:, None]
                       for per_row in (scales, shifts))
-    clamps = None if clamps is None else tuple(
-        bound[:, None] for bound in clamps)
+    clamps = None if clamps is None else (clamps[0][:, None],
+                                          clamps[1][:, None])
     return _sampling.cast(_sampling.rescale(values, scales, shifts),
                           out_dtype, clamps)
 
 
 def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
-    """Whether :func:`sample_many` can draw ``shape`` in ``dtype`` for
-    ``key``: the kernel's conditions (:func:`jinit._sampling.uses_kernel`),
-    the CPU, and at most 2**32 elements (indices of one word)."""
+    """Whether :func:`sample_many` can draw ``shape`` in ``dtype`` for ``key``.
+
+    It can under the kernel's conditions (:func:`jinit._sampling.uses_kernel`),
+    on the CPU, for at most 2**32 elements (indices of one word).
+    """
     return (_sampling.uses_kernel(key, dtype) and on_host()
             and 0 < math.prod(shape) <= _threefry.WORD)
 
 
 def on_host() -> bool:
-    """Whether arrays made without a sharding live on the CPU, where
-    :func:`sample_many` and :func:`filled` make them in host memory."""
+    """Whether arrays made without a sharding live on the CPU.
+
+    There :func:`sample_many` and :func:`filled` make them in host memory.
+    """
     return jax.default_backend() == "cpu"
 
 
 def _host_array(size: int, dtype: np.dtype, *,
                 populate: bool = True) -> np.ndarray:
-    """A zeroed host array on fresh, page-aligned memory, which the CPU
-    client takes without a copy. With ``populate`` its pages are faulted in
-    by the kernel in one go (``MAP_POPULATE``), 8x faster here than page by
-    page on first write; otherwise they stay unmapped until read."""
+    """A zeroed host array on fresh, page-aligned memory.
+
+    The CPU client takes it without a copy. With ``populate`` its pages are
+    faulted in by the kernel in one go (``MAP_POPULATE``), 8x faster here than
+    page by page on first write; otherwise they stay unmapped until read.
+    """
     flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
     if populate:
         flags |= getattr(mmap, "MAP_POPULATE", 0)
@@ -81,8 +91,10 @@ def _host_array(size: int, dtype: np.dtype, *,
 
 
 def filled(shape: tuple[int, ...], value: np.ndarray) -> jax.Array:
-    """``jnp.full(shape, value)`` for a 0-d ``value``, made on the host with
-    no compilation per shape (zeros need no writing at all)."""
+    """``jnp.full(shape, value)`` for a 0-d ``value``, made on the host.
+
+    No compilation per shape (zeros need no writing at all).
+    """
     out = _host_array(math.prod(shape), value.dtype, populate=bool(value))
     if value:
         out[...] = value
@@ -90,8 +102,11 @@ def filled(shape: tuple[int, ...], value: np.ndarray) -> jax.Array:
 
 
 class Draw(typing.NamedTuple):
-    """One array for :func:`sample_many`: ``law`` drawn in ``dtype`` for
-    the ``threefry2x32`` key with data ``key_data``, cast to ``out_dtype``."""
+    """One array for :func:`sample_many`.
+
+    ``law`` drawn in ``dtype`` for the ``threefry2x32`` key with data
+    ``key_data``, cast to ``out_dtype``.
+    """
     key_data: np.ndarray
     shape: tuple[int, ...]
     dtype: np.dtype
@@ -100,11 +115,12 @@ class Draw(typing.NamedTuple):
 
 
 def sample_many(draws: Sequence[Draw]) -> list[jax.Array]:
-    """The arrays of ``draws``, as :func:`jinit._sampling.sample` draws
-    them, with no compilation per shape: the arrays of each kind (unit,
-    bounds, dtypes) are drawn together by one kernel compiled once per kind,
-    over their concatenated rows, each element hashed with its own array's
-    key and row-major index, so the values are the same bits.
+    """The arrays of ``draws``, as :func:`jinit._sampling.sample` draws them.
+
+    No compilation per shape: the arrays of each kind (unit, bounds, dtypes)
+    are drawn together by one kernel compiled once per kind, over their
+    concatenated rows, each element hashed with its own array's key and
+    row-major index, so the values are the same bits.
 
     The rows are copied into host arrays that become the results without a
     copy. Only where :func:`packs` holds.
@@ -115,11 +131,11 @@ def sample_many(draws: Sequence[Draw]) -> list[jax.Array]:
         kinds.setdefault((law.unit, law.bounds, draw.dtype, draw.out_dtype,
                           law.scale is None, law.shift is None),
                          []).append(index)
-    results: list[jax.Array | None] = [None] * len(draws)
+    results: dict[int, jax.Array] = {}
     for indices in kinds.values():
         for index, array in _sample_kind([draws[i] for i in indices]):
             results[indices[index]] = array
-    return results
+    return [results[index] for index in range(len(draws))]
 
 
 def _sample_kind(draws: Sequence[Draw]
@@ -149,25 +165,28 @@ def _sample_kind(draws: Sequence[Draw]
 
     def copy(begin: int, values: jax.Array
              ) -> Iterator[tuple[int, jax.Array]]:
-        """Copies the rows of the call from row ``begin``, a run of rows of
-        one draw at a time, and yields each draw it completes."""
-        values = np.asarray(values).reshape(-1)
+        """Copies the rows of the call from row ``begin``, one draw at a time.
+
+        It yields each draw it completes.
+        """
+        flat = np.asarray(values).reshape(-1)
         cuts = [0, *np.flatnonzero(np.diff(owner[begin:begin + ROWS])) + 1,
                 ROWS]
         for low, high in itertools.pairwise(cuts):
             # Padding rows only ever follow the last row of the last draw,
             # in its run, past its end: never copied.
-            index, first_element = owner[begin + low], start[begin + low]
+            index, first_element = int(owner[begin + low]), start[begin + low]
             if first_element == 0:
                 buffers[index] = _host_array(sizes[index], first.out_dtype)
             stop = min(sizes[index], first_element + (high - low) * ROW)
-            buffers[index][first_element:stop] = values[
+            buffers[index][first_element:stop] = flat[
                 low * ROW:low * ROW + stop - first_element]
             if stop == sizes[index]:
                 done = buffers.pop(index).reshape(draws[index].shape)
                 yield index, jax.device_put(done)
 
-    drawn = None  # The last call, copied while the next one draws.
+    # The last call, copied while the next one draws.
+    drawn: tuple[int, jax.Array] | None = None
     for begin in range(0, len(owner), ROWS):
         rows = slice(begin, begin + ROWS)
         values = _rows(keys[rows], start[rows], bounds,
@@ -180,4 +199,5 @@ def _sample_kind(draws: Sequence[Draw]
         if drawn is not None:
             yield from copy(*drawn)
         drawn = begin, values
+    assert drawn is not None  # Every draw has at least one row.
     yield from copy(*drawn)

@@ -1,5 +1,8 @@
-"""Whole trees of parameters: ``Param`` specs, ``assign`` from abstract
-trees, and ``materialize`` with path-stable keys."""
+"""Whole trees of parameters.
+
+``Param`` specs, ``assign`` from abstract trees, and ``materialize`` with
+path-stable keys.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec, Sharding
@@ -68,8 +72,10 @@ class Param:
 
 
 def path_string(path: Sequence[Any]) -> str:
-    """A pytree key path as ``"layers/1/w"``: dict keys, sequence indices
-    and attribute names joined by ``/``."""
+    """A pytree key path as ``"layers/1/w"``.
+
+    Dict keys, sequence indices and attribute names joined by ``/``.
+    """
     parts = []
     for entry in path:
         for attribute in ("key", "idx", "name"):
@@ -207,6 +213,9 @@ def materialize(key: jax.Array, specs: Any) -> Any:
             arrays[index] = _packed.filled(spec.shape, call.value)
             continue
         if isinstance(call, Call):
+            # _on_host returns the calls of random affine laws only.
+            assert call.key is not None
+            assert isinstance(call.law, _sampling.Affine)
             if call.key is not leaf_key:  # The initializer's seed, folded in.
                 row = np.asarray(jax.random.key_data(call.key))
             packed[index] = _packed.Draw(row, call.shape, call.work_dtype,
@@ -222,8 +231,9 @@ def materialize(key: jax.Array, specs: Any) -> Any:
 
 
 def _call(name: str, spec: Param, key: jax.Array) -> jax.Array:
-    """``spec.init(key, spec.shape, spec.dtype)`` placed with
-    ``spec.sharding``.
+    """The array of ``spec``, placed with ``spec.sharding``.
+
+    That is ``spec.init(key, spec.shape, spec.dtype)``.
 
     Raises:
       ValueError: the initializer returned another shape or dtype (``name``,
@@ -242,14 +252,17 @@ def _call(name: str, spec: Param, key: jax.Array) -> jax.Array:
 
 
 def _check_sharding(name: str, spec: Param) -> None:
-    """Raises ``ValueError`` naming the path if ``spec.sharding`` cannot
-    place an array of ``spec.shape``."""
+    """Raises ``ValueError`` if ``spec.sharding`` cannot place ``spec.shape``.
+
+    The error names the path.
+    """
     if spec.sharding is None:
         return
     try:
         checked = mesh_and_spec(spec.sharding)
+        assert checked is not None  # spec.sharding is not None.
         sharding = (checked if isinstance(checked, Sharding)
-                    else NamedSharding(*checked))
+                    else NamedSharding(checked[0], checked[1]))
         sharding.shard_shape(spec.shape)
     except ValueError as error:
         raise ValueError(
@@ -258,19 +271,21 @@ def _check_sharding(name: str, spec: Param) -> None:
 
 
 def _on_host(spec: Param, key: jax.Array) -> Call | Fill | None:
-    """How ``spec`` is made on the host: its :class:`Fill`, its call (whose
-    law :func:`jinit._packed.sample_many` draws), or ``None`` when it is
-    made by calling its initializer (another initializer than a jinit law, a
-    sharding, not the CPU, or a draw the kernel does not make). ``key`` is
-    its path key."""
+    """How ``spec`` is made on the host, or ``None``.
+
+    Its :class:`Fill`, its call (whose law :func:`jinit._packed.sample_many`
+    draws), or ``None`` when it is made by calling its initializer (another
+    initializer than a jinit law, a sharding, not the CPU, or a draw the kernel
+    does not make). ``key`` is its path key.
+    """
     if (spec.sharding is not None or not _packed.on_host()
             or not isinstance(spec.init, ConfiguredInitializer)):
         return None
     call = spec.init.prepare(key, spec.shape, spec.dtype)
     if isinstance(call.law, Fill):
         return call.law
-    if isinstance(call.law, _sampling.Affine) and _packed.packs(
-            call.key, call.shape, call.work_dtype):
+    if (isinstance(call.law, _sampling.Affine) and call.key is not None
+            and _packed.packs(call.key, call.shape, call.work_dtype)):
         return call
     return None
 
@@ -280,8 +295,9 @@ Rule = tuple[str, Callable[..., jax.Array]] | tuple[
 
 
 def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
-    """Turns a tree of abstract arrays into a tree of :class:`Param` by
-    rules matched against each leaf's path.
+    """Turns a tree of abstract arrays into a tree of :class:`Param` by rules.
+
+    The rules are matched against each leaf's path.
 
     Args:
       abstract: a pytree whose leaves have ``shape`` and ``dtype``, such as
@@ -362,8 +378,7 @@ def compile_rules(rules: Sequence[Rule]) -> list[CompiledRule]:
 
 def matching(compiled: Sequence[CompiledRule],
              name: str) -> CompiledRule | None:
-    """The first rule whose pattern ``re.search``-es ``name``, or
-    ``None``."""
+    """The first rule whose pattern ``re.search``-es ``name``, or ``None``."""
     return next((rule for rule in compiled if rule[0].search(name)), None)
 
 

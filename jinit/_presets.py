@@ -1,9 +1,12 @@
-"""Each framework's default initialization of Dense, Conv and Embedding
-layers, as jinit initializers in JAX layouts."""
+"""Frameworks' default initialization of Dense, Conv and Embedding layers.
+
+They are given as jinit initializers in JAX layouts.
+"""
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import typing
+from typing import Literal, NamedTuple
 
 from jinit import _checks
 from jinit._base import Initializer
@@ -16,8 +19,10 @@ from jinit._variance import (
     variance_scaling,
 )
 
-FRAMEWORKS = ("flax", "haiku", "keras", "torch")
-ALIASES = {"equinox": "torch"}  # Equinox copies PyTorch's defaults.
+Framework = Literal["flax", "haiku", "keras", "torch", "equinox"]
+FRAMEWORKS: tuple[Framework, ...] = typing.get_args(Framework)
+# Equinox copies PyTorch's defaults.
+ALIASES: dict[Framework, Framework] = {"equinox": "torch"}
 
 
 class Preset(NamedTuple):
@@ -70,9 +75,8 @@ class Preset(NamedTuple):
         return random_uniform(-limit, limit)
 
 
-def preset(framework: str) -> Preset:
-    r"""The default initialization of ``framework``'s Dense, Conv and
-    Embedding layers.
+def preset(framework: Framework) -> Preset:
+    r"""The defaults of ``framework``'s Dense, Conv and Embedding layers.
 
     So that a model ported between frameworks starts from the same
     distribution. With ``fan_in`` and ``fan_out`` those of
@@ -126,8 +130,7 @@ def preset(framework: str) -> Preset:
       >>> round(float(e.std()), 3)
       0.029
     """
-    framework = _checks.check_choice("framework", framework,
-                                     FRAMEWORKS + tuple(ALIASES))
+    _checks.check_choice("framework", framework, FRAMEWORKS)
     framework = ALIASES.get(framework, framework)
     if framework == "flax":
         return Preset(framework, lecun_normal(),

@@ -1,5 +1,6 @@
-"""Random initializers with a fixed law: normal, uniform, truncated normal,
-and sparse.
+"""Random initializers with a fixed law.
+
+Normal, uniform, truncated normal, and sparse.
 
 For float32 and float64 each draws exactly what ``jax.random`` draws for the
 same key (and what ``jax.nn.initializers.normal``, ``uniform`` and
@@ -16,24 +17,54 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 from jinit import _checks, _dtypes, _sampling, _shapes
-from jinit._base import Elementwise, factory
+from jinit._about import About
+from jinit._base import Draw, Elementwise, factory
 
 TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
 
 
 def _normal_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
                       dtype: np.dtype) -> float:
-    """The largest part of a complex normal draw (each part of variance
-    ``stddev**2 / 2``)."""
+    """The largest part of a complex normal draw.
+
+    Each part has variance ``stddev**2 / 2``.
+    """
     real = jnp.finfo(dtype).dtype
     return (abs(config["mean"]) + config["stddev"]
             * _sampling.normal_extreme(real) / np.sqrt(2))
 
 
-@factory(random=True, allow_complex=True, magnitude=_normal_magnitude)
-def random_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
+def _jax_normal(config: Mapping[str, Any]) -> Any:
+    """``jax.nn.initializers.normal``, which has no mean."""
+    if config["mean"] != 0:
+        return "mean != 0; use --set mean=0"
+    return jax.nn.initializers.normal(config["stddev"])
+
+
+def _jax_uniform(config: Mapping[str, Any]) -> Any:
+    """``jax.nn.initializers.uniform(scale)``, which draws U[0, scale)."""
+    if config["minval"] != 0:
+        return ("minval != 0, as jax's uniform(scale) draws U[0, scale); use "
+                "--set minval=0")
+    return jax.nn.initializers.uniform(config["maxval"])
+
+
+def _jax_truncated_normal(config: Mapping[str, Any]) -> Any:
+    """``jax.nn.initializers.truncated_normal``, which has no mean."""
+    if config["mean"] != 0:
+        return "mean != 0; use --set mean=0"
+    return jax.nn.initializers.truncated_normal(config["stddev"])
+
+
+@factory(random=True, allow_complex=True, magnitude=_normal_magnitude,
+         about=About(family="distribution", formula="N(mean, stddev^2)",
+                     details="N(mean, stddev²)", keras=True, jax=_jax_normal))
+def random_normal(mean: float = 0.0, stddev: float = 0.05,
+                  seed: int | None = None, *,
+                  dtype: DTypeLike | None = None) -> Elementwise:
     """Initializer that draws from a normal distribution.
 
     ``W ~ N(mean, stddev**2)``, computed as ``z * stddev + mean`` with
@@ -78,8 +109,12 @@ def random_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
             dtype, jnp.complexfloating) else law), complex_draw)
 
 
-@factory(random=True)
-def random_uniform(minval=-0.05, maxval=0.05, seed=None, *, dtype=None):
+@factory(random=True, about=About(
+    family="distribution", formula="U[minval, maxval)", keras=True,
+    jax=_jax_uniform))
+def random_uniform(minval: float = -0.05, maxval: float = 0.05,
+                   seed: int | None = None, *,
+                   dtype: DTypeLike | None = None) -> Elementwise:
     """Initializer that draws from a uniform distribution.
 
     ``W ~ U[minval, maxval)``, exactly ``jax.random.uniform(key, shape, dtype,
@@ -114,8 +149,15 @@ def random_uniform(minval=-0.05, maxval=0.05, seed=None, *, dtype=None):
     return Elementwise(lambda shape, dtype: law)
 
 
-@factory(random=True)
-def truncated_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
+@factory(random=True, about=About(
+    family="distribution", formula="N(mean, stddev^2) cut at mean +- 2 stddev",
+    details="N(mean, stddev²) with values beyond mean ± 2·stddev redrawn "
+            "(inverse-CDF sampling); `stddev` is the underlying normal's, so "
+            "the samples' std is 0.8796·stddev",
+    keras=True, jax=_jax_truncated_normal))
+def truncated_normal(mean: float = 0.0, stddev: float = 0.05,
+                     seed: int | None = None, *,
+                     dtype: DTypeLike | None = None) -> Elementwise:
     """Initializer that draws from a truncated normal distribution.
 
     ``W ~ N(mean, stddev**2)`` conditioned on ``|W - mean| < 2 * stddev``:
@@ -154,8 +196,10 @@ def truncated_normal(mean=0.0, stddev=0.05, seed=None, *, dtype=None):
 
 
 def sparse_zeros(sparsity: float, rows: int) -> int:
-    """``ceil(sparsity * rows)``, exact on the decimal ``sparsity`` reads as
-    (0.1 of 10 rows is 1, 0.3 of 10 is 3)."""
+    """``ceil(sparsity * rows)``, exact on the decimal that ``sparsity`` shows.
+
+    0.1 of 10 rows is 1, 0.3 of 10 is 3.
+    """
     return math.ceil(fractions.Fraction(repr(float(sparsity))) * rows)
 
 
@@ -169,8 +213,22 @@ def _sparse_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
     return config["stddev"] * _sampling.normal_extreme(dtype)
 
 
-@factory(random=True, check=_check_sparse, magnitude=_sparse_magnitude)
-def sparse(sparsity, stddev=0.01, seed=None, *, dtype=None):
+def _sparse_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                    ) -> tuple[float, float]:
+    kept = 1 - sparse_zeros(config["sparsity"], shape[0]) / shape[0]
+    return 0.0, config["stddev"] * math.sqrt(kept)
+
+
+@factory(random=True, check=_check_sparse, magnitude=_sparse_magnitude,
+         about=About(
+             family="structured",
+             formula="ceil(sparsity * rows) zeros per column, N(0, stddev^2)",
+             details="2-D: exactly ⌈sparsity·rows⌉ zeros per column at "
+                     "uniformly random rows, the rest N(0, stddev²)",
+             reference="Martens 2010; `torch.nn.init.sparse_`",
+             example={"sparsity": 0.1}, moments=_sparse_moments))
+def sparse(sparsity: float, stddev: float = 0.01, seed: int | None = None,
+           *, dtype: DTypeLike | None = None) -> Draw:
     """Initializer for a sparse 2-D matrix with normal non-zero entries.
 
     Each column of a ``(rows, cols)`` weight gets exactly

@@ -9,52 +9,40 @@ from typing import Any
 
 import numpy as np
 
+from jinit import _constant, _orthogonal, _random, _residual, _variance, _zer_o
+from jinit._about import FAMILIES, Described, described
 from jinit._base import ConfiguredInitializer
-from jinit._constant import constant, dirac, identity, ones, zeros
 from jinit._ensemble import ensemble
-from jinit._orthogonal import delta_orthogonal, orthogonal
-from jinit._random import (
-    random_normal,
-    random_uniform,
-    sparse,
-    truncated_normal,
-)
-from jinit._residual import (
-    deepnorm,
-    depth_scaled_normal,
-    fixup,
-    skip_init,
-    small_init,
-    t_fixup,
-    t_fixup_embedding,
-    wang_init,
-)
-from jinit._variance import (
-    glorot_normal,
-    glorot_uniform,
-    he_normal,
-    he_uniform,
-    lecun_normal,
-    lecun_uniform,
-    variance_scaling,
-)
-from jinit._zer_o import zer_o
 
-# Every factory: the spec's, in the spec's order, then jinit's own.
-FACTORIES: dict[str, Callable[..., ConfiguredInitializer]] = {
-    f.__name__: f for f in (
-        zeros, ones, constant, random_normal, random_uniform,
-        truncated_normal, variance_scaling, orthogonal, identity,
-        lecun_uniform, glorot_normal, glorot_uniform, he_normal,
-        lecun_normal, he_uniform, delta_orthogonal, dirac, sparse,
-        depth_scaled_normal, small_init, wang_init, deepnorm, t_fixup,
-        t_fixup_embedding, fixup, skip_init, zer_o)
-}
+# The modules that define the initializers.
+MODULES = (_constant, _random, _variance, _orthogonal, _residual, _zer_o)
+
+
+def _factories() -> list[Described]:
+    """Every factory the modules define (not import) with an ``about``.
+
+    By family (``FAMILIES``), then in the order the modules define them.
+    """
+    found = []
+    for module in MODULES:
+        for name, value in vars(module).items():
+            factory = described(value)
+            if (factory is not None and factory.__name__ == name
+                    and getattr(factory, "__module__", None)
+                    == module.__name__):
+                found.append(factory)
+    return sorted(found, key=lambda f: FAMILIES.index(f.about.family))
+
+
+# Every initializer factory, by name.
+FACTORIES: dict[str, Described] = {f.__name__: f for f in _factories()}
 
 
 def camel_case(name: str) -> str:
-    """The spec's (Keras) class name of a factory: ``he_normal`` ->
-    ``HeNormal``."""
+    """The spec's (Keras) class name of a factory.
+
+    ``he_normal`` -> ``HeNormal``.
+    """
     return "".join(part.capitalize() for part in name.split("_"))
 
 
@@ -100,8 +88,10 @@ def _suggestions(name: str) -> list[str]:
 
 def _factory(name: str, argument: str = "identifier"
              ) -> Callable[..., ConfiguredInitializer]:
-    """The factory ``name`` stands for, by exact name; ``argument`` is how
-    the errors call the name."""
+    """The factory ``name`` stands for, by exact name.
+
+    ``argument`` is how the errors call the name.
+    """
     found = NAMES.get(name)
     if found is not None:
         return found
@@ -181,7 +171,7 @@ def _jsonable(value: object) -> object:
 
 
 def serialize(init: ConfiguredInitializer) -> dict[str, Any]:
-    """A JSON-compatible dict that :func:`deserialize` turns back into ``init``.
+    """A JSON-compatible dict that :func:`deserialize` turns back to ``init``.
 
     Example:
       >>> import jinit
@@ -219,8 +209,10 @@ def _identified(config: Mapping[str, Any]
 
 
 def _keras_seed(seed: Mapping[str, Any]) -> object:
-    """The int (or None) seed of a serialized ``keras.random.SeedGenerator``,
-    whose first key is that of the same int seed."""
+    """The int (or None) seed of a serialized ``keras.random.SeedGenerator``.
+
+    Its first key is that of the same int seed.
+    """
     inner = seed.get("config")
     if seed.get("class_name") != "SeedGenerator" or not isinstance(
             inner, Mapping):

@@ -1,6 +1,7 @@
-"""Initializers for deep residual networks and transformers: depth-scaled
-output projections (GPT-2, Megatron, GPT-NeoX), DeepNorm, T-Fixup, Fixup and
-SkipInit/ReZero gates.
+"""Initializers for deep residual networks and transformers.
+
+Depth-scaled output projections (GPT-2, Megatron, GPT-NeoX), DeepNorm, T-Fixup,
+Fixup and SkipInit/ReZero gates.
 
 Each scales a standard law by the depth of the network so that the sum of
 the residual branches, or the update one optimizer step makes to it, stays
@@ -10,22 +11,39 @@ bounded however many layers there are.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
+import typing
+from collections.abc import Mapping
+from typing import Any, Literal, NamedTuple
+
+from jax.typing import DTypeLike
 
 from jinit import _checks, _sampling, _shapes
-from jinit._base import Elementwise, factory
+from jinit._about import KERNEL_SHAPE, About
+from jinit._base import ConfiguredInitializer, Elementwise, factory
 from jinit._constant import constant
 from jinit._random import random_normal
-from jinit._variance import check_fans, variance_scaling
+from jinit._shapes import Axes
+from jinit._variance import Mode, check_fans, variance_scaling
 
-STACKS = ("encoder", "decoder")
+Stack = Literal["encoder", "decoder"]
+STACKS: tuple[Stack, ...] = typing.get_args(Stack)
 # The laws the schemes below may be drawn from (see variance_scaling).
-DISTRIBUTIONS = ("untruncated_normal", "truncated_normal", "uniform")
+ResidualDistribution = Literal["untruncated_normal", "truncated_normal",
+                               "uniform"]
+DISTRIBUTIONS: tuple[ResidualDistribution, ...] = typing.get_args(
+    ResidualDistribution)
 
 
-@factory(random=True)
-def depth_scaled_normal(n_layers, stddev=0.02, branches=2, seed=None, *,
-                        dtype=None):
+@factory(random=True, about=About(
+    family="scheme",
+    formula="N(0, (stddev / sqrt(branches * n_layers))^2)",
+    details="N(0, (stddev/√(branches·n_layers))²): GPT-2 and Megatron-LM's "
+            "residual output projections (see Schemes from the literature)",
+    example={"n_layers": 12}))
+def depth_scaled_normal(n_layers: int, stddev: float = 0.02,
+                        branches: int = 2, seed: int | None = None, *,
+                        dtype: DTypeLike | None = None
+                        ) -> ConfiguredInitializer:
     r"""Normal initializer for the output projections of residual branches.
 
     ``W ~ N(0, (stddev / sqrt(branches * n_layers))**2)``: the init of
@@ -73,8 +91,12 @@ def depth_scaled_normal(n_layers, stddev=0.02, branches=2, seed=None, *,
     return random_normal(0.0, stddev / math.sqrt(branches * n_layers))
 
 
-@factory(random=True)
-def small_init(dim, seed=None, *, dtype=None):
+@factory(random=True, about=About(
+    family="scheme", formula="N(0, 2 / (5 dim))",
+    details="N(0, 2/(5·dim)), GPT-NeoX's `small_init`",
+    example={"dim": 768}))
+def small_init(dim: int, seed: int | None = None, *,
+               dtype: DTypeLike | None = None) -> ConfiguredInitializer:
     r"""GPT-NeoX's ``small_init``: ``W ~ N(0, 2 / (5 * dim))``.
 
     The Xavier-normal variance ``2 / (fan_in + fan_out)`` of a
@@ -111,9 +133,15 @@ def small_init(dim, seed=None, *, dtype=None):
     return random_normal(0.0, math.sqrt(2 / (5 * dim)))
 
 
-@factory(random=True)
-def wang_init(n_layers, dim, seed=None, *, dtype=None):
-    r"""GPT-NeoX's ``wang_init``: ``W ~ N(0, (2 / (n_layers * sqrt(dim)))**2)``.
+@factory(random=True, about=About(
+    family="scheme", formula="N(0, (2 / (n_layers sqrt(dim)))^2)",
+    details="N(0, (2/(n_layers·√dim))²), GPT-NeoX's `wang_init`",
+    example={"n_layers": 12, "dim": 768}))
+def wang_init(n_layers: int, dim: int, seed: int | None = None, *,
+              dtype: DTypeLike | None = None) -> ConfiguredInitializer:
+    r"""GPT-NeoX's ``wang_init``, a normal law scaled by depth and width.
+
+    ``W ~ N(0, (2 / (n_layers * sqrt(dim)))**2)``.
 
     For the weights that write into the residual stream (the attention output
     and the second MLP matrix) of a transformer with ``n_layers`` blocks of
@@ -151,18 +179,22 @@ def wang_init(n_layers, dim, seed=None, *, dtype=None):
 
 
 class ResidualScales(NamedTuple):
-    """The constants of a DeepNorm stack: ``x <- LN(alpha * x + G(x))``, and
-    ``beta``, the gain of the Xavier init of the weights of ``G`` that carry
-    values (the MLP matrices and the attention value and output
-    projections)."""
+    """The constants of a DeepNorm stack: ``alpha`` and ``beta``.
+
+    ``x <- LN(alpha * x + G(x))``, and ``beta`` is the gain of the Xavier init
+    of the weights of ``G`` that carry values (the MLP matrices and the
+    attention value and output projections).
+    """
     alpha: float
     beta: float
 
 
 def _layer_counts(encoder_layers: object, decoder_layers: object,
                   stack: str) -> tuple[int, int]:
-    """Checked ``(N, M)``: 0 for a stack the model does not have, and at
-    least 1 for ``stack``."""
+    """Checked ``(N, M)``: the encoder and decoder layer counts.
+
+    0 for a stack the model does not have, and at least 1 for ``stack``.
+    """
     counts = []
     for name, value in (("encoder_layers", encoder_layers),
                         ("decoder_layers", decoder_layers)):
@@ -179,7 +211,8 @@ def _layer_counts(encoder_layers: object, decoder_layers: object,
     return counts[0], counts[1]
 
 
-def deepnorm_scales(stack, encoder_layers=0, decoder_layers=0):
+def deepnorm_scales(stack: Stack, encoder_layers: int = 0,
+                    decoder_layers: int = 0) -> ResidualScales:
     r"""DeepNorm's ``alpha`` and ``beta`` for one stack of a transformer.
 
     With ``N`` encoder and ``M`` decoder layers (0 for a stack the model does
@@ -232,10 +265,20 @@ def deepnorm_scales(stack, encoder_layers=0, decoder_layers=0):
     return ResidualScales((2 * layers) ** (1 / 4), (8 * layers) ** (-1 / 4))
 
 
-@factory(random=True, check=check_fans)
-def deepnorm(stack="decoder", encoder_layers=0, decoder_layers=0, seed=None,
-             *, distribution="untruncated_normal", in_axis=-2, out_axis=-1,
-             batch_axis=(), groups=1, dtype=None):
+@factory(random=True, check=check_fans, about=About(
+    family="scheme",
+    formula="Xavier std sqrt(2 / (fan_in + fan_out)) times beta",
+    details="Xavier with gain β: std β·√(2/(fan_in+fan_out)), β from "
+            "`deepnorm_scales`",
+    reference="DeepNet, Wang et al. 2022", example={"decoder_layers": 12},
+    fixed={"mode": "fan_avg"}))
+def deepnorm(stack: Stack = "decoder", encoder_layers: int = 0,
+             decoder_layers: int = 0, seed: int | None = None, *,
+             distribution: ResidualDistribution = "untruncated_normal",
+             in_axis: Axes = -2, out_axis: Axes = -1,
+             batch_axis: Axes = (), groups: int = 1,
+             dtype: DTypeLike | None = None
+             ) -> ConfiguredInitializer:
     r"""DeepNorm's init: Xavier normal with gain ``beta``.
 
     ``W ~ N(0, beta**2 * 2 / (fan_in + fan_out))`` with ``beta`` from
@@ -287,18 +330,31 @@ def deepnorm(stack="decoder", encoder_layers=0, decoder_layers=0, seed=None,
 
 
 def t_fixup_scale(stack: str, n_layers: int) -> float:
-    """T-Fixup's factor for the weights of one stack: ``0.67 N^(-1/4)`` in
-    the encoder, ``(9N)^(-1/4)`` in the decoder and for the input
-    embeddings."""
+    """T-Fixup's factor for the weights of one stack.
+
+    ``0.67 N^(-1/4)`` in the encoder, ``(9N)^(-1/4)`` in the decoder and for
+    the input embeddings.
+    """
     return 0.67 * n_layers ** (-1 / 4) if stack == "encoder" else (
         9 * n_layers) ** (-1 / 4)
 
 
-@factory(random=True, check=check_fans)
-def t_fixup(n_layers, stack="encoder", seed=None, *, distribution="uniform",
-            in_axis=-2, out_axis=-1, batch_axis=(), groups=1, dtype=None):
-    r"""T-Fixup's init of the attention and MLP weights of a transformer
-    without layer normalization or warmup.
+@factory(random=True, check=check_fans, about=About(
+    family="scheme",
+    formula="Xavier std times 0.67 N^-1/4 (encoder), (9N)^-1/4 (decoder)",
+    details="Xavier × 0.67·N^(−1/4) (encoder) or (9N)^(−1/4) (decoder)",
+    reference="T-Fixup, Huang et al. 2020", example={"n_layers": 6},
+    fixed={"mode": "fan_avg"}))
+def t_fixup(n_layers: int, stack: Stack = "encoder",
+            seed: int | None = None, *,
+            distribution: ResidualDistribution = "uniform",
+            in_axis: Axes = -2, out_axis: Axes = -1,
+            batch_axis: Axes = (), groups: int = 1,
+            dtype: DTypeLike | None = None
+            ) -> ConfiguredInitializer:
+    r"""T-Fixup's init of the attention and MLP weights of a transformer.
+
+    For a transformer without layer normalization or warmup.
 
     Xavier with its standard deviation ``sqrt(2 / (fan_in + fan_out))``
     multiplied by ``0.67 N^(-1/4)`` in the encoder and ``(9N)^(-1/4)`` in the
@@ -345,12 +401,17 @@ def t_fixup(n_layers, stack="encoder", seed=None, *, distribution="uniform",
                             batch_axis=batch_axis, groups=groups)
 
 
-def _check_embedding(shape, config, initializer):
+def _check_embedding(shape: tuple[int, ...], config: Mapping[str, Any],
+                     initializer: str) -> None:
     _shapes.check_rank(shape, 1, None, initializer)
 
 
-@factory(random=True, check=_check_embedding)
-def t_fixup_embedding(n_layers, seed=None, *, dtype=None):
+@factory(random=True, check=_check_embedding, about=About(
+    family="scheme", formula="N(0, 1 / d) times (9N)^-1/4, d = shape[-1]",
+    details="N(0, 1/d)·(9N)^(−1/4), d = shape[−1]",
+    reference="T-Fixup, Huang et al. 2020", example={"n_layers": 6}))
+def t_fixup_embedding(n_layers: int, seed: int | None = None, *,
+                      dtype: DTypeLike | None = None) -> Elementwise:
     r"""T-Fixup's init of the input embeddings of encoder and decoder.
 
     ``E ~ N(0, 1 / d) * (9N)^(-1/4)`` for a ``(..., d)`` embedding table:
@@ -388,17 +449,28 @@ def t_fixup_embedding(n_layers, seed=None, *, dtype=None):
 
 
 def fixup_scale(n_branches: int, branch_layers: int) -> float:
-    """Fixup's factor ``L^(-1/(2m-2))`` for ``L`` residual branches of ``m``
-    layers each."""
+    """Fixup's factor ``L^(-1/(2m-2))``.
+
+    For ``L`` residual branches of ``m`` layers each.
+    """
     return n_branches ** (-1 / (2 * branch_layers - 2))
 
 
-@factory(random=True, check=check_fans)
-def fixup(n_branches, branch_layers, seed=None, *, scale=2.0, mode="fan_out",
-          distribution="untruncated_normal", in_axis=-2, out_axis=-1,
-          batch_axis=(), groups=1, dtype=None):
-    r"""Fixup's init of the layers inside residual branches, for networks
-    without normalization.
+@factory(random=True, check=check_fans, about=About(
+    family="scheme", formula="std sqrt(scale / n(mode)) times L^(-1/(2m-2))",
+    details="√(scale/n(mode))·L^(−1/(2m−2))",
+    reference="Fixup, Zhang et al. 2019",
+    example={"n_branches": 16, "branch_layers": 2}, shape=KERNEL_SHAPE))
+def fixup(n_branches: int, branch_layers: int, seed: int | None = None, *,
+          scale: float = 2.0, mode: Mode = "fan_out",
+          distribution: ResidualDistribution = "untruncated_normal",
+          in_axis: Axes = -2, out_axis: Axes = -1,
+          batch_axis: Axes = (), groups: int = 1,
+          dtype: DTypeLike | None = None
+          ) -> ConfiguredInitializer:
+    r"""Fixup's init of the layers inside residual branches.
+
+    For networks without normalization.
 
     ``W ~ N(0, scale / fan_out) * L^(-1/(2m-2))``: He init (``scale = 2``
     for ReLU) of each of the first ``m - 1`` layers of each of the ``L``
@@ -461,8 +533,12 @@ def fixup(n_branches, branch_layers, seed=None, *, scale=2.0, mode="fan_out",
         batch_axis=batch_axis, groups=groups)
 
 
-@factory(random=False)
-def skip_init(alpha=0.0, *, dtype=None):
+@factory(random=False, about=About(
+    family="scheme", formula="alpha (0: ReZero)",
+    details="`alpha`, any shape and dtype: the gate of `x + α·f(x)`",
+    reference="ReZero, Bachlechner et al. 2020; SkipInit, De & Smith 2020"))
+def skip_init(alpha: float = 0.0, *,
+              dtype: DTypeLike | None = None) -> ConfiguredInitializer:
     r"""The gate of a residual branch, ``x + alpha * f(x)``, at ``alpha``.
 
     ``alpha = 0`` (the default) is ReZero and SkipInit: every residual block,

@@ -1,7 +1,8 @@
-"""The draws every random initializer is built from: the unit draws
-``uniform``, ``normal``, ``truncated_normal`` and ``orthogonal``, and the
-elementwise laws ``scale * unit + shift`` (:class:`Affine`) that most
-initializers are.
+"""The draws every random initializer is built from.
+
+The unit draws ``uniform``, ``normal``, ``truncated_normal`` and
+``orthogonal``, and the elementwise laws ``scale * unit + shift``
+(:class:`Affine`) that most initializers are.
 
 Each returns exactly what the ``jax.random`` function of the same name
 returns for the same key, shape and dtype. Where that is certain, the values
@@ -15,8 +16,10 @@ called otherwise:
 * ``jax_threefry_partitionable`` is on (JAX's default since 0.5.0);
 * the dtype is float32 or float64 (16-bit draws are made in float32 by the
   dtype policy, then cast);
-* the installed JAX is one whose stream was checked against the kernel
-  (:data:`VERIFIED_JAX`);
+* the kernel gives ``jax.random``'s bits in this process: checked once per
+  dtype and configuration on a small draw of each unit
+  (:func:`kernel_agrees`); where they differ (a JAX release that changed
+  its stream), one ``RuntimeWarning`` says so and ``jax.random`` is used;
 * the computation is lowered for CPU. On GPU and TPU, JAX already unrolls the
   hash and fuses it; the kernel has not been measured there, so those
   backends use ``jax.random`` (chosen at lowering time with
@@ -39,6 +42,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -46,39 +50,127 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import ArrayLike
 
 from jinit import _dtypes, _threefry
 
-# Oldest and newest JAX releases whose threefry stream, in partitionable mode,
-# was checked bit for bit against the kernel (every release in between too).
-VERIFIED_JAX = ((0, 8, 2), (0, 10, 2))
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+# The self-check's draws (:func:`kernel_agrees`): each unit with its bounds,
+# in a shape of three axes (row-major strides, several rows).
+CHECKED_UNITS = (("uniform", (-0.5, 2.0)), ("normal", ()),
+                 ("truncated_normal", (-1.0, 3.0)))
+CHECKED_SHAPE = (3, 4, 5)
+
+
+def _config() -> Any:
+    """``jax.config``, whose flags type checkers do not know."""
+    return jax.config
 
 
 def uses_kernel(key: jax.Array, dtype: np.dtype) -> bool:
-    """Whether draws for ``key`` in ``dtype`` come from the fused kernel on
-    CPU (anything else draws with ``jax.random``)."""
+    """Whether draws for ``key`` in ``dtype`` come from the kernel on CPU.
+
+    Anything else draws with ``jax.random``.
+    """
     return (str(jax.random.key_impl(key)) == "threefry2x32"
-            and bool(jax.config.jax_threefry_partitionable)
-            and VERIFIED_JAX[0] <= jax.__version_info__ <= VERIFIED_JAX[1]
-            and np.dtype(dtype) in KERNEL_DTYPES)
+            and bool(_config().jax_threefry_partitionable)
+            and np.dtype(dtype) in KERNEL_DTYPES
+            and kernel_agrees(np.dtype(dtype)))
+
+
+def kernel_agrees(dtype: np.dtype) -> bool:
+    """Whether the kernel draws ``jax.random``'s bits in ``dtype`` here.
+
+    Each unit of :data:`CHECKED_UNITS` is drawn by the kernel and by
+    ``jax.random`` for one key in :data:`CHECKED_SHAPE`, on the CPU, once
+    per process, dtype and configuration (``jax_enable_x64``,
+    ``jax_threefry_partitionable``), and cached: about 1 s on CPU. Where
+    the bits differ (a JAX release that changed its stream), a
+    ``RuntimeWarning`` says so, once, and draws fall back to ``jax.random``.
+    float64 is checked only under x64 (without it ``jax.random`` has no
+    float64 draws, and neither has the kernel). Works when first asked
+    inside a trace.
+    """
+    x64 = bool(_config().jax_enable_x64)
+    if np.dtype(dtype).itemsize > 4 and not x64:
+        return False
+    return _self_check(np.dtype(dtype), x64=x64, partitionable=bool(
+        _config().jax_threefry_partitionable))
+
+
+@functools.cache
+def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
+    """:func:`kernel_agrees` for the configuration of the arguments."""
+    del x64, partitionable  # The cache's key: the check reads the config.
+    try:
+        cpu = jax.devices("cpu")[0]
+    except RuntimeError:  # No CPU backend: the kernel never runs.
+        return False
+    units = [unit for unit, _ in CHECKED_UNITS]
+
+    def kernel(key, bounds):
+        return [_kernel(unit, key, CHECKED_SHAPE, dtype, numbers)
+                for unit, numbers in zip(units, bounds, strict=True)]
+
+    def reference(key, bounds):
+        return [UNITS[unit][0](key, CHECKED_SHAPE, dtype, *numbers)
+                for unit, numbers in zip(units, bounds, strict=True)]
+
+    # One compilation each (0.2 s and 0.5 s on CPU), with traced bounds, as
+    # the draws compile them.
+    with jax.ensure_compile_time_eval(), jax.default_device(cpu):
+        key = jax.random.key(20250101, impl="threefry2x32")
+        bounds = [tuple(jnp.asarray(number, dtype) for number in numbers)
+                  for _, numbers in CHECKED_UNITS]
+        draws = zip(jax.jit(kernel)(key, bounds),
+                    jax.jit(reference)(key, bounds), strict=True)
+        differ = [unit for unit, (ours, theirs) in zip(units, draws,
+                                                        strict=True)
+                  if not _same_bits(np.asarray(ours), np.asarray(theirs))]
+    if differ:
+        warnings.warn(
+            f"jinit: on JAX {jax.__version__}, the fused threefry kernel's "
+            f"{dtype.name} {', '.join(differ)} draws differ from "
+            f"jax.random's; {dtype.name} draws fall back to jax.random "
+            "(the same values, 2.5-4x slower on CPU). Please report this to "
+            "jinit with your JAX version.",
+            RuntimeWarning, stacklevel=2)
+    return not differ
+
+
+def _same_bits(ours: np.ndarray, theirs: np.ndarray) -> bool:
+    return (ours.dtype == theirs.dtype and ours.shape == theirs.shape
+            and ours.tobytes() == theirs.tobytes())
+
+
+def _kernel(unit: str, key: jax.Array, shape: tuple[int, ...],
+            dtype: np.dtype, bounds: tuple[jax.Array, ...]) -> jax.Array:
+    """The ``unit`` draw for ``key``, computed by the fused kernel."""
+    bits = _threefry.random_bits(jax.random.key_data(key),
+                                 jnp.finfo(dtype).bits, shape)
+    return from_bits(unit, bits, dtype, bounds)
 
 
 def _select(kernel: Callable[..., jax.Array],
             reference: Callable[..., jax.Array], key: jax.Array,
             dtype: np.dtype, *args: jax.Array) -> jax.Array:
-    """``kernel(key, *args)`` when lowered for CPU and exact, else
-    ``reference(key, *args)``; both compute the same values."""
+    """``kernel(key, *args)`` on CPU where exact, else ``reference``.
+
+    Both compute the same values.
+    """
     if not uses_kernel(key, dtype):
         return reference(key, *args)
     return lax.platform_dependent(key, *args, cpu=kernel, default=reference)
 
 
-def _unit_interval(bits: jax.Array, dtype: np.dtype, minval: jax.Array,
-                   maxval: jax.Array) -> jax.Array:
-    """``jax.random.uniform``'s arithmetic on random words: the top mantissa
-    bits of each word give a float in [1, 2), shifted to [0, 1) and scaled to
-    [minval, maxval)."""
+def _unit_interval(bits: jax.Array, dtype: np.dtype,
+                   minval: jax.Array | np.ndarray,
+                   maxval: jax.Array | np.ndarray) -> jax.Array:
+    """``jax.random.uniform``'s arithmetic on random words.
+
+    The top mantissa bits of each word give a float in [1, 2), shifted to
+    [0, 1) and scaled to [minval, maxval).
+    """
     info = jnp.finfo(dtype)
     unsigned = bits.dtype
     mantissa = (lax.shift_right_logical(
@@ -90,8 +182,10 @@ def _unit_interval(bits: jax.Array, dtype: np.dtype, minval: jax.Array,
 
 def from_bits(unit: str, bits: jax.Array, dtype: np.dtype,
                bounds: tuple[jax.Array, ...]) -> jax.Array:
-    """The ``unit`` draw (see :data:`UNITS`) that ``jax.random`` makes from
-    the random words ``bits``."""
+    """The ``unit`` draw ``jax.random`` makes from the random words ``bits``.
+
+    ``unit`` is one of :data:`UNITS`.
+    """
     if unit == "uniform":
         return _unit_interval(bits, dtype, *bounds)
     sqrt2 = np.array(np.sqrt(2), dtype)
@@ -127,14 +221,12 @@ def _unit(unit: str, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     # into the arithmetic (eager calls pass them at run time, as JAX does).
     bounds = tuple(_opaque(lax.convert_element_type(bound, dtype))
                    for bound in bounds)
-    width = jnp.finfo(dtype).bits
     if max(shape, default=0) >= _threefry.WORD:
         # The kernel counts along each axis in one 32-bit word; JAX counts
         # in 64 bits, exact for any dimension.
         return UNITS[unit][0](key, shape, dtype, *bounds)
     return _select(
-        lambda key, *bounds: from_bits(unit, _threefry.random_bits(
-            jax.random.key_data(key), width, shape), dtype, bounds),
+        lambda key, *bounds: _kernel(unit, key, shape, dtype, bounds),
         lambda key, *bounds: UNITS[unit][0](key, shape, dtype, *bounds),
         key, dtype, *bounds)
 
@@ -150,8 +242,11 @@ def uniform(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
 @functools.partial(jax.jit, static_argnums=(1, 2))
 def normal(key: jax.Array, shape: tuple[int, ...],
            dtype: np.dtype) -> jax.Array:
-    """``jax.random.normal(key, shape, dtype)``, real or complex (a complex
-    draw has independent real and imaginary parts, each of variance 1/2)."""
+    """``jax.random.normal(key, shape, dtype)``, real or complex.
+
+    A complex draw has independent real and imaginary parts, each of variance
+    1/2.
+    """
     if jnp.issubdtype(dtype, jnp.complexfloating):
         real = jnp.finfo(dtype).dtype
         key_real, key_imag = jax.random.split(key)
@@ -165,17 +260,21 @@ def normal(key: jax.Array, shape: tuple[int, ...],
 def truncated_normal(key: jax.Array, lower: float | jax.Array,
                      upper: float | jax.Array, shape: tuple[int, ...],
                      dtype: np.dtype) -> jax.Array:
-    """``jax.random.truncated_normal(key, lower, upper, shape, dtype)``: a
-    standard normal restricted to (lower, upper), by the inverse CDF."""
+    """``jax.random.truncated_normal(key, lower, upper, shape, dtype)``.
+
+    A standard normal restricted to (lower, upper), by the inverse CDF.
+    """
     return _unit("truncated_normal", key, shape, dtype, (lower, upper))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
 def orthogonal(key: jax.Array, n: int, shape: tuple[int, ...],
                dtype: np.dtype, m: int) -> jax.Array:
-    """``jax.random.orthogonal(key, n, shape, dtype, m)``: Haar-random
-    ``(*shape, n, m)`` matrices with orthonormal columns (rows when
-    ``n < m``), by the sign-corrected QR of a normal draw (Mezzadri 2007)."""
+    """``jax.random.orthogonal(key, n, shape, dtype, m)``.
+
+    Haar-random ``(*shape, n, m)`` matrices with orthonormal columns (rows when
+    ``n < m``), by the sign-corrected QR of a normal draw (Mezzadri 2007).
+    """
     z = normal(key, (*shape, max(n, m), min(n, m)), dtype)
     q, r = jnp.linalg.qr(z)
     signs = jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))
@@ -206,8 +305,10 @@ class Affine:
                 cast(self.scale), cast(self.shift))
 
     def support(self, dtype: np.dtype) -> tuple[float, float]:
-        """The smallest and largest value drawn in ``dtype``, as exact
-        floats (a normal's unit draw reaches :func:`normal_extreme`)."""
+        """The smallest and largest value drawn in ``dtype``, as exact floats.
+
+        A normal's unit draw reaches :func:`normal_extreme`.
+        """
         if self.unit == "normal":
             low, high = -normal_extreme(dtype), normal_extreme(dtype)
         else:
@@ -221,9 +322,12 @@ class Affine:
 
     def check_range(self, dtype: np.dtype, out_dtype: np.dtype,
                     initializer: str) -> None:
-        """Raises ``ValueError`` if drawing the law in ``dtype`` and casting
-        it to ``out_dtype`` would give an infinity or NaN, or round a
-        non-zero scale to 0; see :func:`jinit._dtypes.check_range`."""
+        """Raises ``ValueError`` if the law's values cannot be drawn and cast.
+
+        That is if drawing the law in ``dtype`` and casting it to ``out_dtype``
+        would give an infinity or NaN, or round a non-zero scale to 0; see
+        :func:`jinit._dtypes.check_range`.
+        """
         numbers = [*self.bounds, *(
             value for value in (self.scale, self.shift) if value is not None)]
         if self.unit == "uniform":
@@ -244,8 +348,10 @@ class Affine:
 
     def output_range(self, dtype: np.dtype, out_dtype: np.dtype
                      ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Where a bounded law's values, drawn in ``dtype``, are clamped
-        before the cast to a narrower ``out_dtype``, or ``None``.
+        """Where a bounded law's values are clamped before a narrowing cast.
+
+        The values, drawn in ``dtype``, are clamped before the cast to a
+        narrower ``out_dtype``; ``None`` where they are not.
 
         Rounding to nearest can carry a value drawn in ``dtype`` onto or
         past the bound of its support: a uniform draw in [-1, 1) onto 1 in
@@ -276,9 +382,11 @@ class Affine:
 
 @functools.cache
 def normal_extreme(dtype: np.dtype) -> float:
-    """The largest magnitude of a standard normal draw in ``dtype``: the
-    inverse CDF at the extreme random words (5.42 in float32, 8.29 in
-    float64)."""
+    """The largest magnitude of a standard normal draw in ``dtype``.
+
+    The inverse CDF at the extreme random words (5.42 in float32, 8.29 in
+    float64).
+    """
     unsigned = np.dtype(f"uint{jnp.finfo(dtype).bits}")
     words = np.array([0, np.iinfo(unsigned).max], unsigned)
     with jax.ensure_compile_time_eval():  # Also when first asked in a trace.
@@ -287,8 +395,10 @@ def normal_extreme(dtype: np.dtype) -> float:
 
 
 def _opaque(x: jax.Array) -> jax.Array:
-    """``x``, bit for bit, through an xor with a zero that XLA cannot see,
-    so no multiplication is reassociated across it."""
+    """``x``, bit for bit, through an xor with a zero that XLA cannot see.
+
+    So no multiplication is reassociated across it.
+    """
     unsigned = np.dtype(f"uint{x.dtype.itemsize * 8}")
     zero = lax.optimization_barrier(np.zeros((), unsigned))
     return lax.bitcast_convert_type(
@@ -296,11 +406,13 @@ def _opaque(x: jax.Array) -> jax.Array:
 
 
 def _rounded(x: jax.Array) -> jax.Array:
-    """``x``, bit for bit, as an operand no compiler can fuse into a
-    multiply-add: ``min(x, largest finite)`` is ``x`` for every value a law
-    that passed the range checks draws, but not provably so, which keeps
-    ``x * scale + shift`` two roundings, as JAX's eager ``x * scale`` then
-    ``+ shift`` (a fused multiply-add rounds once)."""
+    """``x``, bit for bit, as an operand no compiler fuses into a multiply-add.
+
+    ``min(x, largest finite)`` is ``x`` for every value a law that passed the
+    range checks draws, but not provably so, which keeps ``x * scale + shift``
+    two roundings, as JAX's eager ``x * scale`` then ``+ shift`` (a fused
+    multiply-add rounds once).
+    """
     return lax.min(_opaque(x), np.array(jnp.finfo(x.dtype).max, x.dtype))
 
 
@@ -314,9 +426,11 @@ def rescale(values: jax.Array, scale: jax.Array | None,
 
 
 def cast(values: jax.Array, out_dtype: np.dtype,
-         clamp: tuple[np.ndarray, np.ndarray] | None) -> jax.Array:
-    """``values`` in ``out_dtype``, clamped first to ``clamp`` (see
-    :meth:`Affine.output_range`) where given."""
+         clamp: tuple[ArrayLike, ArrayLike] | None) -> jax.Array:
+    """``values`` in ``out_dtype``, clamped first to ``clamp`` where given.
+
+    See :meth:`Affine.output_range`.
+    """
     values = values if clamp is None else jnp.clip(values, *clamp)
     return values.astype(out_dtype)
 
@@ -339,8 +453,9 @@ def _sampler(out_sharding: Any) -> Callable[..., jax.Array]:
 def sample(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
            out_dtype: np.dtype, law: Affine,
            out_sharding: Any = None) -> jax.Array:
-    """``law`` drawn in ``dtype`` for ``key`` and cast to ``out_dtype``, in
-    one compiled function per shape.
+    """``law`` drawn in ``dtype`` for ``key`` and cast to ``out_dtype``.
+
+    In one compiled function per shape.
 
     With ``out_sharding`` (a ``Sharding``, or a ``PartitionSpec`` under
     ``jax.set_mesh``) the function is compiled for that sharding: each device

@@ -1,12 +1,16 @@
-"""Shapes and axes: validation, and the one fan computation used by every
-initializer."""
+"""Shapes and axes: validation, and the one fan computation.
+
+The fan computation is used by every initializer.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence, Set
+from typing import Any
 
 import jax
+import jax.core
 import numpy as np
 
 from jinit import _checks
@@ -61,10 +65,13 @@ def canonical(shape: object) -> tuple[int, ...]:
 
 
 def check_size(shape: tuple[int, ...], *dtypes: np.dtype) -> None:
-    """Raises ``ValueError`` if an array of ``shape`` in one of ``dtypes``
-    would take 2**63 bytes or more, which XLA cannot address (it aborts the
-    process rather than raise). Sizes below that are left to the
-    allocator, so abstract evaluation of any real model keeps working."""
+    """Raises ``ValueError`` if an array of ``shape`` is too large to address.
+
+    That is if in one of ``dtypes`` it would take 2**63 bytes or more, which
+    XLA cannot address (it aborts the process rather than raise). Sizes below
+    that are left to the allocator, so abstract evaluation of any real model
+    keeps working.
+    """
     size = math.prod(shape)
     for dtype in dtypes:
         if size * dtype.itemsize >= SIZE_LIMIT:
@@ -75,7 +82,7 @@ def check_size(shape: tuple[int, ...], *dtypes: np.dtype) -> None:
                 "dimensions.")
 
 
-def as_axes(name: str, value: object) -> tuple[int, ...]:
+def as_axes(name: str, value: Any) -> tuple[int, ...]:
     """Parses an axis argument (an int or a sequence of ints) into a tuple."""
     items = (value,) if isinstance(value, (int, np.integer)) else value
     try:
@@ -91,8 +98,11 @@ def as_axes(name: str, value: object) -> tuple[int, ...]:
 
 
 def check_axes(**named: Axes) -> None:
-    """Factory-time check of axis arguments: their types, and no axis given
-    twice with the same sign (``in_axis=-1, out_axis=-1``)."""
+    """Factory-time check of axis arguments.
+
+    Their types, and no axis given twice with the same sign
+    (``in_axis=-1, out_axis=-1``).
+    """
     _check_disjoint({name: as_axes(name, value)
                      for name, value in named.items()}, "")
 
@@ -138,15 +148,20 @@ def resolve_axes(shape: Sequence[int], **named: Axes
 
 
 def centre_tap(spatial: Sequence[int]) -> tuple[int, ...]:
-    """The centre tap of a kernel with ``spatial`` extents: ``(k - 1) // 2``
-    on each axis, the tap a ``SAME``-padded convolution centres."""
+    """The centre tap of a kernel with ``spatial`` extents.
+
+    ``(k - 1) // 2`` on each axis, the tap a ``SAME``-padded convolution
+    centres.
+    """
     return tuple((k - 1) // 2 for k in spatial)
 
 
 def check_rank(shape: Sequence[int], low: int, high: int | None,
                initializer: str, batch: int = 0) -> None:
-    """Checks that ``shape`` has ``low``..``high`` axes besides ``batch``
-    batch axes (``high=None``: no upper bound)."""
+    """Checks that ``shape`` has ``low``..``high`` axes besides its batch axes.
+
+    ``batch`` counts the batch axes; ``high=None``: no upper bound.
+    """
     rank = len(shape) - batch
     if rank < low or (high is not None and rank > high):
         wanted = (f"exactly {low}" if low == high else f"at least {low}"

@@ -22,26 +22,32 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TypeVar
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
 ROTATIONS = ((13, 15, 26, 6), (17, 29, 16, 24))
 KEY_PARITY = 0x1BD11BDA  # Threefry's key-schedule constant.
 WORD = 2**32
+# Words hashed on the device (JAX arrays) or on the host (NumPy arrays).
+Words = TypeVar("Words", jax.Array, np.ndarray)
 
 
-def _rotate_left(x: jax.Array, bits: int) -> jax.Array:
+def _rotate_left(x: Words, bits: int) -> Words:
     return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
 
 
-def hash2x32(key0: jax.Array, key1: jax.Array, x0: jax.Array, x1: jax.Array
-             ) -> tuple[jax.Array, jax.Array]:
-    """Threefry-2x32 (20 rounds) of the words ``(x0, x1)`` under the key
-    ``(key0, key1)``; all ``uint32``, broadcast together: JAX arrays, or
-    NumPy arrays (not NumPy scalars, which warn on the wrap-around) to hash
-    on the host."""
+def hash2x32(key0: Words, key1: Words, x0: Words, x1: Words
+             ) -> tuple[Words, Words]:
+    """Threefry-2x32 (20 rounds) of the words ``(x0, x1)``.
+
+    Under the key ``(key0, key1)``; all ``uint32``, broadcast together: JAX
+    arrays, or NumPy arrays (not NumPy scalars, which warn on the wrap-around)
+    to hash on the host.
+    """
     schedule = (key0, key1, key0 ^ key1 ^ np.uint32(KEY_PARITY))
     x0, x1 = x0 + schedule[0], x1 + schedule[1]
     for block in range(5):
@@ -55,9 +61,11 @@ def hash2x32(key0: jax.Array, key1: jax.Array, x0: jax.Array, x1: jax.Array
 
 def _multiply_wide(index: jax.Array, factor: int
                    ) -> tuple[jax.Array, jax.Array]:
-    """``index * factor mod 2**64`` as (high, low) ``uint32`` words, for a
-    ``uint32`` array ``index`` and a Python int ``factor`` in [0, 2**64),
-    from 16-bit limbs so that no partial product overflows."""
+    """``index * factor mod 2**64`` as (high, low) ``uint32`` words.
+
+    For a ``uint32`` array ``index`` and a Python int ``factor`` in [0, 2**64),
+    from 16-bit limbs so that no partial product overflows.
+    """
     factor_low, factor_high = factor % WORD, factor // WORD
     i0, i1 = index & np.uint32(0xFFFF), lax.shift_right_logical(
         index, np.uint32(16))
@@ -76,8 +84,9 @@ def _multiply_wide(index: jax.Array, factor: int
 
 def flat_index(indices: Sequence[jax.Array], strides: Sequence[int], *,
                wide: bool) -> tuple[jax.Array, jax.Array]:
-    """The row-major index ``sum(indices[a] * strides[a])`` as (high, low)
-    ``uint32`` words.
+    """The row-major index ``sum(indices[a] * strides[a])`` as two words.
+
+    The (high, low) ``uint32`` words.
 
     Args:
       indices: ``uint32`` arrays of per-axis indices, broadcast together.
@@ -89,19 +98,21 @@ def flat_index(indices: Sequence[jax.Array], strides: Sequence[int], *,
         low = sum((index * np.uint32(stride)
                    for index, stride in zip(indices, strides, strict=True)),
                   start=np.uint32(0))
-        return lax.full_like(low, 0, np.uint32), low
+        return lax.full_like(low, 0, np.uint32), jnp.asarray(low)
     high = low = np.uint32(0)
     for index, stride in zip(indices, strides, strict=True):
         part_high, part_low = _multiply_wide(index, stride)
         total = low + part_low
         high = high + part_high + (total < low).astype(np.uint32)
         low = total
-    return high, low
+    return jnp.asarray(high), jnp.asarray(low)
 
 
 def counters(shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
-    """The (high, low) words of every element's row-major index in
-    ``shape``, exact for any size below 2**64."""
+    """The (high, low) words of every element's row-major index in ``shape``.
+
+    Exact for any size below 2**64.
+    """
     strides = [math.prod(shape[axis + 1:]) for axis in range(len(shape))]
     indices = [lax.broadcasted_iota(np.uint32, shape, axis)
                for axis in range(len(shape))]
@@ -112,10 +123,12 @@ def counters(shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
 
 def bits_at(key_data: jax.Array, bit_width: int, high: jax.Array,
             low: jax.Array) -> jax.Array:
-    """The ``bit_width``-bit words (32 or 64) that a ``threefry2x32`` key
-    with data ``key_data`` (``uint32[2]``) gives the elements whose row-major
-    indices have the (high, low) words ``(high, low)``, in partitionable
-    mode."""
+    """The random words of the elements at given row-major indices.
+
+    The ``bit_width``-bit words (32 or 64) that a ``threefry2x32`` key with
+    data ``key_data`` (``uint32[2]``) gives the elements whose row-major
+    indices have the (high, low) words ``(high, low)``, in partitionable mode.
+    """
     x0, x1 = hash2x32(key_data[0], key_data[1], high, low)
     if bit_width == 32:
         return x0 ^ x1
@@ -128,7 +141,9 @@ def bits_at(key_data: jax.Array, bit_width: int, high: jax.Array,
 
 def random_bits(key_data: jax.Array, bit_width: int,
                 shape: tuple[int, ...]) -> jax.Array:
-    """The ``bit_width``-bit words (32 or 64) that ``jax.random.bits`` draws
-    for a ``threefry2x32`` key with data ``key_data`` (``uint32[2]``) in
-    partitionable mode."""
+    """The words that ``jax.random.bits`` draws for a ``threefry2x32`` key.
+
+    ``bit_width``-bit words (32 or 64), for the key with data ``key_data``
+    (``uint32[2]``), in partitionable mode.
+    """
     return bits_at(key_data, bit_width, *counters(shape))

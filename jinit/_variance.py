@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 import math
+import typing
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.typing import DTypeLike
 
 from jinit import _checks, _sampling, _shapes
-from jinit._base import Elementwise, factory
+from jinit._about import About
+from jinit._base import ConfiguredInitializer, Elementwise, factory
 from jinit._random import TRUNCATION
+from jinit._shapes import Axes
 
-MODES = ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
-DISTRIBUTIONS = ("truncated_normal", "normal", "untruncated_normal", "uniform")
+Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
+MODES: tuple[Mode, ...] = typing.get_args(Mode)
+Distribution = Literal["truncated_normal", "normal", "untruncated_normal",
+                       "uniform"]
+DISTRIBUTIONS: tuple[Distribution, ...] = typing.get_args(Distribution)
 # What the axes that are neither input, output nor batch count for: a
 # receptive field in both fans (jax.nn.initializers and Keras by default, the
 # spatial axes of a convolution kernel), or nothing (Keras's
 # ``input_axes``/``output_axes``: only the listed axes count).
-OTHER_AXES = ("receptive_field", "ignored")
+OtherAxes = Literal["receptive_field", "ignored"]
+OTHER_AXES: tuple[OtherAxes, ...] = typing.get_args(OtherAxes)
 
 # Standard deviation of N(0, 1) truncated to (-2, 2):
 # sqrt(1 - 4 * phi(2) / (2 * Phi(2) - 1)).
@@ -32,7 +40,7 @@ COMPLEX_TRUNCATED_STDDEV = math.sqrt((1 - 5 * math.exp(-TRUNCATION**2))
                                      / (1 - math.exp(-TRUNCATION**2)))
 
 
-def denominator(mode: str, fan_in: int, fan_out: int) -> float:
+def denominator(mode: str, fan_in: float, fan_out: float) -> float:
     """The ``n`` of ``stddev = sqrt(scale / n)`` for ``mode``."""
     return {"fan_in": fan_in,
             "fan_out": fan_out,
@@ -42,8 +50,10 @@ def denominator(mode: str, fan_in: int, fan_out: int) -> float:
 
 def _complex_polar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
                    radius: Callable[[jax.Array], jax.Array]) -> jax.Array:
-    """``radius(u) * exp(i * theta)`` with ``u`` and ``theta / 2pi``
-    independent U[0, 1) draws, in complex ``dtype``."""
+    """``radius(u) * exp(i * theta)`` in complex ``dtype``.
+
+    ``u`` and ``theta / 2pi`` are independent U[0, 1) draws.
+    """
     key_radius, key_angle = jax.random.split(key)
     real = jnp.finfo(dtype).dtype
     r = radius(_sampling.uniform(key_radius, shape, real)).astype(dtype)
@@ -64,15 +74,18 @@ def _complex_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     return z / jnp.array(COMPLEX_TRUNCATED_STDDEV, dtype)
 
 
-def fans(shape: Sequence[int], in_axis: _shapes.Axes = -2,
-         out_axis: _shapes.Axes = -1, batch_axis: _shapes.Axes = (),
+def fans(shape: Sequence[int], in_axis: Axes = -2,
+         out_axis: Axes = -1, batch_axis: Axes = (),
          groups: int = 1, other_axes: str = "receptive_field"
          ) -> tuple[int, int]:
-    """:func:`jinit.compute_fans`, with the axes that are neither input,
-    output nor batch a receptive field (``other_axes="receptive_field"``) or
-    in neither fan (``"ignored"``, Keras's ``input_axes``/``output_axes``):
-    those are then batch axes, known once the rank is. 0-D and 1-D shapes
-    have no such axes with the default ``in_axis`` and ``out_axis``."""
+    """:func:`jinit.compute_fans`, with a choice for the other axes.
+
+    The axes that are neither input, output nor batch are a receptive field
+    (``other_axes="receptive_field"``) or in neither fan (``"ignored"``,
+    Keras's ``input_axes``/``output_axes``): those are then batch axes, known
+    once the rank is. 0-D and 1-D shapes have no such axes with the default
+    ``in_axis`` and ``out_axis``.
+    """
     if other_axes == "ignored" and len(shape) >= 2:
         axes = _shapes.resolve_axes(shape, in_axis=in_axis,
                                     out_axis=out_axis, batch_axis=batch_axis)
@@ -85,9 +98,11 @@ def fans(shape: Sequence[int], in_axis: _shapes.Axes = -2,
 
 def config_fans(shape: Sequence[int], config: Mapping[str, Any]
                 ) -> tuple[float, float]:
-    """The fans of ``shape`` for a factory's ``in_axis``, ``out_axis``,
-    ``batch_axis``, ``groups`` and (where it has one) ``other_axes``
-    arguments."""
+    """The fans of ``shape`` for a factory's axis arguments.
+
+    Its ``in_axis``, ``out_axis``, ``batch_axis``, ``groups`` and (where it has
+    one) ``other_axes``.
+    """
     return fans(shape, config["in_axis"], config["out_axis"],
                 config["batch_axis"], config["groups"],
                 config.get("other_axes", "receptive_field"))
@@ -98,11 +113,45 @@ def check_fans(shape: tuple[int, ...], config: Mapping[str, Any],
     config_fans(shape, config)
 
 
-@factory(random=True, allow_complex=True, check=check_fans)
-def variance_scaling(scale=1.0, mode="fan_in",
-                     distribution="truncated_normal", seed=None, *,
-                     in_axis=-2, out_axis=-1, batch_axis=(), groups=1,
-                     dtype=None, other_axes="receptive_field"):
+# jinit's distributions as jax.nn.initializers.variance_scaling spells them.
+JaxDistribution = Literal["truncated_normal", "normal", "uniform"]
+JAX_DISTRIBUTIONS: dict[str, JaxDistribution] = {
+    "truncated_normal": "truncated_normal", "normal": "truncated_normal",
+    "untruncated_normal": "normal", "uniform": "uniform"}
+
+
+def jax_variance_scaling(config: Mapping[str, Any]) -> Any:
+    """``jax.nn.initializers.variance_scaling`` with ``config``'s law.
+
+    Or why there is none (it has no groups).
+    """
+    if config["groups"] != 1:
+        return "groups != 1"
+    return jax.nn.initializers.variance_scaling(
+        config["scale"], config["mode"],
+        JAX_DISTRIBUTIONS[config["distribution"]], config["in_axis"],
+        config["out_axis"], config["batch_axis"])
+
+
+@factory(random=True, allow_complex=True, check=check_fans, about=About(
+    family="variance scaling",
+    formula="std sqrt(scale / n(mode)), chosen distribution",
+    details="mean 0, std exactly √(scale/n) with n = fan_in, fan_out, "
+            "(fan_in+fan_out)/2 or √(fan_in·fan_out) for `mode` = `fan_in`, "
+            "`fan_out`, `fan_avg`, `fan_geo_avg`; `distribution`: "
+            '`"truncated_normal"` = `"normal"`: '
+            "z·√(scale/n)/0.87962566103423978, z ~ N(0,1) cut at ±2; "
+            '`"untruncated_normal"`: N(0, scale/n); `"uniform"`: '
+            "U(−√(3·scale/n), √(3·scale/n))",
+    keras=True, jax=jax_variance_scaling))
+def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
+                     distribution: Distribution = "truncated_normal",
+                     seed: int | None = None, *,
+                     in_axis: Axes = -2, out_axis: Axes = -1,
+                     batch_axis: Axes = (), groups: int = 1,
+                     dtype: DTypeLike | None = None,
+                     other_axes: OtherAxes = "receptive_field"
+                     ) -> Elementwise:
     r"""Initializer whose standard deviation adapts to the weight's fans.
 
     Samples have mean 0 and standard deviation exactly ``sqrt(scale / n)``,
@@ -215,7 +264,7 @@ def variance_scaling(scale=1.0, mode="fan_in",
 
 
 # name: (scale, mode, distribution, formula, reference)
-PRESETS = {
+PRESETS: dict[str, tuple[float, Mode, Distribution, str, str]] = {
     "lecun_uniform": (1.0, "fan_in", "uniform",
                       "U(-limit, limit), limit = sqrt(3 / fan_in)",
                       "LeCun, Bottou, Orr & Mueller (1998), Efficient "
@@ -241,6 +290,19 @@ PRESETS = {
                   "He et al. (2015), Delving Deep into Rectifiers, "
                   "https://arxiv.org/abs/1502.01852."),
 }
+
+
+def _preset_about(name: str) -> About:
+    scale, mode, distribution, formula, reference = PRESETS[name]
+    authors, year = reference.split(")")[0].split(" (")  # "He et al. (2015)"
+    return About(
+        family="variance scaling", formula=formula,
+        details=f"variance_scaling({scale:g}, {mode}, {distribution}): "
+                f"{formula}",
+        reference=f"{authors} {year}", keras=True,
+        fixed={"scale": scale, "mode": mode, "distribution": distribution},
+        jax=jax_variance_scaling)
+
 
 _PRESET_DOC = """{title} initializer: {formula}.
 
@@ -288,8 +350,11 @@ _PRESET_DOC = """{title} initializer: {formula}.
 def _preset(name: str):
     scale, mode, distribution, formula, reference = PRESETS[name]
 
-    def build(seed=None, *, in_axis=-2, out_axis=-1, batch_axis=(), groups=1,
-              dtype=None, other_axes="receptive_field"):
+    def build(seed: int | None = None, *, in_axis: Axes = -2,
+              out_axis: Axes = -1, batch_axis: Axes = (),
+              groups: int = 1, dtype: DTypeLike | None = None,
+              other_axes: OtherAxes = "receptive_field"
+              ) -> ConfiguredInitializer:
         return variance_scaling(scale, mode, distribution, seed,
                                 in_axis=in_axis, out_axis=out_axis,
                                 batch_axis=batch_axis, groups=groups,
@@ -300,7 +365,8 @@ def _preset(name: str):
         title=name.replace("_", " ").capitalize(), formula=formula,
         scale=scale, mode=mode, distribution=distribution, name=name,
         reference=reference)
-    return factory(random=True, allow_complex=True, check=check_fans)(build)
+    return factory(random=True, allow_complex=True, check=check_fans,
+                   about=_preset_about(name))(build)
 
 
 lecun_uniform = _preset("lecun_uniform")

@@ -1,5 +1,7 @@
-"""ZerO: deterministic initialization with only zeros, ones and Hadamard
-signs (Zhao, Schäfer & Anandkumar, 2022)."""
+"""ZerO: deterministic initialization with zeros, ones and Hadamard signs.
+
+Zhao, Schäfer & Anandkumar (2022).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +12,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.typing import DTypeLike
 
 from jinit import _shapes
-from jinit._base import factory
+from jinit._about import About
+from jinit._base import Draw, factory
 
 
 def _check_zer_o(shape: tuple[int, ...], config: Mapping[str, Any],
@@ -21,8 +25,10 @@ def _check_zer_o(shape: tuple[int, ...], config: Mapping[str, Any],
 
 
 def zer_o_matrix(inputs: int, outputs: int, dtype: np.dtype) -> jax.Array:
-    """The ``(inputs, outputs)`` kernel: the transpose of the paper's ``W``
-    in ``R^{outputs x inputs}``, computed on the device from iotas."""
+    """The ``(inputs, outputs)`` kernel, computed on the device from iotas.
+
+    The transpose of the paper's ``W`` in ``R^{outputs x inputs}``.
+    """
     rows = lax.broadcasted_iota(jnp.uint32, (inputs, outputs), 0)
     columns = lax.broadcasted_iota(jnp.uint32, (inputs, outputs), 1)
     if outputs <= inputs:
@@ -35,8 +41,26 @@ def zer_o_matrix(inputs: int, outputs: int, dtype: np.dtype) -> jax.Array:
     return jnp.where(odd == 1, -c, c)
 
 
-@factory(random=False, floating=True, check=_check_zer_o)
-def zer_o(*, dtype=None):
+def _zer_o_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                   ) -> tuple[float, float]:
+    """Of the (in, out) matrix at one tap of ``prod(shape[:-2])``."""
+    inputs, outputs = shape[-2:]
+    matrix = np.asarray(zer_o_matrix(inputs, outputs, np.dtype(np.float32)),
+                        np.float64)
+    size = matrix.size * int(np.prod(shape[:-2]))
+    mean = matrix.sum() / size
+    return float(mean), float(np.sqrt((matrix**2).sum() / size - mean**2))
+
+
+@factory(random=False, floating=True, check=_check_zer_o, about=About(
+    family="scheme",
+    formula="I, partial I, or 2^(-(m-1)/2) Hadamard signs (out > in)",
+    details="deterministic: (in, out) kernel I, eye(in, out) for out < in, "
+            "2^(−(m−1)/2)·(−1)^popcount(i & j) with m = ⌈log₂ out⌉ for "
+            "out > in; (…spatial, in, out) kernels at the centre tap; "
+            "floating dtypes",
+    reference="ZerO, Zhao et al. 2022", keras=True, moments=_zer_o_moments))
+def zer_o(*, dtype: DTypeLike | None = None) -> Draw:
     """ZerO initializer: identity, partial identity, or Hadamard signs.
 
     For a dense kernel of shape ``(in, out)``, the transpose of the paper's

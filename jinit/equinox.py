@@ -132,8 +132,10 @@ def reinit(model: Model, key: jax.Array,
 
 def _compile(rules: Sequence[tuple[str, Callable[..., jax.Array]]]
              ) -> list[CompiledRule]:
-    """The rules with their patterns compiled, each checked: ``(pattern,
-    init)`` pairs only (Equinox keeps no sharding to set)."""
+    """The rules with their patterns compiled, each checked.
+
+    ``(pattern, init)`` pairs only (Equinox keeps no sharding to set).
+    """
     for rule in rules:
         if not isinstance(rule, tuple) or len(rule) != 2:
             raise TypeError(

@@ -16,6 +16,7 @@ Importing this module imports Flax; ``import jinit`` does not.
 
 from __future__ import annotations
 
+import typing
 from typing import Any
 
 import jax
@@ -30,8 +31,9 @@ __all__ = ["sharded"]
 
 def sharded(init: Initializer, sharding: PartitionSpec | tuple[Any, ...],
             mesh: Mesh | None = None, **metadata: Any) -> Any:
-    """``nnx.with_partitioning(init, sharding, mesh, **metadata)``, drawing
-    the parameter directly sharded.
+    """``nnx.with_partitioning(init, sharding, mesh, **metadata)``.
+
+    The parameter is drawn directly sharded.
 
     The returned initializer takes ``(key, shape, dtype=None)`` as Flax calls
     it, and gives the ``nnx.VariableMetadata`` that ``nnx.with_partitioning``
@@ -92,4 +94,6 @@ def sharded(init: Initializer, sharding: PartitionSpec | tuple[Any, ...],
         out_sharding = spec if mesh is None else NamedSharding(mesh, spec)
         return init(key, shape, dtype, out_sharding=out_sharding)
 
-    return nnx.with_partitioning(draw, sharding, mesh, **metadata)
+    # Flax annotates `sharding` as a tuple, and takes a PartitionSpec too.
+    return nnx.with_partitioning(draw, typing.cast(Any, sharding), mesh,
+                                 **metadata)

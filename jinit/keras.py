@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.sharding import AbstractMesh, NamedSharding
 
@@ -39,10 +40,12 @@ __all__ = ["JinitInitializer", "initializer"]
 
 
 def keras_key(seed: int) -> jax.Array:
-    """The key Keras 3's JAX backend draws with for the int seed ``seed``:
-    the raw ``uint32`` key ``[seed, 0]`` (not ``jax.random.key(seed)``,
-    which is ``[0, seed]``)."""
-    return jax.random.wrap_key_data(np.array([seed, 0], np.uint32))
+    """The key Keras 3's JAX backend draws with for the int seed ``seed``.
+
+    The raw ``uint32`` key ``[seed, 0]`` (not ``jax.random.key(seed)``, which
+    is ``[0, seed]``).
+    """
+    return jax.random.wrap_key_data(jnp.array([seed, 0], np.uint32))
 
 
 @keras.saving.register_keras_serializable(package="jinit")
@@ -80,7 +83,7 @@ class JinitInitializer(keras.initializers.Initializer):
                     "`seed` must be None, an int in [0, 2**32) or a "
                     "keras.random.SeedGenerator; got "
                     f"{type(seed).__name__} {seed!r}.")
-            if not 0 <= seed < _keys.SEED_LIMIT:
+            if not 0 <= int(seed) < _keys.SEED_LIMIT:
                 raise ValueError(f"`seed` must be in [0, 2**32); got {seed!r}.")
             seed = int(seed)
         self.seed = seed
@@ -89,8 +92,8 @@ class JinitInitializer(keras.initializers.Initializer):
         if not self.init.random or self.seed is None:
             return None  # Deterministic, or the jinit initializer's own seed.
         if isinstance(self.seed, keras.random.SeedGenerator):
-            return jax.random.wrap_key_data(
-                keras.ops.convert_to_tensor(self.seed.next(), "uint32"))
+            return jax.random.wrap_key_data(jnp.asarray(
+                keras.ops.convert_to_tensor(self.seed.next(), "uint32")))
         return keras_key(self.seed)
 
     def __call__(self, shape: Any, dtype: Any = None,
@@ -120,8 +123,10 @@ class JinitInitializer(keras.initializers.Initializer):
                          out_sharding=layout)
 
     def get_config(self) -> dict[str, Any]:
-        """``{"init": jinit.serialize(init), "seed": ...}``, with the seed as
-        it was given (``None`` stays ``None``, as in Keras)."""
+        """``{"init": jinit.serialize(init), "seed": ...}``.
+
+        The seed as it was given (``None`` stays ``None``, as in Keras).
+        """
         return {"init": serialize(self.init),
                 "seed": keras.saving.serialize_keras_object(self._init_seed)}
 

@@ -7,6 +7,9 @@ import pytest
 jax.config.update("jax_numpy_dtype_promotion", "strict")
 jax.config.update("jax_numpy_rank_promotion", "raise")
 
+# Read by pyright (tests/test_typing.py), never run: it holds misuses.
+collect_ignore = ["typing"]
+
 
 @pytest.fixture
 def x64():

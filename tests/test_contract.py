@@ -126,9 +126,3 @@ def test_complex_dtypes(case, dtype, transform, request):
     chex.assert_tree_all_finite(values)
     np.testing.assert_allclose(values, case.init(KEY, case.shape, dtype),
                                rtol=1e-5, atol=1e-6)
-
-
-def test_initializers_satisfy_the_protocol():
-    for case in FACTORY_CASES:
-        assert isinstance(case.init, jinit.Initializer)
-    assert isinstance(jax.nn.initializers.zeros, jinit.Initializer)

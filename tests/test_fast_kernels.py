@@ -1,10 +1,12 @@
-"""The fused threefry kernel: the same bits and draws as jax.random, chosen
-only where that is certain.
+"""The fused threefry kernel: the same bits and draws as jax.random.
+
+It is chosen only where that is certain, the self-check included.
 
 The kernel's pieces are checked one by one against JAX (the hash against
 JAX's own threefry2x32 primitive on arbitrary words, the row-major index
 against Python integers, beyond 2**32 included), then whole draws against
-jax.random over many shapes, typed and raw keys, eager, jit and vmap.
+jax.random over many shapes, typed and raw keys, eager, jit and vmap; the
+self-check that turns the kernel off where its bits differ, both ways.
 """
 
 import math
@@ -109,10 +111,12 @@ def draws(dtype):
 
 
 def kernel_draws(dtype):
-    """(name, the kernel's draw, jax.random draw): the kernel itself, used
-    or not by this JAX, so a JAX release that changes its stream fails here
-    before anyone widens VERIFIED_JAX. Bounds are traced, as in jax.random,
-    and the kernel is compiled as the public draws compile it."""
+    """(name, the kernel's draw, jax.random draw), kernel used or not.
+
+    A JAX release that changes its stream fails here, besides the warning
+    of the self-check. Bounds are traced, as in jax.random, and the kernel
+    is compiled as the public draws compile it.
+    """
     def kernel(unit, *bounds):
         def ours(key, shape):
             def draw(key, bounds):
@@ -138,11 +142,6 @@ def dtype(request):
     if request.param == "float64":
         request.getfixturevalue("x64")
     return jnp.dtype(request.param)
-
-
-def on_a_verified_jax():
-    return (_sampling.VERIFIED_JAX[0] <= jax.__version_info__
-            <= _sampling.VERIFIED_JAX[1])
 
 
 def test_kernel_equals_jax_random_at_every_shape(dtype):
@@ -202,12 +201,13 @@ def lowered_for_cpu(f, *args):
     return jax.jit(f).lower(*args).compile().as_text()
 
 
-@pytest.mark.skipif(not on_a_verified_jax(), reason="the kernel is off on "
-                    "a JAX release outside VERIFIED_JAX")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_kernel_is_what_runs_on_cpu(dtype, x64):
-    """JAX's CPU threefry is a rolled loop (an HLO while); the kernel is
-    straight-line code, so the compiled draw has no loop at all."""
+    """The compiled draw has no loop: the kernel runs, not jax.random.
+
+    JAX's CPU threefry is a rolled loop (an HLO while); the kernel is
+    straight-line code.
+    """
     key = KEYS["typed"]
     assert _sampling.uses_kernel(key, jnp.dtype(dtype))
     assert _sampling.uses_kernel(jax.random.wrap_key_data(KEYS["raw"]),
@@ -224,7 +224,7 @@ def test_the_kernel_is_what_runs_on_cpu(dtype, x64):
 def test_other_key_implementations_draw_with_jax_random(impl):
     key = jax.random.key(3, impl=impl)
     assert _sampling.uses_kernel(key, jnp.float32) == (
-        impl == "threefry2x32" and on_a_verified_jax())
+        impl == "threefry2x32")
     for name, ours, theirs in draws(jnp.dtype(jnp.float32)):
         np.testing.assert_array_equal(ours(key, (6, 5)), theirs(key, (6, 5)),
                                       err_msg=name)
@@ -245,16 +245,86 @@ def test_non_partitionable_threefry_draws_with_jax_random():
         assert "while" in compiled  # JAX's rolled threefry loop.
 
 
-@pytest.mark.parametrize("version", [(0, 8, 1), (0, 10, 3), (0, 11, 0)])
-def test_unverified_jax_versions_draw_with_jax_random(monkeypatch, version):
-    monkeypatch.setattr(jax, "__version_info__", version)
-    assert not _sampling.uses_kernel(KEYS["typed"], jnp.float32)
+@pytest.fixture
+def fresh_self_check():
+    """Clears the self-check's cache before and after the test."""
+    _sampling._self_check.cache_clear()
+    yield
+    _sampling._self_check.cache_clear()
 
 
-@pytest.mark.parametrize("version", [(0, 8, 2), (0, 9, 0, 1), (0, 10, 2)])
-def test_verified_jax_versions_use_the_kernel(monkeypatch, version):
-    monkeypatch.setattr(jax, "__version_info__", version)
-    assert _sampling.uses_kernel(KEYS["typed"], jnp.float32)
+def checks_done():
+    return _sampling._self_check.cache_info().misses
+
+
+def test_a_release_whose_bits_agree_keeps_the_kernel(
+        monkeypatch, fresh_self_check, dtype):
+    """Any release, listed nowhere, keeps the kernel: no warning
+    (``filterwarnings = error``), one check, cached."""
+    monkeypatch.setattr(jax, "__version_info__", (0, 99, 0))
+    monkeypatch.setattr(jax, "__version__", "0.99.0")
+    assert _sampling.kernel_agrees(dtype)
+    assert _sampling.uses_kernel(KEYS["typed"], dtype)
+    assert checks_done() == 1
+    assert "while" not in lowered_for_cpu(
+        lambda k: _sampling.normal(k, (61, 3), dtype), KEYS["typed"])
+
+
+def test_the_self_check_runs_when_first_asked_in_a_trace(fresh_self_check,
+                                                         dtype):
+    def draw(key):
+        assert _sampling.uses_kernel(key, dtype)  # key is a tracer.
+        return _sampling.normal(key, (5, 3, 2), dtype)
+
+    for transform in (jax.jit, jax.vmap):
+        keys = (KEYS["typed"] if transform is jax.jit
+                else jax.random.split(KEYS["typed"], 2))
+        np.testing.assert_array_equal(
+            transform(draw)(keys),
+            transform(lambda k: jax.random.normal(k, (5, 3, 2), dtype))(keys))
+    assert checks_done() == 1
+
+
+def test_the_self_check_is_cached_per_dtype_and_configuration(
+        fresh_self_check, x64):
+    float32, float64 = jnp.dtype("float32"), jnp.dtype("float64")
+    for _ in range(2):
+        assert _sampling.kernel_agrees(float32)
+        assert _sampling.kernel_agrees(float64)
+    assert checks_done() == 2
+    jax.config.update("jax_enable_x64", False)  # The fixture restores it.
+    assert _sampling.kernel_agrees(float32)
+    assert not _sampling.kernel_agrees(float64)  # No float64 draws at all.
+    assert checks_done() == 3
+
+
+def test_a_release_whose_bits_differ_falls_back_with_one_warning(
+        monkeypatch, fresh_self_check, dtype):
+    """The kernel's bits made wrong: one warning naming the JAX release,
+    then jax.random's values, from jax.random's loop."""
+    random_bits = _threefry.random_bits
+    monkeypatch.setattr(_threefry, "random_bits",
+                        lambda *args: ~random_bits(*args))
+    monkeypatch.setattr(jax, "__version__", "0.99.0")
+    key, shape = KEYS["typed"], (3, 7, 2)  # Drawn nowhere else: traced anew.
+    for name, ours, theirs in kernel_draws(dtype):  # The test can fail.
+        assert not np.array_equal(ours(key, shape), theirs(key, shape)), name
+    message = (rf"JAX 0\.99\.0.* {dtype.name} uniform, normal, "
+               rf"truncated_normal draws differ from jax\.random's; "
+               rf"{dtype.name} draws fall back to jax\.random")
+    with pytest.warns(RuntimeWarning, match=message) as warned:
+        assert not _sampling.uses_kernel(key, dtype)
+        assert not _sampling.uses_kernel(key, dtype)
+        for name, ours, theirs in draws(dtype):
+            np.testing.assert_array_equal(ours(key, shape),
+                                          theirs(key, shape), err_msg=name)
+        np.testing.assert_array_equal(
+            jinit.he_normal(dtype=dtype)(key, shape),
+            jax.nn.initializers.he_normal(dtype=dtype)(key, shape))
+        assert "while" in lowered_for_cpu(
+            lambda k: _sampling.normal(k, (67, 3), dtype), key)
+    assert len(warned) == 1
+    assert checks_done() == 1
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "complex64"])
