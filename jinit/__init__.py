@@ -8,37 +8,28 @@ Every initializer is built by a factory and called as
 (128, 64)
 """
 
-from jinit._base import ConfiguredInitializer, Initializer
-from jinit._constant import constant, dirac, identity, ones, zeros
+from jinit._constants import constant, ones, zeros
+from jinit._contract import ConfiguredInitializer, Initializer
+from jinit._distributions import (
+    random_normal,
+    random_uniform,
+    truncated_normal,
+)
 from jinit._ensemble import ensemble
 from jinit._gains import calculate_gain
 from jinit._keys import path_key
-from jinit._lsuv import LsuvResult, lsuv
-from jinit._mup import MupScaling, mup, mup_learning_rates, mup_scaling
-from jinit._orthogonal import delta_orthogonal, orthogonal
-from jinit._params import Param, assign, materialize
 from jinit._presets import Preset, preset
-from jinit._random import (
-    random_normal,
-    random_uniform,
-    sparse,
-    truncated_normal,
-)
 from jinit._registry import deserialize, get, serialize
-from jinit._residual import (
-    ResidualScales,
-    deepnorm,
-    deepnorm_scales,
-    depth_scaled_normal,
-    fixup,
-    skip_init,
-    small_init,
-    t_fixup,
-    t_fixup_embedding,
-    wang_init,
-)
 from jinit._shapes import compute_fans
-from jinit._variance import (
+from jinit._structured import (
+    delta_orthogonal,
+    dirac,
+    identity,
+    orthogonal,
+    sparse,
+)
+from jinit._trees import Param, assign, materialize
+from jinit._variance_scaling import (
     glorot_normal,
     glorot_uniform,
     he_normal,
@@ -47,7 +38,25 @@ from jinit._variance import (
     lecun_uniform,
     variance_scaling,
 )
-from jinit._zer_o import zer_o
+from jinit.schemes import (
+    LsuvResult,
+    MupScaling,
+    ResidualScales,
+    deepnorm,
+    deepnorm_scales,
+    depth_scaled_normal,
+    fixup,
+    lsuv,
+    mup,
+    mup_learning_rates,
+    mup_scaling,
+    skip_init,
+    small_init,
+    t_fixup,
+    t_fixup_embedding,
+    wang_init,
+    zer_o,
+)
 
 __version__ = "0.1.0"
 

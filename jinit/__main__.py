@@ -6,7 +6,7 @@ With no command, the catalogue of every initializer; ``list``, ``show``,
 
 import sys
 
-from jinit._cli import main
+from jinit.cli._main import main
 
 __all__ = ["main"]
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 if TYPE_CHECKING:
-    from jinit._base import ConfiguredInitializer
+    from jinit._contract import ConfiguredInitializer
 
 Family = Literal["constant", "distribution", "variance scaling",
                  "structured", "scheme"]

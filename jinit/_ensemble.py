@@ -10,8 +10,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
-from jinit import _checks, _dtypes, _keys, _shapes
-from jinit._base import Call, ConfiguredInitializer, Elementwise, place
+from jinit import _dtypes, _keys, _shapes, _validation
+from jinit._contract import Call, ConfiguredInitializer, Elementwise
+from jinit._sharding import place
 
 
 def ensemble(init: Callable[..., jax.Array], n: int) -> ConfiguredInitializer:
@@ -74,7 +75,7 @@ def ensemble(init: Callable[..., jax.Array], n: int) -> ConfiguredInitializer:
     if not callable(init):
         raise TypeError(f"`init` must be an initializer init(key, shape, "
                         f"dtype); got {type(init).__name__} {init!r}.")
-    n = _checks.check_count("n", n)
+    n = _validation.check_count("n", n)
     return Ensemble(ensemble, {"init": init, "n": n}, _draw(init, n),
                     random=getattr(init, "random", True),
                     # The dtype and the values are init's to check.

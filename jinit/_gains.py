@@ -6,7 +6,7 @@ import math
 import typing
 from typing import Literal
 
-from jinit import _checks
+from jinit import _validation
 
 UnitGain = Literal["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
                    "conv_transpose2d", "conv_transpose3d", "sigmoid"]
@@ -57,9 +57,10 @@ def calculate_gain(nonlinearity: Nonlinearity,
       PyTorch, ``torch.nn.init.calculate_gain``. SELU: Klambauer et al.
       (2017), https://arxiv.org/abs/1706.02515.
     """
-    _checks.check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
+    _validation.check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
     if nonlinearity == "leaky_relu":
-        slope = 0.01 if param is None else _checks.check_real("param", param)
+        slope = (0.01 if param is None
+                 else _validation.check_real("param", param))
         return math.sqrt(2.0 / (1 + slope**2))
     if param is not None:
         raise ValueError(f"`param` is only used by 'leaky_relu'; got "

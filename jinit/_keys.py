@@ -169,3 +169,46 @@ def _typed(key: Any) -> jax.Array:
         "`key` must be a PRNG key: jax.random.key(seed) or a raw "
         f"jax.random.PRNGKey(seed) ({default.dtype}{list(default.shape)}); "
         f"got {shown}.")
+
+
+def path_string(path: Sequence[Any]) -> str:
+    """A pytree key path as ``"layers/1/w"``.
+
+    Dict keys, sequence indices and attribute names joined by ``/``.
+    """
+    parts = []
+    for entry in path:
+        for attribute in ("key", "idx", "name"):
+            if hasattr(entry, attribute):
+                parts.append(str(getattr(entry, attribute)))
+                break
+        else:
+            parts.append(str(entry))
+    return "/".join(parts)
+
+
+def unique_path_strings(paths: Sequence[Sequence[Any]]) -> list[str]:
+    """:func:`path_string` of every path, checking that no two are equal.
+
+    Two leaves whose paths print the same, such as ``{"a/b": x, "a": {"b":
+    y}}`` or ``{"layers": [x], "layers/0": y}``, would get the same path key
+    and so the same values.
+
+    Raises:
+      ValueError: two paths print the same (both are named, as
+        ``jax.tree_util.keystr`` writes them).
+    """
+    names: list[str] = []
+    seen: dict[str, Sequence[Any]] = {}
+    for path in paths:
+        name = path_string(path)
+        if name in seen:
+            raise ValueError(
+                f"the leaves at {jax.tree_util.keystr(tuple(seen[name]))} "
+                f"and {jax.tree_util.keystr(tuple(path))} have the same "
+                f"path {name!r} (keys, indices and attributes joined by "
+                "'/'), so they would get the same key and the same values; "
+                "rename one of them.")
+        seen[name] = path
+        names.append(name)
+    return names

@@ -8,11 +8,11 @@ from __future__ import annotations
 import typing
 from typing import Literal, NamedTuple
 
-from jinit import _checks
-from jinit._base import Initializer
-from jinit._constant import zeros
-from jinit._random import random_normal, random_uniform, truncated_normal
-from jinit._variance import (
+from jinit import _validation
+from jinit._constants import zeros
+from jinit._contract import Initializer
+from jinit._distributions import random_normal, random_uniform, truncated_normal
+from jinit._variance_scaling import (
     TRUNCATED_STDDEV,
     glorot_uniform,
     lecun_normal,
@@ -68,7 +68,7 @@ class Preset(NamedTuple):
           >>> bool(abs(b).max() <= 1 / 32)
           True
         """
-        fan_in = _checks.check_count("fan_in", fan_in)
+        fan_in = _validation.check_count("fan_in", fan_in)
         if not self.uniform_bias:
             return zeros()
         limit = fan_in**-0.5
@@ -130,7 +130,7 @@ def preset(framework: Framework) -> Preset:
       >>> round(float(e.std()), 3)
       0.029
     """
-    _checks.check_choice("framework", framework, FRAMEWORKS)
+    _validation.check_choice("framework", framework, FRAMEWORKS)
     framework = ALIASES.get(framework, framework)
     if framework == "flax":
         return Preset(framework, lecun_normal(),

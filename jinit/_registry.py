@@ -9,13 +9,15 @@ from typing import Any
 
 import numpy as np
 
-from jinit import _constant, _orthogonal, _random, _residual, _variance, _zer_o
+from jinit import _constants, _distributions, _structured, _variance_scaling
 from jinit._about import FAMILIES, Described, described
-from jinit._base import ConfiguredInitializer
+from jinit._contract import ConfiguredInitializer
 from jinit._ensemble import ensemble
+from jinit.schemes import _residual, _zer_o
 
 # The modules that define the initializers.
-MODULES = (_constant, _random, _variance, _orthogonal, _residual, _zer_o)
+MODULES = (_constants, _distributions, _variance_scaling, _structured,
+           _residual, _zer_o)
 
 
 def _factories() -> list[Described]:

@@ -13,7 +13,7 @@ import jax
 import jax.core
 import numpy as np
 
-from jinit import _checks
+from jinit import _validation
 
 Axes = int | Sequence[int]
 
@@ -210,7 +210,7 @@ def compute_fans(shape: Sequence[int], in_axis: Axes = -2,
       (1024, 1024)
     """
     shape = canonical(shape)
-    groups = _checks.check_count("groups", groups)
+    groups = _validation.check_count("groups", groups)
     if len(shape) < 2 and (as_axes("in_axis", in_axis),
                            as_axes("out_axis", out_axis),
                            as_axes("batch_axis", batch_axis)) == (

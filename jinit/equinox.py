@@ -18,16 +18,9 @@ import jax
 import jax.numpy as jnp
 
 from jinit import _keys
-from jinit._params import (
-    CompiledRule,
-    Param,
-    compile_rules,
-    first_match,
-    matching,
-    materialize,
-    path_string,
-    unique_path_strings,
-)
+from jinit._keys import path_string, unique_path_strings
+from jinit._rules import compile_rules, first_match, matching
+from jinit._trees import Param, materialize
 
 __all__ = ["reinit"]
 
@@ -101,7 +94,8 @@ def reinit(model: Model, key: jax.Array,
       ((64, 512), 0.0)
     """
     key = _keys.required(key, "reinit")
-    compiled = _compile(rules)
+    compiled = compile_rules(
+        rules, without_sharding="Equinox keeps no sharding to set")
     out_in = _out_in_paths(model)
     specs: dict[str, Param] = {}
     indices = []
@@ -116,7 +110,7 @@ def reinit(model: Model, key: jax.Array,
                 else matching(compiled, name))
         if rule is None:
             continue
-        init = rule[1]
+        init = rule.init
         shape = tuple(leaf.shape)
         if name in out_in:
             shape = (*shape[2:], shape[1], shape[0])
@@ -125,28 +119,11 @@ def reinit(model: Model, key: jax.Array,
     drawn = materialize(key, specs)
     values = [_equinox_layout(drawn[name]) if name in out_in else drawn[name]
               for name in specs]
-    return eqx.tree_at(
-        lambda tree: [jax.tree_util.tree_leaves(tree)[i] for i in indices],
-        model, values)
+    def replaced(tree: Any) -> list[Any]:
+        leaves = jax.tree_util.tree_leaves(tree)  # Once: linear in leaves.
+        return [leaves[index] for index in indices]
 
-
-def _compile(rules: Sequence[tuple[str, Callable[..., jax.Array]]]
-             ) -> list[CompiledRule]:
-    """The rules with their patterns compiled, each checked.
-
-    ``(pattern, init)`` pairs only (Equinox keeps no sharding to set).
-    """
-    for rule in rules:
-        if not isinstance(rule, tuple) or len(rule) != 2:
-            raise TypeError(
-                f"each rule must be a (pattern, init) tuple; got {rule!r}.")
-        pattern, init = rule
-        if not callable(init):
-            raise TypeError(
-                f"the init of rule {pattern!r} must be an initializer "
-                f"init(key, shape, dtype); got {type(init).__name__} "
-                f"{init!r}.")
-    return compile_rules(rules)
+    return eqx.tree_at(replaced, model, values)
 
 
 def _out_in_paths(model: Any) -> set[str]:

@@ -24,7 +24,7 @@ from flax import nnx
 from flax.core import spmd
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from jinit._base import Initializer
+from jinit._contract import Initializer
 
 __all__ = ["sharded"]
 

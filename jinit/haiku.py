@@ -23,7 +23,7 @@ import haiku as hk
 import jax
 
 from jinit._keys import path_key
-from jinit._params import compile_rules, first_match
+from jinit._rules import compile_rules, first_match
 
 __all__ = ["initializer", "path_stable"]
 
@@ -122,10 +122,8 @@ def path_stable(rules: Sequence[Rule],
       >>> params["out"]["b"].tolist() == [0.0] * 8
       True
     """
-    compiled = compile_rules(rules)
-    if any(len(rule) != 2 for rule in compiled):
-        raise TypeError("path_stable takes (pattern, init) pairs (Haiku "
-                        f"places its parameters itself); got {rules!r}.")
+    compiled = compile_rules(
+        rules, without_sharding="Haiku places its parameters itself")
     if not hk.running_init():
         yield
         return
@@ -137,7 +135,7 @@ def path_stable(rules: Sequence[Rule],
         del init  # The rules choose the initializer.
         name = context.full_name
         rule_init = first_match(compiled, name,
-                                jax.ShapeDtypeStruct(shape, dtype))[1]
+                                jax.ShapeDtypeStruct(shape, dtype)).init
         return next_creator(shape, dtype, lambda shape, dtype: rule_init(
             path_key(key, name), shape, dtype))
 

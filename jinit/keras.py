@@ -28,7 +28,7 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 import keras  # noqa: E402
 
 from jinit import _keys  # noqa: E402
-from jinit._base import ConfiguredInitializer  # noqa: E402
+from jinit._contract import ConfiguredInitializer  # noqa: E402
 from jinit._registry import deserialize, get, serialize  # noqa: E402
 
 if keras.backend.backend() != "jax":

@@ -15,8 +15,8 @@ from registry import CASES
 
 import jinit
 from jinit._about import About
-from jinit._catalogue import example, target_moments, with_table
 from jinit._registry import FACTORIES
+from jinit.cli._catalogue import example, target_moments, with_table
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
@@ -92,4 +92,4 @@ def test_the_readme_table_of_initializers_is_up_to_date():
     assert with_table(text) == text, (
         "README.md's table of initializers differs from the factories' "
         "signatures and `about`; regenerate it with "
-        "`python -m jinit._catalogue README.md`.")
+        "`python -m jinit.cli._catalogue README.md`.")

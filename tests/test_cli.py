@@ -1,5 +1,5 @@
 """The command line: output, exit statuses, and one-line errors without
-tracebacks for bad input. ``jinit._cli.main`` runs in this process; one test
+tracebacks for bad input. ``jinit.cli._main.main`` runs in-process; one test
 starts ``python -m jinit`` to check the entry point."""
 
 import os
@@ -12,8 +12,8 @@ from pathlib import Path
 import jax
 import pytest
 
-from jinit import _cli
 from jinit._registry import FACTORIES
+from jinit.cli import _main
 
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 2**30
@@ -33,7 +33,7 @@ def run(capsys):
     def run(*arguments):
         capsys.readouterr()
         try:
-            returncode = _cli.main(list(arguments))
+            returncode = _main.main(list(arguments))
         except SystemExit as exit_:  # argparse's errors.
             returncode = exit_.code
         return Result(returncode, *capsys.readouterr())
@@ -46,7 +46,7 @@ def memory(monkeypatch):
     """Sets the host memory the command line sees as available (GiB)."""
 
     def set_available(gib):
-        monkeypatch.setattr(_cli, "_available_bytes", lambda: int(gib * GIB))
+        monkeypatch.setattr(_main, "_available_bytes", lambda: int(gib * GIB))
 
     set_available(8)
     return set_available
@@ -223,7 +223,7 @@ def test_shapes_that_fit_in_memory_are_drawn(run, memory):
 
 
 def test_available_memory_is_a_positive_number_of_bytes():
-    available = _cli._available_bytes()
+    available = _main._available_bytes()
     assert available is None or 0 < available < 2**63
 
 
@@ -235,12 +235,12 @@ def test_running_out_of_memory_anyway_is_one_line(run, monkeypatch):
     def no_memory(values):
         raise MemoryError
 
-    monkeypatch.setattr(_cli, "_draw", exhausted)
+    monkeypatch.setattr(_main, "_draw", exhausted)
     assert_one_line_error(run("compare", "he_normal", "--shape", "64,64"),
                           "out of memory at --shape (64, 64) "
                           "(RESOURCE_EXHAUSTED: Out of memory allocating")
     monkeypatch.undo()
-    monkeypatch.setattr(_cli, "_as_floats", no_memory)
+    monkeypatch.setattr(_main, "_as_floats", no_memory)
     assert_one_line_error(run("show", "he_normal"),
                           "out of memory (MemoryError); use a smaller --shape")
 

@@ -110,8 +110,8 @@ def test_rule_errors():
     with pytest.raises(TypeError, match=r"init of rule 'bias' must be an "
                        r"initializer.*got str 'zeros'"):
         reinit(linear, KEY, [("bias", "zeros")])
-    with pytest.raises(TypeError, match=r"\(pattern, init\) tuple; got "
-                       r"'weight'"):
+    with pytest.raises(TypeError, match=r"\(pattern, init\) pair \(Equinox "
+                       r"keeps no sharding to set\); got 'weight'"):
         reinit(linear, KEY, ["weight"])
     with pytest.raises(TypeError, match="`key` must be a PRNG key"):
         reinit(linear, None, RULES)

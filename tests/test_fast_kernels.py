@@ -18,7 +18,7 @@ import pytest
 from jax.extend.random import threefry2x32_p
 
 import jinit
-from jinit import _sampling, _threefry
+from jinit import _draws, _threefry
 
 SHAPES = [(), (1,), (7,), (1023,), (0,), (3, 0), (37, 19), (19, 37),
           (4, 1, 3, 2), (2, 3, 5, 7)]
@@ -97,15 +97,15 @@ def test_bits_equal_jax_random_bits(shape, x64):
 def draws(dtype):
     """(name, jinit unit draw, jax.random draw) for ``dtype``."""
     return [
-        ("uniform", lambda k, s: _sampling.uniform(k, s, dtype, -0.5, 2.0),
+        ("uniform", lambda k, s: _draws.uniform(k, s, dtype, -0.5, 2.0),
          lambda k, s: jax.random.uniform(k, s, dtype, -0.5, 2.0)),
-        ("normal", lambda k, s: _sampling.normal(k, s, dtype),
+        ("normal", lambda k, s: _draws.normal(k, s, dtype),
          lambda k, s: jax.random.normal(k, s, dtype)),
         ("truncated_normal",
-         lambda k, s: _sampling.truncated_normal(k, -2.0, 2.0, s, dtype),
+         lambda k, s: _draws.truncated_normal(k, -2.0, 2.0, s, dtype),
          lambda k, s: jax.random.truncated_normal(k, -2.0, 2.0, s, dtype)),
         ("truncated_normal(-1, 3)",
-         lambda k, s: _sampling.truncated_normal(k, -1.0, 3.0, s, dtype),
+         lambda k, s: _draws.truncated_normal(k, -1.0, 3.0, s, dtype),
          lambda k, s: jax.random.truncated_normal(k, -1.0, 3.0, s, dtype)),
     ]
 
@@ -122,7 +122,7 @@ def kernel_draws(dtype):
             def draw(key, bounds):
                 bits = _threefry.random_bits(jax.random.key_data(key),
                                              jnp.finfo(dtype).bits, shape)
-                return _sampling.from_bits(unit, bits, dtype, bounds)
+                return _draws.from_bits(unit, bits, dtype, bounds)
             return jax.jit(draw)(key, tuple(jnp.asarray(bound, dtype)
                                             for bound in bounds))
         return ours
@@ -186,14 +186,14 @@ def test_draws_equal_jax_random_under_transforms(dtype, transform):
 def test_orthogonal_equals_jax_random(n, batch, m, dtype):
     key = KEYS["typed"]
     np.testing.assert_array_equal(
-        _sampling.orthogonal(key, n, batch, dtype, m),
+        _draws.orthogonal(key, n, batch, dtype, m),
         jax.random.orthogonal(key, n, batch, dtype, m))
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])
 def test_complex_normal_equals_jax_random(dtype, x64):
     key = KEYS["typed"]
-    np.testing.assert_array_equal(_sampling.normal(key, (9, 4), dtype),
+    np.testing.assert_array_equal(_draws.normal(key, (9, 4), dtype),
                                   jax.random.normal(key, (9, 4), dtype))
 
 
@@ -209,10 +209,10 @@ def test_the_kernel_is_what_runs_on_cpu(dtype, x64):
     straight-line code.
     """
     key = KEYS["typed"]
-    assert _sampling.uses_kernel(key, jnp.dtype(dtype))
-    assert _sampling.uses_kernel(jax.random.wrap_key_data(KEYS["raw"]),
+    assert _draws.uses_kernel(key, jnp.dtype(dtype))
+    assert _draws.uses_kernel(jax.random.wrap_key_data(KEYS["raw"]),
                                  jnp.dtype(dtype))
-    ours = lowered_for_cpu(lambda k: _sampling.normal(k, (64, 64), dtype),
+    ours = lowered_for_cpu(lambda k: _draws.normal(k, (64, 64), dtype),
                            key)
     theirs = lowered_for_cpu(lambda k: jax.random.normal(k, (64, 64), dtype),
                              key)
@@ -223,7 +223,7 @@ def test_the_kernel_is_what_runs_on_cpu(dtype, x64):
 @pytest.mark.parametrize("impl", ["rbg", "unsafe_rbg", "threefry2x32"])
 def test_other_key_implementations_draw_with_jax_random(impl):
     key = jax.random.key(3, impl=impl)
-    assert _sampling.uses_kernel(key, jnp.float32) == (
+    assert _draws.uses_kernel(key, jnp.float32) == (
         impl == "threefry2x32")
     for name, ours, theirs in draws(jnp.dtype(jnp.float32)):
         np.testing.assert_array_equal(ours(key, (6, 5)), theirs(key, (6, 5)),
@@ -236,25 +236,25 @@ def test_other_key_implementations_draw_with_jax_random(impl):
 def test_non_partitionable_threefry_draws_with_jax_random():
     key = KEYS["typed"]
     with jax.threefry_partitionable(False):
-        assert not _sampling.uses_kernel(key, jnp.float32)
+        assert not _draws.uses_kernel(key, jnp.float32)
         for name, ours, theirs in draws(jnp.dtype(jnp.float32)):
             np.testing.assert_array_equal(ours(key, (6, 5)),
                                           theirs(key, (6, 5)), err_msg=name)
         compiled = lowered_for_cpu(
-            lambda k: _sampling.normal(k, (64, 64), jnp.float32), key)
+            lambda k: _draws.normal(k, (64, 64), jnp.float32), key)
         assert "while" in compiled  # JAX's rolled threefry loop.
 
 
 @pytest.fixture
 def fresh_self_check():
     """Clears the self-check's cache before and after the test."""
-    _sampling._self_check.cache_clear()
+    _draws._self_check.cache_clear()
     yield
-    _sampling._self_check.cache_clear()
+    _draws._self_check.cache_clear()
 
 
 def checks_done():
-    return _sampling._self_check.cache_info().misses
+    return _draws._self_check.cache_info().misses
 
 
 def test_a_release_whose_bits_agree_keeps_the_kernel(
@@ -263,18 +263,18 @@ def test_a_release_whose_bits_agree_keeps_the_kernel(
     (``filterwarnings = error``), one check, cached."""
     monkeypatch.setattr(jax, "__version_info__", (0, 99, 0))
     monkeypatch.setattr(jax, "__version__", "0.99.0")
-    assert _sampling.kernel_agrees(dtype)
-    assert _sampling.uses_kernel(KEYS["typed"], dtype)
+    assert _draws.kernel_agrees(dtype)
+    assert _draws.uses_kernel(KEYS["typed"], dtype)
     assert checks_done() == 1
     assert "while" not in lowered_for_cpu(
-        lambda k: _sampling.normal(k, (61, 3), dtype), KEYS["typed"])
+        lambda k: _draws.normal(k, (61, 3), dtype), KEYS["typed"])
 
 
 def test_the_self_check_runs_when_first_asked_in_a_trace(fresh_self_check,
                                                          dtype):
     def draw(key):
-        assert _sampling.uses_kernel(key, dtype)  # key is a tracer.
-        return _sampling.normal(key, (5, 3, 2), dtype)
+        assert _draws.uses_kernel(key, dtype)  # key is a tracer.
+        return _draws.normal(key, (5, 3, 2), dtype)
 
     for transform in (jax.jit, jax.vmap):
         keys = (KEYS["typed"] if transform is jax.jit
@@ -289,12 +289,12 @@ def test_the_self_check_is_cached_per_dtype_and_configuration(
         fresh_self_check, x64):
     float32, float64 = jnp.dtype("float32"), jnp.dtype("float64")
     for _ in range(2):
-        assert _sampling.kernel_agrees(float32)
-        assert _sampling.kernel_agrees(float64)
+        assert _draws.kernel_agrees(float32)
+        assert _draws.kernel_agrees(float64)
     assert checks_done() == 2
     jax.config.update("jax_enable_x64", False)  # The fixture restores it.
-    assert _sampling.kernel_agrees(float32)
-    assert not _sampling.kernel_agrees(float64)  # No float64 draws at all.
+    assert _draws.kernel_agrees(float32)
+    assert not _draws.kernel_agrees(float64)  # No float64 draws at all.
     assert checks_done() == 3
 
 
@@ -313,8 +313,8 @@ def test_a_release_whose_bits_differ_falls_back_with_one_warning(
                rf"truncated_normal draws differ from jax\.random's; "
                rf"{dtype.name} draws fall back to jax\.random")
     with pytest.warns(RuntimeWarning, match=message) as warned:
-        assert not _sampling.uses_kernel(key, dtype)
-        assert not _sampling.uses_kernel(key, dtype)
+        assert not _draws.uses_kernel(key, dtype)
+        assert not _draws.uses_kernel(key, dtype)
         for name, ours, theirs in draws(dtype):
             np.testing.assert_array_equal(ours(key, shape),
                                           theirs(key, shape), err_msg=name)
@@ -322,11 +322,11 @@ def test_a_release_whose_bits_differ_falls_back_with_one_warning(
             jinit.he_normal(dtype=dtype)(key, shape),
             jax.nn.initializers.he_normal(dtype=dtype)(key, shape))
         assert "while" in lowered_for_cpu(
-            lambda k: _sampling.normal(k, (67, 3), dtype), key)
+            lambda k: _draws.normal(k, (67, 3), dtype), key)
     assert len(warned) == 1
     assert checks_done() == 1
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "complex64"])
 def test_other_dtypes_are_not_drawn_by_the_kernel(dtype):
-    assert not _sampling.uses_kernel(KEYS["typed"], jnp.dtype(dtype))
+    assert not _draws.uses_kernel(KEYS["typed"], jnp.dtype(dtype))

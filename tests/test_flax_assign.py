@@ -43,10 +43,10 @@ def assert_made_by_rules(specs, params, expected_paths):
     leaves = jax.tree_util.tree_flatten_with_path(params)[0]
     spec_leaves = jax.tree_util.tree_leaves(
         specs, is_leaf=lambda leaf: isinstance(leaf, jinit.Param))
-    assert [jinit._params.path_string(path) for path, _ in leaves] == (
+    assert [jinit._keys.path_string(path) for path, _ in leaves] == (
         expected_paths)
     for (path, value), spec in zip(leaves, spec_leaves, strict=True):
-        name = jinit._params.path_string(path)
+        name = jinit._keys.path_string(path)
         np.testing.assert_array_equal(value, spec.init(
             jinit.path_key(KEY, name), spec.shape, spec.dtype), err_msg=name)
 

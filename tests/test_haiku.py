@@ -142,9 +142,10 @@ def test_path_stable_names_an_unmatched_parameter():
 
 
 @pytest.mark.parametrize("rules, error, match", [
-    ([(r"w$",)], TypeError, r"\(pattern, init\) or"),
+    ([(r"w$",)], TypeError, r"\(pattern, init\) pair"),
     ([(r"w$", jinit.zeros(), None)], TypeError, r"\(pattern, init\) pair"),
-    ([(r"w$", "he_normal")], TypeError, r"got \('w\$', 'he_normal'\)"),
+    ([(r"w$", "he_normal")], TypeError,
+     r"the init of rule 'w\$' must be .* got str 'he_normal'"),
     ([(r"(", jinit.zeros())], ValueError, r"not a regular expression"),
 ])
 def test_path_stable_rejects_bad_rules(rules, error, match):

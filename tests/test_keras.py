@@ -23,7 +23,7 @@ import pytest  # noqa: E402
 
 import jinit  # noqa: E402
 from jinit._registry import FACTORIES  # noqa: E402
-from jinit._variance import config_fans  # noqa: E402
+from jinit._variance_scaling import config_fans  # noqa: E402
 
 keras = pytest.importorskip("keras")
 from keras.src.initializers import ALL_OBJECTS  # noqa: E402

@@ -82,7 +82,7 @@ def get(params, path):
 def replace(params, path, value):
     """``params`` with the leaf at ``path`` replaced by ``value``."""
     def leaf(key_path, old):
-        return value if jinit._params.path_string(key_path) == path else old
+        return value if jinit._keys.path_string(key_path) == path else old
     return jax.tree_util.tree_map_with_path(leaf, params)
 
 
@@ -154,7 +154,7 @@ def test_weights_are_scaled_orthonormal_matrices(model):
             gram = w.T @ w
             np.testing.assert_allclose(gram / gram[0, 0], np.eye(256),
                                        atol=1e-4)
-    for path in set(map(jinit._params.path_string,
+    for path in set(map(jinit._keys.path_string,
                         [p for p, _ in jax.tree_util.tree_flatten_with_path(
                             params)[0]])) - set(layers):
         np.testing.assert_array_equal(get(result.params, path),

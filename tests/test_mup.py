@@ -45,7 +45,7 @@ def test_roles_and_factors_follow_table_3():
         "head/w": ("output", 4, 1, 0.25, 0.25, 0.25),
         "head/b": ("fixed", 1, 1, 1, 1, 1),         # vocabulary-sized
     }
-    flat = {jinit._params.path_string(path): leaf for path, leaf in
+    flat = {jinit._keys.path_string(path): leaf for path, leaf in
             jax.tree_util.tree_leaves_with_path(
                 scaling, is_leaf=lambda n: isinstance(n, jinit.MupScaling))}
     assert {name: tuple(s) for name, s in flat.items()} == expected

@@ -56,7 +56,7 @@ def test_each_leaf_equals_its_init_at_its_path_key():
 # in blocks (several blocks and a partial last one, 16-bit and seeded ones
 # included), laws with a shift, non-elementwise and complex draws, constants,
 # and initializers that are not jinit's.
-ROW, ROWS = jinit._packed.ROW, jinit._packed.ROWS
+ROW, ROWS = jinit._host_draws.ROW, jinit._host_draws.ROWS
 BLOCKS = ROW * ROWS
 KINDS = {
     "normal/multi-block": jinit.Param((3, BLOCKS // 2 + 7),
@@ -95,9 +95,9 @@ def test_packed_kernel_is_what_draws_on_cpu(monkeypatch):
     """The per-leaf draw is not what materialize runs for elementwise laws
     (so the identity above compares two computations)."""
     drawn = []
-    original = jinit._packed.sample_many
+    original = jinit._host_draws.sample_many
     monkeypatch.setattr(
-        jinit._packed, "sample_many",
+        jinit._host_draws, "sample_many",
         lambda draws: drawn.extend(draw.shape for draw in draws)
         or original(draws))
     jinit.materialize(KEY, KINDS)

@@ -11,7 +11,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from jinit._presets import preset  # noqa: E402
-from jinit._variance import TRUNCATED_STDDEV  # noqa: E402
+from jinit._variance_scaling import TRUNCATED_STDDEV  # noqa: E402
 
 FRAMEWORKS = ("flax", "haiku", "keras", "torch", "equinox")
 DENSE = (1024, 256)

@@ -103,7 +103,7 @@ MATERIALIZE = textwrap.dedent("""
         # What each device computes: the compiled draw holds one shard.
         law = jinit.he_normal().prepare(key, shape).law
         bounds, scale, shift = law.arguments(np.dtype("float32"))
-        text = jinit._sampling._sampler(sharding).lower(
+        text = jinit._draws._sampler(sharding).lower(
             key, bounds, scale, shift, None, shape=shape,
             dtype=np.dtype("float32"), out_dtype=np.dtype("float32"),
             unit=law.unit).compile().as_text()

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jinit._zer_o import zer_o
+from jinit.schemes._zer_o import zer_o
 
 KEY = jax.random.key(0)
 

@@ -35,7 +35,7 @@ identity first: XLA would otherwise fold ``sqrt(2) * erf_inv(u) * scale``
 into ``erf_inv(u) * (sqrt(2) * scale)``, which rounds differently from JAX's
 eager ``normal(key) * scale``. So a draw is the same bits eagerly, under
 ``jit``, under ``vmap``, sharded, and in the packed rows of
-:func:`jinit._packed.sample_many`.
+:func:`jinit._host_draws.sample_many`.
 """
 
 from __future__ import annotations

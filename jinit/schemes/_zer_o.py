@@ -16,7 +16,7 @@ from jax.typing import DTypeLike
 
 from jinit import _shapes
 from jinit._about import About
-from jinit._base import Draw, factory
+from jinit._contract import Draw, factory
 
 
 def _check_zer_o(shape: tuple[int, ...], config: Mapping[str, Any],

@@ -12,10 +12,10 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import DTypeLike
 
-from jinit import _checks, _sampling, _shapes
+from jinit import _draws, _shapes, _validation
 from jinit._about import About
-from jinit._base import ConfiguredInitializer, Elementwise, factory
-from jinit._random import TRUNCATION
+from jinit._contract import ConfiguredInitializer, Elementwise, factory
+from jinit._distributions import TRUNCATION
 from jinit._shapes import Axes
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
@@ -56,8 +56,8 @@ def _complex_polar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     """
     key_radius, key_angle = jax.random.split(key)
     real = jnp.finfo(dtype).dtype
-    r = radius(_sampling.uniform(key_radius, shape, real)).astype(dtype)
-    theta = 2 * np.pi * _sampling.uniform(key_angle, shape, real).astype(dtype)
+    r = radius(_draws.uniform(key_radius, shape, real)).astype(dtype)
+    theta = 2 * np.pi * _draws.uniform(key_angle, shape, real).astype(dtype)
     return r * jnp.exp(1j * theta)
 
 
@@ -65,7 +65,7 @@ def _complex_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
                   distribution: str) -> jax.Array:
     """A complex draw with E|z|^2 = 1 from ``distribution``."""
     if distribution == "untruncated_normal":
-        return _sampling.normal(key, shape, dtype)
+        return _draws.normal(key, shape, dtype)
     if distribution == "uniform":  # The unit disk scaled to E|z|^2 = 1.
         return _complex_polar(key, shape, dtype, lambda u: jnp.sqrt(2 * u))
     cut = 1 - math.exp(-TRUNCATION**2)  # P(|z| < 2) for E|z|^2 = 1.
@@ -228,13 +228,13 @@ def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
       Glorot & Bengio (2010), He et al. (2015), LeCun et al. (1998); see the
       named initializers.
     """
-    scale = _checks.check_positive("scale", scale)
-    _checks.check_choice("mode", mode, MODES)
-    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
-    _checks.check_choice("other_axes", other_axes, OTHER_AXES)
+    scale = _validation.check_positive("scale", scale)
+    _validation.check_choice("mode", mode, MODES)
+    _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
+    _validation.check_choice("other_axes", other_axes, OTHER_AXES)
     _shapes.check_axes(in_axis=in_axis, out_axis=out_axis,
                        batch_axis=batch_axis)
-    groups = _checks.check_count("groups", groups)
+    groups = _validation.check_count("groups", groups)
 
     def law(shape, dtype):
         if jnp.issubdtype(dtype, jnp.complexfloating):
@@ -243,12 +243,12 @@ def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
         variance = np.asarray(scale / denominator(mode, *weight_fans(shape)),
                               dtype)
         if distribution == "untruncated_normal":
-            return _sampling.Affine("normal", (), float(np.sqrt(variance)))
+            return _draws.Affine("normal", (), float(np.sqrt(variance)))
         if distribution == "uniform":
-            return _sampling.Affine("uniform", (-1.0, 1.0),
+            return _draws.Affine("uniform", (-1.0, 1.0),
                                     float(np.sqrt(3 * variance)))
         stddev = np.sqrt(variance) / np.asarray(TRUNCATED_STDDEV, dtype)
-        return _sampling.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
+        return _draws.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
                                 float(stddev))
 
     def complex_draw(key, shape, dtype):

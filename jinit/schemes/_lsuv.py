@@ -12,9 +12,9 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from jinit import _checks, _dtypes, _keys
-from jinit._orthogonal import orthogonal
-from jinit._params import unique_path_strings
+from jinit import _dtypes, _keys, _validation
+from jinit._keys import unique_path_strings
+from jinit._structured import orthogonal
 
 # Tol_var and T_max of Algorithm 1 of Mishkin & Matas (2016), with the
 # defaults of github.com/yobibyte/torch-lsuv (lsuv.lua).
@@ -217,9 +217,9 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
             f"the layers' outputs; got {type(apply_fn).__name__} "
             f"{apply_fn!r}.")
     layers = _check_layers(layers)
-    target = _checks.check_positive("target", target)
-    tol = _checks.check_positive("tol", tol)
-    max_iters = _checks.check_count("max_iters", max_iters)
+    target = _validation.check_positive("target", target)
+    tol = _validation.check_positive("tol", tol)
+    max_iters = _validation.check_count("max_iters", max_iters)
     if key is not None:
         key = _keys.required(key, "lsuv")
 

@@ -1,6 +1,6 @@
 """Random initializers with a fixed law.
 
-Normal, uniform, truncated normal, and sparse.
+Normal, uniform and truncated normal, each an elementwise law.
 
 For float32 and float64 each draws exactly what ``jax.random`` draws for the
 same key (and what ``jax.nn.initializers.normal``, ``uniform`` and
@@ -9,8 +9,6 @@ same key (and what ``jax.nn.initializers.normal``, ``uniform`` and
 
 from __future__ import annotations
 
-import fractions
-import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -19,9 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import DTypeLike
 
-from jinit import _checks, _dtypes, _sampling, _shapes
+from jinit import _draws, _validation
 from jinit._about import About
-from jinit._base import Draw, Elementwise, factory
+from jinit._contract import Elementwise, factory
 
 TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
 
@@ -34,7 +32,7 @@ def _normal_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
     """
     real = jnp.finfo(dtype).dtype
     return (abs(config["mean"]) + config["stddev"]
-            * _sampling.normal_extreme(real) / np.sqrt(2))
+            * _draws.normal_extreme(real) / np.sqrt(2))
 
 
 def _jax_normal(config: Mapping[str, Any]) -> Any:
@@ -93,14 +91,14 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05,
       >>> round(float(w.std()), 3)
       0.02
     """
-    mean = _checks.check_real("mean", mean)
-    stddev = _checks.check_nonnegative("stddev", stddev)
+    mean = _validation.check_real("mean", mean)
+    stddev = _validation.check_nonnegative("stddev", stddev)
 
     # No shift for mean 0: adding 0.0 turns -0.0 into +0.0, unlike jax.
-    law = _sampling.Affine("normal", (), stddev, mean or None)
+    law = _draws.Affine("normal", (), stddev, mean or None)
 
     def complex_draw(key, shape, dtype):
-        values = _sampling.normal(key, shape, dtype) * np.asarray(stddev,
+        values = _draws.normal(key, shape, dtype) * np.asarray(stddev,
                                                                   dtype)
         return values + np.asarray(mean, dtype) if mean else values
 
@@ -139,13 +137,13 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05,
       >>> bool(w.min() >= -1.0), bool(w.max() < 1.0)
       (True, True)
     """
-    minval = _checks.check_real("minval", minval)
-    maxval = _checks.check_real("maxval", maxval)
+    minval = _validation.check_real("minval", minval)
+    maxval = _validation.check_real("maxval", maxval)
     if minval > maxval:
         raise ValueError(f"`minval` must be <= `maxval`; got minval={minval!r}"
                          f", maxval={maxval!r}.")
 
-    law = _sampling.Affine("uniform", (minval, maxval))
+    law = _draws.Affine("uniform", (minval, maxval))
     return Elementwise(lambda shape, dtype: law)
 
 
@@ -187,92 +185,9 @@ def truncated_normal(mean: float = 0.0, stddev: float = 0.05,
       >>> bool(abs(w).max() <= 2.0)
       True
     """
-    mean = _checks.check_real("mean", mean)
-    stddev = _checks.check_nonnegative("stddev", stddev)
+    mean = _validation.check_real("mean", mean)
+    stddev = _validation.check_nonnegative("stddev", stddev)
 
-    law = _sampling.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
+    law = _draws.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
                            stddev, mean or None)
     return Elementwise(lambda shape, dtype: law)
-
-
-def sparse_zeros(sparsity: float, rows: int) -> int:
-    """``ceil(sparsity * rows)``, exact on the decimal that ``sparsity`` shows.
-
-    0.1 of 10 rows is 1, 0.3 of 10 is 3.
-    """
-    return math.ceil(fractions.Fraction(repr(float(sparsity))) * rows)
-
-
-def _check_sparse(shape: tuple[int, ...], config: Mapping[str, Any],
-                  initializer: str) -> None:
-    _shapes.check_rank(shape, 2, 2, initializer)
-
-
-def _sparse_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
-                      dtype: np.dtype) -> float:
-    return config["stddev"] * _sampling.normal_extreme(dtype)
-
-
-def _sparse_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                    ) -> tuple[float, float]:
-    kept = 1 - sparse_zeros(config["sparsity"], shape[0]) / shape[0]
-    return 0.0, config["stddev"] * math.sqrt(kept)
-
-
-@factory(random=True, check=_check_sparse, magnitude=_sparse_magnitude,
-         about=About(
-             family="structured",
-             formula="ceil(sparsity * rows) zeros per column, N(0, stddev^2)",
-             details="2-D: exactly ⌈sparsity·rows⌉ zeros per column at "
-                     "uniformly random rows, the rest N(0, stddev²)",
-             reference="Martens 2010; `torch.nn.init.sparse_`",
-             example={"sparsity": 0.1}, moments=_sparse_moments))
-def sparse(sparsity: float, stddev: float = 0.01, seed: int | None = None,
-           *, dtype: DTypeLike | None = None) -> Draw:
-    """Initializer for a sparse 2-D matrix with normal non-zero entries.
-
-    Each column of a ``(rows, cols)`` weight gets exactly
-    ``ceil(sparsity * rows)`` zeros, at rows chosen uniformly at random and
-    independently per column; every other entry is drawn from
-    ``N(0, stddev**2)``. Martens' sparse initialization, as
-    ``torch.nn.init.sparse_``, except that the product is taken exactly on
-    the decimal ``sparsity`` reads as: ``sparse(0.3)`` zeros 3 of 10 rows,
-    where PyTorch's floating-point ``0.3 * 10 = 3.0000000000000004`` zeros 4.
-
-    Args:
-      sparsity: the fraction of each column set to zero, in [0, 1].
-      stddev: standard deviation of the non-zero entries (>= 0).
-      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
-      dtype: the initializer's default dtype (a real floating dtype).
-
-    Returns:
-      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
-
-    Raises:
-      ValueError: ``sparsity`` outside [0, 1] or ``stddev`` < 0; at call
-        time, a shape that is not 2-D.
-
-    Example:
-      >>> import jax, jinit
-      >>> w = jinit.sparse(0.25)(jax.random.key(0), (8, 5))
-      >>> (w == 0).sum(axis=0).tolist()
-      [2, 2, 2, 2, 2]
-
-    References:
-      Martens (2010), Deep learning via Hessian-free optimization, ICML.
-    """
-    sparsity = _checks.check_real("sparsity", sparsity)
-    if not 0 <= sparsity <= 1:
-        raise ValueError(f"`sparsity` must be in [0, 1]; got {sparsity!r}.")
-    stddev = _checks.check_nonnegative("stddev", stddev)
-
-    def draw(key, shape, dtype):
-        zeros = sparse_zeros(sparsity, shape[0])
-        key_values, key_rows = jax.random.split(key)
-        values = _sampling.sample(key_values, shape, dtype, dtype,
-                                  _sampling.Affine("normal", (), stddev))
-        scores = _sampling.uniform(key_rows, shape, _dtypes.default_float())
-        rank = jnp.argsort(jnp.argsort(scores, axis=0), axis=0)
-        return jnp.where(rank < zeros, jnp.zeros((), dtype), values)
-
-    return draw

@@ -16,9 +16,10 @@ import jax
 import numpy as np
 from jax.typing import DTypeLike
 
-from jinit import _checks, _shapes
-from jinit._base import ConfiguredInitializer, Elementwise, Fill, factory
-from jinit._params import Param, is_param, path_string, unique_path_strings
+from jinit import _shapes, _validation
+from jinit._contract import ConfiguredInitializer, Elementwise, Fill, factory
+from jinit._keys import path_string, unique_path_strings
+from jinit._trees import Param, is_param
 
 Optimizer = Literal["adam", "sgd"]
 OPTIMIZERS: tuple[Optimizer, ...] = typing.get_args(Optimizer)
@@ -234,7 +235,7 @@ def mup_learning_rates(specs: Any, base: Any,
       Yang et al. (2022), Tensor Programs V, https://arxiv.org/abs/2203.03466,
       Table 3.
     """
-    _checks.check_choice("optimizer", optimizer, OPTIMIZERS)
+    _validation.check_choice("optimizer", optimizer, OPTIMIZERS)
     return jax.tree.map(lambda scaling: getattr(scaling, optimizer),
                         mup_scaling(specs, base),
                         is_leaf=lambda node: isinstance(node, MupScaling))
@@ -342,7 +343,7 @@ def width_scaled(init: ConfiguredInitializer, base_shape: tuple[int, ...],
     Raises:
       ValueError: ``factor`` <= 0.
     """
-    factor = _checks.check_positive("factor", factor)
+    factor = _validation.check_positive("factor", factor)
 
     def law(shape, dtype):
         base = init.law(base_shape, dtype)

@@ -27,17 +27,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._base import ConfiguredInitializer, Fill
-from jinit._catalogue import (
+from jinit._contract import ConfiguredInitializer, Fill
+from jinit._draws import Affine
+from jinit._registry import FACTORIES, _factory, deserialize
+from jinit._variance_scaling import config_fans, denominator
+from jinit.cli._catalogue import (
     DEFAULT_SHAPE,
     MOMENTS_DTYPE,
     about_of,
     catalogue,
     target_moments,
 )
-from jinit._registry import FACTORIES, _factory, deserialize
-from jinit._sampling import Affine
-from jinit._variance import config_fans, denominator
 
 BINS = 24
 BAR_WIDTH = 40

@@ -5,7 +5,7 @@ and standard deviation beside the measured ones; the README's table lists the
 initializers. Both read from each factory's ``about``
 (:class:`jinit._about.About`) and law.
 
-``python -m jinit._catalogue [README.md]`` rewrites the README's table.
+``python -m jinit.cli._catalogue [README.md]`` rewrites the README's table.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ import numpy as np
 
 from jinit import __version__
 from jinit._about import KERNEL_SHAPE, About, Described
-from jinit._base import ConfiguredInitializer, Fill
+from jinit._contract import ConfiguredInitializer, Fill
+from jinit._draws import Affine
 from jinit._registry import FACTORIES, camel_case
-from jinit._sampling import Affine
 
 DEFAULT_SHAPE = (256, 128)
 # The dtype the numbers of a law are taken in for its target moments.
@@ -57,7 +57,7 @@ def _normal_density(x: float) -> float:
 def unit_moments(unit: str, bounds: Sequence[float]) -> tuple[float, float]:
     """The mean and standard deviation of a unit draw with its ``bounds``.
 
-    The units are :data:`jinit._sampling.UNITS`.
+    The units are :data:`jinit._draws.UNITS`.
     """
     if unit == "normal":
         return 0.0, 1.0

@@ -5,8 +5,9 @@ dtype)`` holding only the mathematics of its law. The :func:`factory`
 decorator wraps that closure in a :class:`ConfiguredInitializer`, which owns
 the contract common to every initializer: key and seed resolution, shape and
 dtype checks, drawing in the sampling dtype and casting once, zero-size
-shapes, ``out_sharding`` placement, and a repr, equality, hash and pickling
-that follow the arguments the factory was built from.
+shapes, ``out_sharding`` (placed by :mod:`jinit._sharding`), and a repr,
+equality, hash and pickling that follow the arguments the factory was built
+from.
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import (
-    AbstractMesh,
-    AxisType,
-    Mesh,
-    NamedSharding,
     PartitionSpec,
     Sharding,
 )
 
-from jinit import _checks, _dtypes, _keys, _sampling, _shapes
+from jinit import _draws, _dtypes, _keys, _shapes, _validation
 from jinit._about import About
+from jinit._sharding import mesh_and_spec, place
 
 Shape = tuple[int, ...]
 Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
@@ -58,80 +56,6 @@ class Initializer(Protocol):
         ...
 
 
-def mesh_and_spec(out_sharding: object
-                   ) -> tuple[Any, PartitionSpec] | Sharding | None:
-    """Checks ``out_sharding``: ``None``, a ``Sharding`` or ``PartitionSpec``.
-
-    A ``PartitionSpec`` needs a mesh set with ``jax.set_mesh``. A
-    ``NamedSharding`` or ``PartitionSpec`` comes back as (mesh, spec), another
-    ``Sharding`` as itself.
-    """
-    if out_sharding is None:
-        return None
-    if isinstance(out_sharding, PartitionSpec):
-        mesh = jax.sharding.get_abstract_mesh()
-        if mesh.empty:
-            raise ValueError(
-                f"`out_sharding` {out_sharding} is a PartitionSpec, which "
-                "needs a mesh: call under `with jax.set_mesh(mesh):` or pass "
-                "NamedSharding(mesh, spec).")
-        return mesh, out_sharding
-    if isinstance(out_sharding, NamedSharding):
-        return _concrete(out_sharding.mesh), out_sharding.spec
-    if isinstance(out_sharding, Sharding):
-        return out_sharding
-    raise TypeError(
-        "`out_sharding` must be None, a jax.sharding.Sharding or a "
-        f"PartitionSpec; got {type(out_sharding).__name__} "
-        f"{out_sharding!r}.")
-
-
-def _concrete(mesh: Any) -> Any:
-    """``mesh``, or the concrete mesh an ``AbstractMesh`` describes.
-
-    Keras 3 passes an ``AbstractMesh`` under ``jax.set_mesh``; placing eagerly
-    needs the concrete mesh set with ``jax.set_mesh`` that it describes.
-    """
-    if not isinstance(mesh, AbstractMesh):
-        return mesh
-    current = jax.sharding.get_mesh()
-    # Axis types may differ: Keras calls initializers under explicit_axes.
-    if not current.empty and current.shape_tuple == mesh.shape_tuple:
-        return current
-    raise ValueError(
-        f"`out_sharding` is over the AbstractMesh {mesh}, which names no "
-        "devices: call under `with jax.set_mesh(mesh):` of a mesh of that "
-        "shape, or pass NamedSharding(mesh, spec) with a concrete Mesh.")
-
-
-def place(x: jax.Array, out_sharding: object) -> jax.Array:
-    """Places ``x`` with ``out_sharding``.
-
-    ``out_sharding`` is a ``Sharding``, or a ``PartitionSpec`` under a mesh set
-    with ``jax.set_mesh``; ``None`` leaves ``x`` as it is.
-
-    Eagerly and under ``jit`` alike: on mesh axes of type ``Explicit`` the
-    sharding is part of the array's type and ``jax.device_put`` sets it; on
-    ``Auto`` axes (the classic ``Mesh``) ``device_put`` inside ``jit`` would be
-    dropped, so a sharding constraint is used instead.
-    """
-    checked = mesh_and_spec(out_sharding)
-    if checked is None:
-        return x
-    if isinstance(checked, Sharding):
-        return jax.device_put(x, checked)
-    mesh, spec = checked
-    sharding = (NamedSharding(mesh, spec) if isinstance(mesh, Mesh)
-                else out_sharding)
-    axis_types = dict(zip(mesh.axis_names, mesh.axis_types, strict=True))
-    used = [name for entry in spec
-            for name in (entry if isinstance(entry, tuple) else (entry,))
-            if isinstance(name, str)]
-    if any(axis_types[name] == AxisType.Explicit for name in used):
-        return jax.device_put(x, sharding)
-    return jax.lax.with_sharding_constraint(x, sharding)
-
-
 class Fill(NamedTuple):
     """The values of a constant: every element is ``value``.
 
@@ -144,7 +68,7 @@ class Elementwise(NamedTuple):
     """What a factory returns instead of a draw when all elements have one law.
 
     ``law(shape, dtype)`` gives that law, an affine law
-    ``scale * unit + shift`` (a :class:`jinit._sampling.Affine`) or a
+    ``scale * unit + shift`` (a :class:`jinit._draws.Affine`) or a
     :class:`Fill`, or ``None`` where the values have no such form, and then
     ``otherwise(key, shape, dtype)`` makes them.
 
@@ -153,7 +77,7 @@ class Elementwise(NamedTuple):
     :func:`jinit.materialize` makes both kinds of law on the host of a CPU
     without compiling anything per shape.
     """
-    law: Callable[[Shape, np.dtype], _sampling.Affine | Fill | None]
+    law: Callable[[Shape, np.dtype], _draws.Affine | Fill | None]
     otherwise: Draw | None = None
 
 
@@ -170,7 +94,7 @@ class Call(NamedTuple):
     shape: Shape
     dtype: np.dtype
     work_dtype: np.dtype
-    law: _sampling.Affine | Fill | None
+    law: _draws.Affine | Fill | None
 
 
 class ConfiguredInitializer:
@@ -225,7 +149,7 @@ class ConfiguredInitializer:
         return self._random
 
     def law(self, shape: Shape, work_dtype: np.dtype
-            ) -> _sampling.Affine | Fill | None:
+            ) -> _draws.Affine | Fill | None:
         """The law of every element at ``shape``, drawn in ``work_dtype``.
 
         See :class:`Elementwise`; ``None`` where the values have no such law.
@@ -282,7 +206,7 @@ class ConfiguredInitializer:
         law = None
         if math.prod(shape):
             law = self.law(shape, work_dtype)
-            if isinstance(law, _sampling.Affine):
+            if isinstance(law, _draws.Affine):
                 law.check_range(work_dtype, dtype, repr(self))
             elif law is None and self._magnitude is not None:
                 _dtypes.check_range(
@@ -303,7 +227,7 @@ class ConfiguredInitializer:
         if call.law is not None:
             assert call.key is not None  # Affine laws are random ones.
             mesh_and_spec(out_sharding)
-            return _sampling.sample(call.key, call.shape, call.work_dtype,
+            return _draws.sample(call.key, call.shape, call.work_dtype,
                                     call.dtype, call.law, out_sharding)
         draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)
                 else self._draw)
@@ -357,7 +281,7 @@ def _freeze(name: str, value: object) -> object:
     if isinstance(value, (list, tuple)):
         return tuple(_freeze(name, item) for item in value)
     if isinstance(value, np.generic) or getattr(value, "shape", None) == ():
-        return _checks.check_scalar(name, value)
+        return _validation.check_scalar(name, value)
     if isinstance(value, (np.ndarray, jax.Array)):  # Nested tuples.
         return _freeze(name, np.asarray(value).tolist())
     return value

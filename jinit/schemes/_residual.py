@@ -17,13 +17,13 @@ from typing import Any, Literal, NamedTuple
 
 from jax.typing import DTypeLike
 
-from jinit import _checks, _sampling, _shapes
+from jinit import _draws, _shapes, _validation
 from jinit._about import KERNEL_SHAPE, About
-from jinit._base import ConfiguredInitializer, Elementwise, factory
-from jinit._constant import constant
-from jinit._random import random_normal
+from jinit._constants import constant
+from jinit._contract import ConfiguredInitializer, Elementwise, factory
+from jinit._distributions import random_normal
 from jinit._shapes import Axes
-from jinit._variance import Mode, check_fans, variance_scaling
+from jinit._variance_scaling import Mode, check_fans, variance_scaling
 
 Stack = Literal["encoder", "decoder"]
 STACKS: tuple[Stack, ...] = typing.get_args(Stack)
@@ -85,9 +85,9 @@ def depth_scaled_normal(n_layers: int, stddev: float = 0.02,
       https://arxiv.org/abs/1909.08053 (``scaled_init_method_normal``:
       ``sigma / sqrt(2 * num_layers)``).
     """
-    n_layers = _checks.check_count("n_layers", n_layers)
-    branches = _checks.check_count("branches", branches)
-    stddev = _checks.check_positive("stddev", stddev)
+    n_layers = _validation.check_count("n_layers", n_layers)
+    branches = _validation.check_count("branches", branches)
+    stddev = _validation.check_positive("stddev", stddev)
     return random_normal(0.0, stddev / math.sqrt(branches * n_layers))
 
 
@@ -129,7 +129,7 @@ def small_init(dim: int, seed: int | None = None, *,
       https://arxiv.org/abs/2204.06745 (``sqrt(2 / (d + 4d))``); GPT-NeoX's
       ``small_init_init_method``, which draws ``torch.nn.init.normal_``.
     """
-    dim = _checks.check_count("dim", dim)
+    dim = _validation.check_count("dim", dim)
     return random_normal(0.0, math.sqrt(2 / (5 * dim)))
 
 
@@ -173,8 +173,8 @@ def wang_init(n_layers: int, dim: int, seed: int | None = None, *,
       (``2 / (L sqrt(d))`` for the layers before the residuals, after Wang
       (2021), Mesh-Transformer-JAX); GPT-NeoX's ``wang_init_method``.
     """
-    n_layers = _checks.check_count("n_layers", n_layers)
-    dim = _checks.check_count("dim", dim)
+    n_layers = _validation.check_count("n_layers", n_layers)
+    dim = _validation.check_count("dim", dim)
     return random_normal(0.0, 2 / (n_layers * math.sqrt(dim)))
 
 
@@ -254,7 +254,7 @@ def deepnorm_scales(stack: Stack, encoder_layers: int = 0,
       Wang et al. (2022), DeepNet: Scaling Transformers to 1,000 Layers,
       https://arxiv.org/abs/2203.00555, Figure 2.
     """
-    _checks.check_choice("stack", stack, STACKS)
+    _validation.check_choice("stack", stack, STACKS)
     n, m = _layer_counts(encoder_layers, decoder_layers, stack)
     if n and m:
         if stack == "encoder":
@@ -322,7 +322,7 @@ def deepnorm(stack: Stack = "decoder", encoder_layers: int = 0,
       Wang et al. (2022), DeepNet: Scaling Transformers to 1,000 Layers,
       https://arxiv.org/abs/2203.00555, Figure 2.
     """
-    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
     beta = deepnorm_scales(stack, encoder_layers, decoder_layers).beta
     return variance_scaling(beta**2, "fan_avg", distribution,
                             in_axis=in_axis, out_axis=out_axis,
@@ -393,9 +393,9 @@ def t_fixup(n_layers: int, stack: Stack = "encoder",
       Huang, Perez, Ba & Volkovs (2020), Improving Transformer Optimization
       Through Better Initialization, ICML, Algorithm 2 (T-Fixup).
     """
-    n_layers = _checks.check_count("n_layers", n_layers)
-    _checks.check_choice("stack", stack, STACKS)
-    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    n_layers = _validation.check_count("n_layers", n_layers)
+    _validation.check_choice("stack", stack, STACKS)
+    _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
     return variance_scaling(t_fixup_scale(stack, n_layers) ** 2, "fan_avg",
                             distribution, in_axis=in_axis, out_axis=out_axis,
                             batch_axis=batch_axis, groups=groups)
@@ -442,9 +442,9 @@ def t_fixup_embedding(n_layers: int, seed: int | None = None, *,
       Huang, Perez, Ba & Volkovs (2020), Improving Transformer Optimization
       Through Better Initialization, ICML, Algorithm 2 (T-Fixup).
     """
-    n_layers = _checks.check_count("n_layers", n_layers)
+    n_layers = _validation.check_count("n_layers", n_layers)
     factor = t_fixup_scale("decoder", n_layers)
-    return Elementwise(lambda shape, dtype: _sampling.Affine(
+    return Elementwise(lambda shape, dtype: _draws.Affine(
         "normal", (), factor / math.sqrt(shape[-1])))
 
 
@@ -519,14 +519,14 @@ def fixup(n_branches: int, branch_layers: int, seed: int | None = None, *,
       Without Normalization, ICLR, https://arxiv.org/abs/1901.09321,
       Figure 1 (Fixup); github.com/hongyi-zhang/Fixup.
     """
-    n_branches = _checks.check_count("n_branches", n_branches)
-    branch_layers = _checks.check_count("branch_layers", branch_layers)
+    n_branches = _validation.check_count("n_branches", n_branches)
+    branch_layers = _validation.check_count("branch_layers", branch_layers)
     if branch_layers < 2:
         raise ValueError(
             "`branch_layers` must be >= 2: Fixup scales by L^(-1/(2m-2)), "
             f"undefined for m = 1; got {branch_layers}.")
-    scale = _checks.check_positive("scale", scale)
-    _checks.check_choice("distribution", distribution, DISTRIBUTIONS)
+    scale = _validation.check_positive("scale", scale)
+    _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
     return variance_scaling(
         scale * fixup_scale(n_branches, branch_layers) ** 2, mode,
         distribution, in_axis=in_axis, out_axis=out_axis,
@@ -570,4 +570,4 @@ def skip_init(alpha: float = 0.0, *,
       Normalization Biases Residual Blocks Towards the Identity Function in
       Deep Networks, https://arxiv.org/abs/2002.10444 (SkipInit).
     """
-    return constant(_checks.check_real("alpha", alpha))
+    return constant(_validation.check_real("alpha", alpha))

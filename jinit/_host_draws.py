@@ -1,6 +1,6 @@
 """Arrays made together in host memory on the CPU, with no per-shape compile.
 
-The elementwise laws of :mod:`jinit._sampling` drawn in packed rows by one
+The elementwise laws of :mod:`jinit._draws` drawn in packed rows by one
 kernel per kind of law, and constant fills.
 
 This is how :func:`jinit.materialize` makes a whole model fast: XLA on CPU
@@ -23,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jinit import _sampling, _threefry
+from jinit import _draws, _threefry
 
 # sample_many draws in calls of ROWS rows of ROW elements: each row is a run
 # of consecutive elements of one parameter, with its own key and scale.
@@ -47,22 +47,22 @@ def _rows(key_data: jax.Array, starts: jax.Array,
     low = starts[:, None] + lax.broadcasted_iota(np.uint32, (ROWS, ROW), 1)
     bits = _threefry.bits_at(key_data.T[..., None], jnp.finfo(dtype).bits,
                              lax.full_like(low, 0), low)
-    values = _sampling.from_bits(unit, bits, dtype, bounds)
+    values = _draws.from_bits(unit, bits, dtype, bounds)
     scales, shifts = (None if per_row is None else per_row[:, None]
                       for per_row in (scales, shifts))
     clamps = None if clamps is None else (clamps[0][:, None],
                                           clamps[1][:, None])
-    return _sampling.cast(_sampling.rescale(values, scales, shifts),
+    return _draws.cast(_draws.rescale(values, scales, shifts),
                           out_dtype, clamps)
 
 
 def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
     """Whether :func:`sample_many` can draw ``shape`` in ``dtype`` for ``key``.
 
-    It can under the kernel's conditions (:func:`jinit._sampling.uses_kernel`),
+    It can under the kernel's conditions (:func:`jinit._draws.uses_kernel`),
     on the CPU, for at most 2**32 elements (indices of one word).
     """
-    return (_sampling.uses_kernel(key, dtype) and on_host()
+    return (_draws.uses_kernel(key, dtype) and on_host()
             and 0 < math.prod(shape) <= _threefry.WORD)
 
 
@@ -101,7 +101,7 @@ def filled(shape: tuple[int, ...], value: np.ndarray) -> jax.Array:
     return jax.device_put(out.reshape(shape))
 
 
-class Draw(typing.NamedTuple):
+class HostDraw(typing.NamedTuple):
     """One array for :func:`sample_many`.
 
     ``law`` drawn in ``dtype`` for the ``threefry2x32`` key with data
@@ -111,11 +111,11 @@ class Draw(typing.NamedTuple):
     shape: tuple[int, ...]
     dtype: np.dtype
     out_dtype: np.dtype
-    law: _sampling.Affine
+    law: _draws.Affine
 
 
-def sample_many(draws: Sequence[Draw]) -> list[jax.Array]:
-    """The arrays of ``draws``, as :func:`jinit._sampling.sample` draws them.
+def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
+    """The arrays of ``draws``, as :func:`jinit._draws.sample` draws them.
 
     No compilation per shape: the arrays of each kind (unit, bounds, dtypes)
     are drawn together by one kernel compiled once per kind, over their
@@ -138,7 +138,7 @@ def sample_many(draws: Sequence[Draw]) -> list[jax.Array]:
     return [results[index] for index in range(len(draws))]
 
 
-def _sample_kind(draws: Sequence[Draw]
+def _sample_kind(draws: Sequence[HostDraw]
                  ) -> Iterator[tuple[int, jax.Array]]:
     """(index, array) for draws of one kind, each as soon as it is done."""
     first = draws[0]

@@ -7,7 +7,6 @@ path-stable keys.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,8 +16,16 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec, Sharding
 
-from jinit import _dtypes, _keys, _packed, _sampling, _shapes
-from jinit._base import Call, ConfiguredInitializer, Fill, mesh_and_spec, place
+from jinit import _draws, _dtypes, _host_draws, _keys, _shapes
+from jinit._contract import (
+    Call,
+    ConfiguredInitializer,
+    Fill,
+    mesh_and_spec,
+    place,
+)
+from jinit._keys import path_string, unique_path_strings
+from jinit._rules import Rule, compile_rules, first_match
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,49 +76,6 @@ class Param:
                 "`sharding` must be None, a jax.sharding.Sharding or a "
                 f"PartitionSpec; got {type(self.sharding).__name__} "
                 f"{self.sharding!r}.")
-
-
-def path_string(path: Sequence[Any]) -> str:
-    """A pytree key path as ``"layers/1/w"``.
-
-    Dict keys, sequence indices and attribute names joined by ``/``.
-    """
-    parts = []
-    for entry in path:
-        for attribute in ("key", "idx", "name"):
-            if hasattr(entry, attribute):
-                parts.append(str(getattr(entry, attribute)))
-                break
-        else:
-            parts.append(str(entry))
-    return "/".join(parts)
-
-
-def unique_path_strings(paths: Sequence[Sequence[Any]]) -> list[str]:
-    """:func:`path_string` of every path, checking that no two are equal.
-
-    Two leaves whose paths print the same, such as ``{"a/b": x, "a": {"b":
-    y}}`` or ``{"layers": [x], "layers/0": y}``, would get the same path key
-    and so the same values.
-
-    Raises:
-      ValueError: two paths print the same (both are named, as
-        ``jax.tree_util.keystr`` writes them).
-    """
-    names: list[str] = []
-    seen: dict[str, Sequence[Any]] = {}
-    for path in paths:
-        name = path_string(path)
-        if name in seen:
-            raise ValueError(
-                f"the leaves at {jax.tree_util.keystr(tuple(seen[name]))} "
-                f"and {jax.tree_util.keystr(tuple(path))} have the same "
-                f"path {name!r} (keys, indices and attributes joined by "
-                "'/'), so they would get the same key and the same values; "
-                "rename one of them.")
-        seen[name] = path
-        names.append(name)
-    return names
 
 
 def is_param(node: object) -> bool:
@@ -203,28 +167,28 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     words = _keys.path_key_data(key, names)
     impl = jax.random.key_impl(key)
     arrays: list[jax.Array | None] = [None] * len(leaves)
-    packed: dict[int, _packed.Draw] = {}
+    packed: dict[int, _host_draws.HostDraw] = {}
     previous = None
     for index, ((_, spec), row) in enumerate(zip(leaves, words,
                                                  strict=True)):
         leaf_key = jax.random.wrap_key_data(row, impl=impl)
         call = _on_host(spec, leaf_key)
         if isinstance(call, Fill):
-            arrays[index] = _packed.filled(spec.shape, call.value)
+            arrays[index] = _host_draws.filled(spec.shape, call.value)
             continue
         if isinstance(call, Call):
             # _on_host returns the calls of random affine laws only.
             assert call.key is not None
-            assert isinstance(call.law, _sampling.Affine)
+            assert isinstance(call.law, _draws.Affine)
             if call.key is not leaf_key:  # The initializer's seed, folded in.
                 row = np.asarray(jax.random.key_data(call.key))
-            packed[index] = _packed.Draw(row, call.shape, call.work_dtype,
-                                           call.dtype, call.law)
+            packed[index] = _host_draws.HostDraw(
+                row, call.shape, call.work_dtype, call.dtype, call.law)
             continue
         value = _call(names[index], spec, leaf_key)
         jax.block_until_ready(previous)
         arrays[index] = previous = value
-    for index, value in zip(packed, _packed.sample_many(
+    for index, value in zip(packed, _host_draws.sample_many(
             list(packed.values())), strict=True):
         arrays[index] = value
     return jax.tree_util.tree_unflatten(treedef, arrays)
@@ -273,25 +237,21 @@ def _check_sharding(name: str, spec: Param) -> None:
 def _on_host(spec: Param, key: jax.Array) -> Call | Fill | None:
     """How ``spec`` is made on the host, or ``None``.
 
-    Its :class:`Fill`, its call (whose law :func:`jinit._packed.sample_many`
+    Its :class:`Fill`, its call (whose law :func:`jinit._host_draws.sample_many`
     draws), or ``None`` when it is made by calling its initializer (another
     initializer than a jinit law, a sharding, not the CPU, or a draw the kernel
     does not make). ``key`` is its path key.
     """
-    if (spec.sharding is not None or not _packed.on_host()
+    if (spec.sharding is not None or not _host_draws.on_host()
             or not isinstance(spec.init, ConfiguredInitializer)):
         return None
     call = spec.init.prepare(key, spec.shape, spec.dtype)
     if isinstance(call.law, Fill):
         return call.law
-    if (isinstance(call.law, _sampling.Affine) and call.key is not None
-            and _packed.packs(call.key, call.shape, call.work_dtype)):
+    if (isinstance(call.law, _draws.Affine) and call.key is not None
+            and _host_draws.packs(call.key, call.shape, call.work_dtype)):
         return call
     return None
-
-
-Rule = tuple[str, Callable[..., jax.Array]] | tuple[
-    str, Callable[..., jax.Array], Sharding | PartitionSpec | None]
 
 
 def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
@@ -336,64 +296,14 @@ def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
         if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
             raise TypeError(f"the leaf at {name!r} has no shape and dtype: "
                             f"{type(leaf).__name__} {leaf!r}.")
-        _, init, *sharding = first_match(compiled, name, leaf)
-        placed = sharding[0] if sharding else getattr(leaf, "sharding", None)
+        rule = first_match(compiled, name, leaf)
+        placed = (getattr(leaf, "sharding", None) if rule.sharding is ...
+                  else rule.sharding)
         try:
-            return Param(tuple(leaf.shape), init, np.dtype(leaf.dtype),
+            return Param(tuple(leaf.shape), rule.init, np.dtype(leaf.dtype),
                          placed)
         except ValueError as error:
             raise ValueError(f"the parameter at {name!r} cannot be made: "
                              f"{error}") from None
 
     return jax.tree_util.tree_map_with_path(to_param, abstract)
-
-
-# (pattern, init) or (pattern, init, sharding), the pattern compiled.
-CompiledRule = tuple[Any, ...]
-
-
-def compile_rules(rules: Sequence[Rule]) -> list[CompiledRule]:
-    """``rules`` with their patterns compiled.
-
-    Raises:
-      TypeError: a rule is not a ``(pattern, init)`` or ``(pattern, init,
-        sharding)`` tuple, or its ``init`` is not callable.
-      ValueError: a pattern is not a regular expression.
-    """
-    compiled = []
-    for rule in rules:
-        if (not isinstance(rule, tuple) or len(rule) not in (2, 3)
-                or not callable(rule[1])):
-            raise TypeError(
-                "each rule must be a (pattern, init) or (pattern, init, "
-                f"sharding) tuple with init an initializer init(key, shape, "
-                f"dtype); got {rule!r}.")
-        try:
-            compiled.append((re.compile(rule[0]), *rule[1:]))
-        except (re.error, TypeError) as error:
-            raise ValueError(f"rule pattern {rule[0]!r} is not a regular "
-                             f"expression: {error}.") from None
-    return compiled
-
-
-def matching(compiled: Sequence[CompiledRule],
-             name: str) -> CompiledRule | None:
-    """The first rule whose pattern ``re.search``-es ``name``, or ``None``."""
-    return next((rule for rule in compiled if rule[0].search(name)), None)
-
-
-def first_match(compiled: Sequence[CompiledRule], name: str,
-                leaf: Any) -> CompiledRule:
-    """The first rule whose pattern ``re.search``-es ``name``.
-
-    Raises:
-      ValueError: no rule matches (the path, the ``shape`` and ``dtype`` of
-        ``leaf`` and the patterns are named).
-    """
-    rule = matching(compiled, name)
-    if rule is not None:
-        return rule
-    patterns = ", ".join(repr(rule[0].pattern) for rule in compiled)
-    raise ValueError(f"no rule matches the parameter at {name!r} "
-                     f"({np.dtype(leaf.dtype)}{list(leaf.shape)}); the "
-                     f"patterns are {patterns or 'none'}.")

@@ -1,0 +1,89 @@
+"""Placement: ``out_sharding`` checked and applied, eagerly and under jit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+from jax.sharding import (
+    AbstractMesh,
+    AxisType,
+    Mesh,
+    NamedSharding,
+    PartitionSpec,
+    Sharding,
+)
+
+
+def mesh_and_spec(out_sharding: object
+                   ) -> tuple[Any, PartitionSpec] | Sharding | None:
+    """Checks ``out_sharding``: ``None``, a ``Sharding`` or ``PartitionSpec``.
+
+    A ``PartitionSpec`` needs a mesh set with ``jax.set_mesh``. A
+    ``NamedSharding`` or ``PartitionSpec`` comes back as (mesh, spec), another
+    ``Sharding`` as itself.
+    """
+    if out_sharding is None:
+        return None
+    if isinstance(out_sharding, PartitionSpec):
+        mesh = jax.sharding.get_abstract_mesh()
+        if mesh.empty:
+            raise ValueError(
+                f"`out_sharding` {out_sharding} is a PartitionSpec, which "
+                "needs a mesh: call under `with jax.set_mesh(mesh):` or pass "
+                "NamedSharding(mesh, spec).")
+        return mesh, out_sharding
+    if isinstance(out_sharding, NamedSharding):
+        return _concrete(out_sharding.mesh), out_sharding.spec
+    if isinstance(out_sharding, Sharding):
+        return out_sharding
+    raise TypeError(
+        "`out_sharding` must be None, a jax.sharding.Sharding or a "
+        f"PartitionSpec; got {type(out_sharding).__name__} "
+        f"{out_sharding!r}.")
+
+
+def _concrete(mesh: Any) -> Any:
+    """``mesh``, or the concrete mesh an ``AbstractMesh`` describes.
+
+    Keras 3 passes an ``AbstractMesh`` under ``jax.set_mesh``; placing eagerly
+    needs the concrete mesh set with ``jax.set_mesh`` that it describes.
+    """
+    if not isinstance(mesh, AbstractMesh):
+        return mesh
+    current = jax.sharding.get_mesh()
+    # Axis types may differ: Keras calls initializers under explicit_axes.
+    if not current.empty and current.shape_tuple == mesh.shape_tuple:
+        return current
+    raise ValueError(
+        f"`out_sharding` is over the AbstractMesh {mesh}, which names no "
+        "devices: call under `with jax.set_mesh(mesh):` of a mesh of that "
+        "shape, or pass NamedSharding(mesh, spec) with a concrete Mesh.")
+
+
+def place(x: jax.Array, out_sharding: object) -> jax.Array:
+    """Places ``x`` with ``out_sharding``.
+
+    ``out_sharding`` is a ``Sharding``, or a ``PartitionSpec`` under a mesh set
+    with ``jax.set_mesh``; ``None`` leaves ``x`` as it is.
+
+    Eagerly and under ``jit`` alike: on mesh axes of type ``Explicit`` the
+    sharding is part of the array's type and ``jax.device_put`` sets it; on
+    ``Auto`` axes (the classic ``Mesh``) ``device_put`` inside ``jit`` would be
+    dropped, so a sharding constraint is used instead.
+    """
+    checked = mesh_and_spec(out_sharding)
+    if checked is None:
+        return x
+    if isinstance(checked, Sharding):
+        return jax.device_put(x, checked)
+    mesh, spec = checked
+    sharding = (NamedSharding(mesh, spec) if isinstance(mesh, Mesh)
+                else out_sharding)
+    axis_types = dict(zip(mesh.axis_names, mesh.axis_types, strict=True))
+    used = [name for entry in spec
+            for name in (entry if isinstance(entry, tuple) else (entry,))
+            if isinstance(name, str)]
+    if any(axis_types[name] == AxisType.Explicit for name in used):
+        return jax.device_put(x, sharding)
+    return jax.lax.with_sharding_constraint(x, sharding)
