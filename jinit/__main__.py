@@ -1,12 +1,12 @@
 """``python -m jinit`` and the ``jinit`` console script.
 
-With no command, the catalogue of every initializer; ``list``, ``show``,
-``compare``, ``bench``.
+With no command, the catalogue of every initializer; ``list``, ``show`` and
+``compare``.
 """
 
 import sys
 
-from jinit.cli._main import main
+from jinit.cli import main
 
 __all__ = ["main"]
 

@@ -1,5 +1,19 @@
 """The command line, ``python -m jinit`` or ``jinit``."""
 
-from jinit.cli._main import main
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line on ``argv`` (default: ``sys.argv[1:]``).
+
+    Imported when called, so that ``python -m jinit.cli._catalogue`` (which
+    writes the README's table) runs its module only once.
+    """
+    from jinit.cli._main import main as run
+
+    return run(argv)
+
 
 __all__ = ["main"]

@@ -13,11 +13,11 @@ from jinit.schemes._residual import (
     depth_scaled_normal,
     fixup,
     skip_init,
-    small_init,
     t_fixup,
     t_fixup_embedding,
     wang_init,
 )
+from jinit.schemes._width import small_init
 from jinit.schemes._zer_o import zer_o
 
 __all__ = [
