@@ -125,6 +125,15 @@ def test_show_says_when_there_is_no_density(run):
     assert "a spike, no density" in run("show", "ones").stdout
 
 
+def test_show_a_degenerate_law_is_a_spike(run):
+    """Before: random_normal(stddev=0) died with a NaN in the histogram."""
+    for settings in (["--set", "stddev=0"],
+                     ["--set", "mean=2.5", "--set", "stddev=0"]):
+        result = run("show", "random_normal", *settings)
+        assert result.returncode == 0, result.stderr
+        assert "a spike, no density" in result.stdout
+
+
 def test_every_initializer_shows_at_its_example_shape(run):
     for name in FACTORIES:
         result = run("show", name)

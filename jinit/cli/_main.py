@@ -285,7 +285,7 @@ def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
     """
     mean, std = target_moments(init, shape)
     elementwise = init.law(tuple(shape), MOMENTS_DTYPE)
-    if isinstance(elementwise, Fill):
+    if isinstance(elementwise, Fill) or std == 0:  # random_normal(stddev=0)
         return Law(f"the constant {mean:g}: a spike, no density", spike=mean)
     if isinstance(elementwise, Affine):
         return _affine_law(elementwise, mean, std)
