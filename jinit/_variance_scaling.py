@@ -263,6 +263,10 @@ def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
     return Elementwise(law, complex_draw)
 
 
+GLOROT = ("Glorot & Bengio (2010), Understanding the difficulty of training "
+          "deep feedforward neural networks.")
+HE = ("He et al. (2015), Delving Deep into Rectifiers, "
+      "https://arxiv.org/abs/1502.01852.")
 # name: (scale, mode, distribution, formula, reference)
 PRESETS: dict[str, tuple[float, Mode, Distribution, str, str]] = {
     "lecun_uniform": (1.0, "fan_in", "uniform",
@@ -275,20 +279,16 @@ PRESETS: dict[str, tuple[float, Mode, Distribution, str, str]] = {
                      "Networks, https://arxiv.org/abs/1706.02515."),
     "glorot_uniform": (1.0, "fan_avg", "uniform",
                        "U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))",
-                       "Glorot & Bengio (2010), Understanding the difficulty "
-                       "of training deep feedforward neural networks."),
+                       GLOROT),
     "glorot_normal": (1.0, "fan_avg", "truncated_normal",
                       "truncated normal, stddev = sqrt(2 / (fan_in + fan_out))",
-                      "Glorot & Bengio (2010), Understanding the difficulty "
-                      "of training deep feedforward neural networks."),
+                      GLOROT),
     "he_uniform": (2.0, "fan_in", "uniform",
                    "U(-limit, limit), limit = sqrt(6 / fan_in)",
-                   "He et al. (2015), Delving Deep into Rectifiers, "
-                   "https://arxiv.org/abs/1502.01852."),
+                   HE),
     "he_normal": (2.0, "fan_in", "truncated_normal",
                   "truncated normal, stddev = sqrt(2 / fan_in)",
-                  "He et al. (2015), Delving Deep into Rectifiers, "
-                  "https://arxiv.org/abs/1502.01852."),
+                  HE),
 }
 
 
