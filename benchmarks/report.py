@@ -52,7 +52,7 @@ def machine() -> dict[str, Any]:
         "python": sys.version.split()[0],
         "jax_backend": jax.default_backend(),
         "jax_devices": [str(device) for device in jax.devices()],
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime(
+        "date": datetime.datetime.now(datetime.UTC).strftime(
             "%Y-%m-%d %H:%M UTC"),
     }
 
