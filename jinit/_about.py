@@ -2,10 +2,11 @@
 
 Every registered factory carries an :class:`About` (``factory.about``, from
 ``@factory(..., about=About(...))``): the registry, the catalogue of
-``python -m jinit``, the command line and the README's table of initializers
-read it from there. Its target moments come from its law
-(:meth:`jinit.ConfiguredInitializer.law`), not from a table; only an
-initializer whose entries have no common law says how to compute them.
+``python -m jinit``, the command line and the table of initializers of the
+docs (``docs/semantics.md``) read it from there. Its target moments come
+from its law (:meth:`jinit.ConfiguredInitializer.law`), not from a table;
+only an initializer whose entries have no common law says how to compute
+them.
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ class About:
       family: its kind, one of :data:`FAMILIES`.
       formula: its law in one line of plain text (``jinit list``, the
         catalogue).
-      details: its law as the README's table gives it, in Markdown (default:
-        ``formula``).
+      details: its law as the docs' table of initializers gives it, in
+        Markdown (default: ``formula``).
       reference: a short citation (``"He et al. 2015"``), or ``""``.
       keras: whether Keras 3 has it, named the CamelCase of its name.
       example: arguments for its required ones, as the catalogue and the

@@ -70,7 +70,7 @@ def zeros(*, dtype: DTypeLike | None = None) -> Elementwise:
     Returns:
       An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.zeros()(None, (2, 3), "int8")
       Array([[0, 0, 0],
@@ -94,7 +94,7 @@ def ones(*, dtype: DTypeLike | None = None) -> Elementwise:
     Returns:
       An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.ones()(None, (3,), "bool")
       Array([ True,  True,  True], dtype=bool)
@@ -146,7 +146,7 @@ def constant(value: ArrayLike | Sequence[Any] = 0, *,
         time, ``value`` cannot be represented in the dtype or does not
         broadcast to the shape.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.constant(-7)(None, (2, 2), "int32")
       Array([[-7, -7],

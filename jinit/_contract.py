@@ -184,7 +184,8 @@ class ConfiguredInitializer:
         initializers together.
 
         Raises:
-          The errors of a call with the same arguments.
+          TypeError: as a call with the same arguments.
+          ValueError: as a call with the same arguments.
         """
         if _is_shape(key) and _is_dtype(shape):
             raise TypeError(

@@ -85,7 +85,7 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05,
         values that would overflow the dtype.
       TypeError: an argument is not a real number, or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.random_normal(stddev=0.02)(jax.random.key(0), (512, 512))
       >>> round(float(w.std()), 3)
@@ -131,7 +131,7 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05,
       ValueError: ``minval`` > ``maxval`` or a bound is not finite.
       TypeError: a bound is not a real number, or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.random_uniform(-1.0, 1.0)(jax.random.key(0), (512, 512))
       >>> bool(w.min() >= -1.0), bool(w.max() < 1.0)
@@ -179,7 +179,7 @@ def truncated_normal(mean: float = 0.0, stddev: float = 0.05,
       ValueError: ``stddev`` < 0 or an argument is not finite.
       TypeError: an argument is not a real number, or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.truncated_normal(stddev=1.0)(jax.random.key(0), (512, 512))
       >>> bool(abs(w).max() <= 2.0)

@@ -59,7 +59,7 @@ def ensemble(init: Callable[..., jax.Array], n: int) -> ConfiguredInitializer:
         is None and ``init`` is random with no seed, or ``init`` refuses
         ``shape`` or ``dtype``.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> key = jax.random.key(0)
       >>> init = jinit.ensemble(jinit.he_normal(), 4)

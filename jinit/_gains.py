@@ -46,7 +46,7 @@ def calculate_gain(nonlinearity: Nonlinearity,
         takes none.
       TypeError: ``param`` is not a real number.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.calculate_gain("tanh")
       1.6666666666666667

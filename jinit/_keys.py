@@ -108,7 +108,7 @@ def path_key(key: jax.Array, path: str) -> jax.Array:
       TypeError: ``key`` is not a PRNG key or ``path`` is not a str.
       ValueError: ``key`` is a batch of keys (use ``jax.vmap``).
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> data = lambda path: jax.random.key_data(
       ...     jinit.path_key(jax.random.key(0), path)).tolist()

@@ -62,7 +62,7 @@ class Preset(NamedTuple):
           TypeError: ``fan_in`` is not an int.
           ValueError: ``fan_in`` < 1.
 
-        Example:
+        Examples:
           >>> import jax, jinit
           >>> b = jinit.preset("torch").bias(1024)(jax.random.key(0), (256,))
           >>> bool(abs(b).max() <= 1 / 32)
@@ -119,7 +119,7 @@ def preset(framework: Framework) -> Preset:
     Raises:
       ValueError: an unknown ``framework``.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> torch_like = jinit.preset("torch")
       >>> w = torch_like.kernel(jax.random.key(0), (1024, 256))

@@ -136,7 +136,7 @@ def get(identifier: Any) -> Callable[..., Any] | None:
       TypeError: an identifier of any other type, or a config naming an
         argument the factory does not take.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.get("HeNormal") == jinit.he_normal()
       True
@@ -175,7 +175,7 @@ def _jsonable(value: object) -> object:
 def serialize(init: ConfiguredInitializer) -> dict[str, Any]:
     """A JSON-compatible dict that :func:`deserialize` turns back to ``init``.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.serialize(jinit.glorot_normal(seed=3))["config"]["seed"]
       3
@@ -288,7 +288,7 @@ def deserialize(config: Mapping[str, Any]) -> ConfiguredInitializer:
         does not provide, or a ``"name"`` and a ``"class_name"`` naming two
         initializers.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.deserialize({"module": "keras.initializers",
       ...                    "class_name": "HeNormal",

@@ -202,7 +202,7 @@ def compute_fans(shape: Sequence[int], in_axis: Axes = -2,
       ValueError: an axis is out of range for ``shape``, two arguments name
         the same axis, or the outputs do not split into ``groups``.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.compute_fans((3, 3, 64, 128))
       (576, 1152)

@@ -133,7 +133,7 @@ def orthogonal(gain: float = 1.0, seed: int | None = None, *,
         fewer than 2 axes besides the batch axes, or axes out of range.
       TypeError: ``seed`` is not an int or an axis is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp, jinit
       >>> w = jinit.orthogonal(gain=2.0)(jax.random.key(0), (64, 32))
       >>> bool(jnp.allclose(w.T @ w, 4.0 * jnp.eye(32), atol=1e-4))
@@ -217,7 +217,7 @@ def delta_orthogonal(gain: float = 1.0, seed: int | None = None, *,
       ValueError: ``gain`` is not finite; at call time, a shape that is not
         3-, 4- or 5-D or has more input than output channels.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp, jinit
       >>> w = jinit.delta_orthogonal()(jax.random.key(0), (3, 3, 16, 32))
       >>> bool(jnp.allclose(w[1, 1] @ w[1, 1].T, jnp.eye(16), atol=1e-5))
@@ -292,7 +292,7 @@ def identity(gain: float = 1.0, *, batch_axis: Axes = (),
       ValueError: ``gain`` is not finite; at call time, the shape is not 2-D
         besides the batch axes or ``gain`` cannot be represented in the dtype.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.identity(gain=2.0)(None, (2, 3))
       Array([[2., 0., 0.],
@@ -357,7 +357,7 @@ def dirac(groups: int = 1, *, dtype: DTypeLike | None = None) -> Draw:
       ValueError: ``groups`` < 1; at call time, a shape that is not 3-, 4- or
         5-D, or output channels that ``groups`` does not divide.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp, jinit
       >>> w = jinit.dirac()(None, (3, 3, 4, 4))
       >>> x = jax.random.normal(jax.random.key(0), (1, 8, 8, 4))
@@ -442,7 +442,7 @@ def sparse(sparsity: float, stddev: float = 0.01, seed: int | None = None,
       ValueError: ``sparsity`` outside [0, 1] or ``stddev`` < 0; at call
         time, a shape that is not 2-D.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.sparse(0.25)(jax.random.key(0), (8, 5))
       >>> (w == 0).sum(axis=0).tolist()

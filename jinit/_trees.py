@@ -49,7 +49,7 @@ class Param:
         address (2**63 bytes or more), refused here so that
         :func:`jinit.materialize` never hands it to XLA.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.Param((512, 256), jinit.he_normal()).shape
       (512, 256)
@@ -140,7 +140,7 @@ def materialize(key: jax.Array, specs: Any) -> Any:
         drawn); an initializer returned another shape or dtype than its
         ``Param`` (the path is named).
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> specs = {"dense": {"w": jinit.Param((4, 3), jinit.he_normal()),
       ...                    "b": jinit.Param((3,), jinit.zeros())}}
@@ -278,7 +278,7 @@ def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
         pattern is not a valid regular expression.
       TypeError: a rule is not such a tuple, or a leaf has no shape or dtype.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> abstract = {"dense": {"kernel": jax.ShapeDtypeStruct((4, 3),
       ...                                                      "float32"),

@@ -210,7 +210,7 @@ def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
         divide.
       TypeError: ``seed`` is not an int or an axis is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> init = jinit.variance_scaling(2.0, "fan_in", "truncated_normal")
       >>> w = init(jax.random.key(0), (1024, 512))
@@ -334,7 +334,7 @@ _PRESET_DOC = """{title} initializer: {formula}.
         ``groups`` does not divide.
       TypeError: ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.{name}(seed=0)(None, (256, 128))
       >>> w.shape, w.dtype

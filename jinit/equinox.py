@@ -85,7 +85,7 @@ def reinit(model: Model, key: jax.Array,
       TypeError: a rule is not a ``(pattern, init)`` tuple, an ``init`` is
         not callable, or ``key`` is not a PRNG key.
 
-    Example:
+    Examples:
       >>> import equinox as eqx, jax, jinit, jinit.equinox
       >>> mlp = eqx.nn.MLP(512, 10, 64, 1, key=jax.random.key(0))
       >>> mlp = jinit.equinox.reinit(mlp, jax.random.key(1), [

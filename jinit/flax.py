@@ -67,7 +67,7 @@ def sharded(init: Initializer, sharding: PartitionSpec | tuple[Any, ...],
       TypeError: if ``init`` is not callable or ``sharding`` is not a
         ``PartitionSpec`` or tuple.
 
-    Example:
+    Examples:
       >>> import jax, jinit, jinit.flax
       >>> from flax import nnx
       >>> mesh = jax.make_mesh((1,), ("model",),

@@ -49,7 +49,7 @@ def initializer(init: Callable[..., jax.Array]) -> HaikuInit:
     Raises:
       TypeError: ``init`` is not callable.
 
-    Example:
+    Examples:
       >>> import haiku as hk, jax, jax.numpy as jnp, jinit, jinit.haiku
       >>> w_init = jinit.haiku.initializer(jinit.he_normal())
       >>> model = hk.transform(lambda x: hk.Linear(8, w_init=w_init)(x))
@@ -111,7 +111,7 @@ def path_stable(rules: Sequence[Rule],
         parameter is created) no rule matches a parameter's full name (the
         name and the patterns are given).
 
-    Example:
+    Examples:
       >>> import haiku as hk, jax, jax.numpy as jnp, jinit, jinit.haiku
       >>> rules = [(r"/w$", jinit.he_normal()), (r"/b$", jinit.zeros())]
       >>> def forward(x):

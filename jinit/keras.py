@@ -177,7 +177,7 @@ def initializer(init: Any, seed: Any = None) -> JinitInitializer:
         cannot be serialized), or ``seed`` is of another type.
       ValueError: an unknown name, or an int ``seed`` out of range.
 
-    Example:
+    Examples:
       >>> import numpy as np, keras, jinit, jinit.keras
       >>> dense = keras.layers.Dense(
       ...     8, kernel_initializer=jinit.keras.initializer(

@@ -1,11 +1,9 @@
 """``python -m jinit``, the README's main job: every initializer with target
-and measured moments; and what the registry, the catalogue and the README's
-table read from each factory's ``about``."""
+and measured moments; and what the registry, the catalogue and the docs'
+table of initializers (docs/semantics.md) read from each factory's
+``about``."""
 
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import jax
@@ -16,16 +14,24 @@ from registry import CASES
 import jinit
 from jinit._about import About
 from jinit._registry import FACTORIES
-from jinit.cli._catalogue import example, target_moments, with_table
+from jinit.cli import main
+from jinit.cli._catalogue import (
+    TABLE_PAGE,
+    example,
+    initializer_table,
+    target_moments,
+    with_table,
+)
+from jinit.cli._catalogue import main as write_table
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_main_prints_every_initializer_with_measured_std_near_target():
-    output = subprocess.run(
-        [sys.executable, "-m", "jinit"], check=True, capture_output=True,
-        text=True, timeout=300, cwd=README.parent,
-        env={**os.environ, "PYTHONPATH": str(README.parent)}).stdout
+def test_main_prints_every_initializer_with_measured_std_near_target(capsys):
+    # In process: what `python -m jinit` prints (tests/test_cli.py runs the
+    # command line end to end).
+    assert main([]) == 0
+    output = capsys.readouterr().out
     rows = {line.split()[0]: line.split()[1:7] for line in
             output.splitlines()[3:]}
     assert list(rows) == list(FACTORIES)
@@ -87,9 +93,41 @@ def test_about_refuses_an_unknown_family_and_a_multiline_formula():
         About(family="distribution", formula="N(0, 1)\n")
 
 
-def test_the_readme_table_of_initializers_is_up_to_date():
-    text = README.read_text(encoding="utf-8")
+def test_the_docs_table_of_initializers_is_up_to_date():
+    text = (ROOT / TABLE_PAGE).read_text(encoding="utf-8")
     assert with_table(text) == text, (
-        "README.md's table of initializers differs from the factories' "
+        f"{TABLE_PAGE}'s table of initializers differs from the factories' "
         "signatures and `about`; regenerate it with "
-        "`python -m jinit.cli._catalogue README.md`.")
+        f"`python -m jinit.cli._catalogue {TABLE_PAGE}`.")
+
+
+def test_the_table_has_a_row_per_factory_read_from_its_about():
+    rows = initializer_table().splitlines()[2:]
+    assert len(rows) == len(FACTORIES)
+    for row, (name, build) in zip(rows, FACTORIES.items(), strict=True):
+        assert row.startswith(f"| `{name}("), row
+        law = (build.about.details or build.about.formula).replace("|", r"\|")
+        assert law in row, name
+
+
+def test_writing_the_table_replaces_only_what_is_between_the_markers(
+        tmp_path, capsys):
+    page = tmp_path / "page.md"
+    page.write_text("# Laws\n\n<!-- initializers:start -->\n| stale |\n"
+                    "<!-- initializers:end -->\n\nAfter.\n", encoding="utf-8")
+    assert write_table([str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    assert text == ("# Laws\n\n<!-- initializers:start -->\n\n"
+                    f"{initializer_table()}\n\n<!-- initializers:end -->\n"
+                    "\nAfter.\n")
+    assert capsys.readouterr().out == (
+        f"{page}: wrote the table of initializers\n")
+    assert write_table([str(page)]) == 0
+    assert page.read_text(encoding="utf-8") == text
+    assert "is up to date" in capsys.readouterr().out
+
+
+def test_a_page_without_the_markers_is_refused():
+    with pytest.raises(ValueError, match="the page has no <!-- "
+                                         "initializers:start -->"):
+        with_table("# Laws\n\nNo table here.\n")

@@ -9,7 +9,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line on ``argv`` (default: ``sys.argv[1:]``).
 
     Imported when called, so that ``python -m jinit.cli._catalogue`` (which
-    writes the README's table) runs its module only once.
+    writes the docs' table) runs its module only once.
     """
     from jinit.cli._main import main as run
 

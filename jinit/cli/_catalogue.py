@@ -1,11 +1,12 @@
-"""The catalogue printed by ``python -m jinit``, and the README's table.
+"""The catalogue printed by ``python -m jinit``, and the docs' table.
 
 The catalogue draws every initializer at a default shape, with its target mean
-and standard deviation beside the measured ones; the README's table lists the
-initializers. Both read from each factory's ``about``
-(:class:`jinit._about.About`) and law.
+and standard deviation beside the measured ones; the table of initializers of
+the documentation (``docs/semantics.md``) lists them. Both read from each
+factory's signature, ``about`` (:class:`jinit._about.About`) and law: no
+formula is written here.
 
-``python -m jinit.cli._catalogue [README.md]`` rewrites the README's table.
+``python -m jinit.cli._catalogue [docs/semantics.md]`` rewrites that table.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from jinit._registry import FACTORIES, camel_case
 DEFAULT_SHAPE = (256, 128)
 # The dtype the numbers of a law are taken in for its target moments.
 MOMENTS_DTYPE = np.dtype(np.float64)
+# The page holding the table of initializers, from the repository's root.
+TABLE_PAGE = "docs/semantics.md"
 TABLE_START = "<!-- initializers:start -->"
 TABLE_END = "<!-- initializers:end -->"
 TABLE_HEADER = ("| factory (Keras name) | defaults | law of `W` |",
@@ -146,12 +149,12 @@ def _arguments(parameters: Iterable[inspect.Parameter]) -> str:
 
 
 def table_row(name: str, build: Described) -> str:
-    """The README's row of one factory.
+    """The row of one factory in the table of initializers.
 
     Its signature (the keyword-only arguments apart, ``dtype`` left out), its
     Keras name and its law.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> print(table_row("he_normal", jinit.he_normal))  # doctest: +ELLIPSIS
       | `he_normal(seed=None)` (`HeNormal`) | `in_axis=-2, ...
@@ -172,35 +175,36 @@ def table_row(name: str, build: Described) -> str:
     return f"| {' | '.join(escaped)} |"
 
 
-def readme_table() -> str:
-    """The README's table of every initializer, in the registry's order."""
+def initializer_table() -> str:
+    """The table of every initializer, in the registry's order."""
     return "\n".join([*TABLE_HEADER, *(table_row(name, build) for name, build
                                        in FACTORIES.items())])
 
 
-def with_table(readme: str) -> str:
-    """``readme`` with :func:`readme_table` between its markers.
+def with_table(page: str) -> str:
+    """``page`` with :func:`initializer_table` between its markers.
 
     The markers are ``<!-- initializers:start -->`` and
     ``<!-- initializers:end -->``.
 
     Raises:
-      ValueError: ``readme`` lacks the markers.
+      ValueError: ``page`` lacks the markers.
     """
-    before, start, rest = readme.partition(TABLE_START)
+    before, start, rest = page.partition(TABLE_START)
     _, end, after = rest.partition(TABLE_END)
     if not (start and end):
-        raise ValueError(f"the README has no {TABLE_START} ... {TABLE_END} "
+        raise ValueError(f"the page has no {TABLE_START} ... {TABLE_END} "
                          "lines to put the table of initializers between.")
-    return f"{before}{TABLE_START}\n\n{readme_table()}\n\n{TABLE_END}{after}"
+    return (f"{before}{TABLE_START}\n\n{initializer_table()}\n\n"
+            f"{TABLE_END}{after}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Rewrites the table of initializers of the README.
+    """Rewrites the table of initializers of a page of the docs.
 
-    The README is ``argv[0]``, by default ``README.md``.
+    The page is ``argv[0]``, by default ``docs/semantics.md``.
     """
-    path = Path([*(sys.argv[1:] if argv is None else argv), "README.md"][0])
+    path = Path([*(sys.argv[1:] if argv is None else argv), TABLE_PAGE][0])
     text = path.read_text(encoding="utf-8")
     updated = with_table(text)
     if updated == text:

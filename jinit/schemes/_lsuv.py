@@ -190,7 +190,7 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
         of str; a listed weight or an output is not floating-point; ``key``
         is not a PRNG key.
 
-    Example:
+    Examples:
       >>> import jax, jax.numpy as jnp, jinit
       >>> params = {"w0": jnp.ones((16, 32)), "w1": jnp.ones((32, 8))}
       >>> def apply(params, x):

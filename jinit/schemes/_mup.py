@@ -165,7 +165,7 @@ def mup_scaling(specs: Any, base: Any) -> Any:
         axis other than the fans (a kernel's receptive field) changes.
       TypeError: a leaf has no shape.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> def shapes(width):
       ...     return {"w_in": jax.ShapeDtypeStruct((784, width), "float32"),
@@ -220,7 +220,7 @@ def mup_learning_rates(specs: Any, base: Any,
       ValueError: an unknown ``optimizer``, or as :func:`jinit.mup_scaling`.
       TypeError: as :func:`jinit.mup_scaling`.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> wide = {"w": jax.ShapeDtypeStruct((1024, 1024), "float32"),
       ...         "b": jax.ShapeDtypeStruct((1024,), "float32")}
@@ -271,7 +271,7 @@ def mup(specs: Any, base: Any) -> Any:
         (``orthogonal``, ``identity``, a function not built by jinit).
       ValueError: as :func:`jinit.mup_scaling`.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> def specs(width):
       ...     return jinit.assign(

@@ -70,7 +70,7 @@ def depth_scaled_normal(n_layers: int, stddev: float = 0.02,
       ValueError: ``n_layers`` or ``branches`` < 1, or ``stddev`` <= 0.
       TypeError: a count is not an int, or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> init = jinit.depth_scaled_normal(n_layers=12)
       >>> w = init(jax.random.key(0), (3072, 768))
@@ -119,7 +119,7 @@ def wang_init(n_layers: int, dim: int, seed: int | None = None, *,
       ValueError: ``n_layers`` or ``dim`` < 1.
       TypeError: ``n_layers``, ``dim`` or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.wang_init(n_layers=44, dim=6144)(jax.random.key(0),
       ...                                              (4096, 1024))
@@ -203,7 +203,7 @@ def deepnorm_scales(stack: Stack, encoder_layers: int = 0,
         ``stack``.
       TypeError: a count is not an int.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.deepnorm_scales("decoder", decoder_layers=8)
       ResidualScales(alpha=2.0, beta=0.3535533905932738)
@@ -255,8 +255,11 @@ def deepnorm(stack: Stack = "decoder", encoder_layers: int = 0,
       distribution: ``"untruncated_normal"`` (the paper's
         ``xavier_normal_``), ``"truncated_normal"`` or ``"uniform"``, with
         the same variance (see :func:`jinit.variance_scaling`).
-      in_axis, out_axis, batch_axis, groups: the fan axes and the groups
-        of a grouped convolution, as in :func:`jinit.variance_scaling`.
+      in_axis: axis or axes of the inputs in the weight, as in
+        :func:`jinit.variance_scaling`.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
       dtype: the initializer's default dtype (a real floating dtype).
 
     Returns:
@@ -269,7 +272,7 @@ def deepnorm(stack: Stack = "decoder", encoder_layers: int = 0,
         ``distribution``.
       TypeError: as :func:`jinit.deepnorm_scales`.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> init = jinit.deepnorm("decoder", decoder_layers=100)
       >>> w = init(jax.random.key(0), (1024, 1024))
@@ -329,8 +332,11 @@ def t_fixup(n_layers: int, stack: Stack = "encoder",
       distribution: ``"uniform"`` (Xavier uniform, fairseq's default, which
         T-Fixup builds on), ``"untruncated_normal"`` or
         ``"truncated_normal"``, with the same variance.
-      in_axis, out_axis, batch_axis, groups: the fan axes and the groups
-        of a grouped convolution, as in :func:`jinit.variance_scaling`.
+      in_axis: axis or axes of the inputs in the weight, as in
+        :func:`jinit.variance_scaling`.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
       dtype: the initializer's default dtype (a real floating dtype).
 
     Returns:
@@ -341,7 +347,7 @@ def t_fixup(n_layers: int, stack: Stack = "encoder",
         ``distribution``.
       TypeError: ``n_layers`` or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.t_fixup(6, "decoder")(jax.random.key(0), (512, 2048))
       >>> round(float(w.std()) / (2 / 2560) ** 0.5 * (9 * 6) ** 0.25, 2)
@@ -390,7 +396,7 @@ def t_fixup_embedding(n_layers: int, seed: int | None = None, *,
       ValueError: ``n_layers`` < 1; at call time, a 0-D shape.
       TypeError: ``n_layers`` or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> e = jinit.t_fixup_embedding(6)(jax.random.key(0), (32000, 512))
       >>> round(float(e.std()) * 512 ** 0.5 * (9 * 6) ** 0.25, 2)
@@ -451,8 +457,11 @@ def fixup(n_branches: int, branch_layers: int, seed: int | None = None, *,
         :func:`jinit.variance_scaling`.
       distribution: ``"untruncated_normal"`` (He normal),
         ``"truncated_normal"`` or ``"uniform"``, with the same variance.
-      in_axis, out_axis, batch_axis, groups: the fan axes and the groups
-        of a grouped convolution, as in :func:`jinit.variance_scaling`.
+      in_axis: axis or axes of the inputs in the weight, as in
+        :func:`jinit.variance_scaling`.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
       dtype: the initializer's default dtype (a real floating dtype).
 
     Returns:
@@ -465,7 +474,7 @@ def fixup(n_branches: int, branch_layers: int, seed: int | None = None, *,
         or an unknown ``mode`` or ``distribution``.
       TypeError: a count or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> init = jinit.fixup(n_branches=16, branch_layers=2)
       >>> w = init(jax.random.key(0), (3, 3, 64, 64))
@@ -517,7 +526,7 @@ def skip_init(alpha: float = 0.0, *,
       TypeError: ``alpha`` is not a real number.
       ValueError: ``alpha`` is not finite.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> jinit.skip_init()(None, ())
       Array(0., dtype=float32)

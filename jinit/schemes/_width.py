@@ -37,7 +37,7 @@ def small_init(dim: int, seed: int | None = None, *,
       ValueError: ``dim`` < 1.
       TypeError: ``dim`` or ``seed`` is not an int.
 
-    Example:
+    Examples:
       >>> import jax, jinit
       >>> w = jinit.small_init(dim=1024)(jax.random.key(0), (1024, 4096))
       >>> round(float(w.std()) ** 2 * 5 * 1024 / 2, 2)

@@ -102,7 +102,7 @@ def zer_o(*, dtype: DTypeLike | None = None) -> Draw:
       TypeError: at call time, a dtype that is not real floating.
       ValueError: at call time, a shape that is not 2-, 3-, 4- or 5-D.
 
-    Example:
+    Examples:
       >>> import jinit
       >>> w = jinit.zer_o()(None, (2, 4))
       >>> print(w)
