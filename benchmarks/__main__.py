@@ -31,9 +31,11 @@ FULL = {"sizes": (1024, 4096), "repeats": 11, "min_seconds": 1.0,
         "orthogonal": ((256, 256), (1024, 1024), (2048, 512), (3, 3, 64, 128)),
         "ensemble": (64, (512, 512)), "model_processes": 3,
         "model_warm_repeats": 3}
-QUICK = {"sizes": (64, 128), "repeats": 3, "min_seconds": 0.0,
-         "trials": 2, "base": 32,
-         "orthogonal": ((16, 16), (32, 8)), "ensemble": (4, (32, 32)),
+# A smoke test, not a measurement: every suite once, at one small size,
+# and as few new shapes (each one a compilation) as will show it runs.
+QUICK = {"sizes": (64,), "repeats": 1, "min_seconds": 0.0,
+         "trials": 1, "base": 32,
+         "orthogonal": ((32, 8),), "ensemble": (4, (32, 32)),
          "model_processes": 1, "model_warm_repeats": 1}
 
 

@@ -144,23 +144,50 @@ def dtype(request):
     return jnp.dtype(request.param)
 
 
+_REFERENCES = {}
+
+
+def references(dtype, key_kind="typed", shapes=tuple(SHAPES)):
+    """jax.random's draws of ``draws(dtype)`` at ``shapes``, keyed by
+    (name, shape): one compiled program, made once per dtype, key kind and
+    shapes (a program per draw and shape would cost seconds)."""
+    at = (dtype, key_kind, shapes, jax.config.read("jax_enable_x64"))
+    if at not in _REFERENCES:
+        cases = [(name, shape) for name, _, _ in draws(dtype)
+                 for shape in shapes]
+
+        def draw_all(key):
+            theirs = {name: f for name, _, f in draws(dtype)}
+            return [theirs[name](key, shape) for name, shape in cases]
+
+        values = jax.jit(draw_all)(KEYS[key_kind])
+        _REFERENCES[at] = dict(zip(cases, values, strict=True))
+    return _REFERENCES[at]
+
+
 def test_kernel_equals_jax_random_at_every_shape(dtype):
     key = KEYS["typed"]
-    for name, ours, theirs in kernel_draws(dtype):
+    want = references(dtype)
+    for name, ours, _ in kernel_draws(dtype):
         for shape in SHAPES:
-            got, want = ours(key, shape), theirs(key, shape)
-            assert got.dtype == want.dtype, name
-            np.testing.assert_array_equal(got, want, err_msg=name)
+            got = ours(key, shape)
+            assert got.dtype == want[name, shape].dtype, name
+            np.testing.assert_array_equal(got, want[name, shape],
+                                          err_msg=name)
 
 
 @pytest.mark.parametrize("key_kind", KEYS)
 def test_draws_equal_jax_random_eagerly(dtype, key_kind):
     key = KEYS[key_kind]
     typed = key if key_kind == "typed" else jax.random.wrap_key_data(key)
-    for name, ours, theirs in draws(dtype):
-        for shape in [(), (7,), (0,), (19, 37), (4, 1, 3, 2)]:
+    shapes = ((), (7,), (0,), (19, 37), (4, 1, 3, 2))
+    # The typed key's references are shared with the test above.
+    want = references(dtype, key_kind,
+                      *([] if key_kind == "typed" else [shapes]))
+    for name, ours, _ in draws(dtype):
+        for shape in shapes:
             np.testing.assert_array_equal(ours(typed, shape),
-                                          theirs(key, shape), err_msg=name)
+                                          want[name, shape], err_msg=name)
 
 
 @pytest.mark.parametrize("transform", ["jit", "vmap"])
@@ -176,9 +203,14 @@ def test_draws_equal_jax_random_under_transforms(dtype, transform):
 
         def apply(f):
             return jax.vmap(lambda k: f(k, shape))(keys)
-    for name, ours, theirs in draws(dtype) + kernel_draws(dtype):
-        np.testing.assert_array_equal(apply(ours), apply(theirs),
-                                      err_msg=name)
+    cases = draws(dtype) + kernel_draws(dtype)
+
+    def every(side):  # One program for all draws of a side.
+        return lambda k, s: [case[side](k, s) for case in cases]
+
+    for (name, _, _), got, want in zip(cases, apply(every(1)),
+                                       apply(every(2)), strict=True):
+        np.testing.assert_array_equal(got, want, err_msg=name)
 
 
 @pytest.mark.parametrize("n, batch, m", [(8, (), 8), (9, (), 4), (3, (), 7),

@@ -1,13 +1,8 @@
 """jinit initializers as Flax linen and NNX ``*_init`` arguments, and
-``jinit.flax.sharded`` on 8 simulated CPU devices (a subprocess, since
-XLA_FLAGS must be set before jax is imported). Every parameter Flax creates
+``jinit.flax.sharded`` (on 8 simulated CPU devices: in test_sharding.py,
+with the other checks that need them). Every parameter Flax creates
 equals the jinit initializer called with the key, shape and dtype Flax passed
 it (recorded by :class:`Recorder`)."""
-
-import os
-import subprocess
-import sys
-import textwrap
 
 import jax
 import jax.numpy as jnp
@@ -172,73 +167,3 @@ def test_sharded_follows_rules_and_eager_sharding():
 def test_sharded_errors(args, error, match):
     with pytest.raises(error, match=match):
         jinit_flax.sharded(*args)
-
-
-def test_import_jinit_does_not_import_flax():
-    result = subprocess.run(
-        [sys.executable, "-c",
-         "import sys, jinit; assert 'flax' not in sys.modules"],
-        capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr[-2000:]
-
-
-# An NNX model built under jax.set_mesh with sharded kernels on 1-D and 2-D
-# meshes of Explicit and Auto axes, eagerly and under nnx.jit: each kernel
-# has the requested sharding and equals the unsharded model's, bit for bit;
-# the compiled draw of a sharded kernel holds only one shard.
-EIGHT_DEVICES = textwrap.dedent("""
-    import jax, numpy as np
-    from flax import nnx
-    from jax.sharding import AxisType, NamedSharding, PartitionSpec as P
-    import jinit, jinit.flax
-
-    assert jax.device_count() == 8, jax.devices()
-
-    class Model(nnx.Module):
-        def __init__(self, wrap, rngs):
-            self.embed = nnx.Embed(64, 32, rngs=rngs, embedding_init=wrap(
-                jinit.random_normal(stddev=0.02), ("a", None)))
-            self.linear = nnx.Linear(32, 64, rngs=rngs, kernel_init=wrap(
-                jinit.he_normal(), (None, "b")))
-            self.conv = nnx.Conv(8, 16, (3, 3), rngs=rngs, kernel_init=wrap(
-                jinit.orthogonal(), (None, None, "a", "b")))
-
-    def kernels(model):
-        return [model.embed.embedding, model.linear.kernel,
-                model.conv.kernel]
-
-    plain = kernels(Model(lambda init, spec: init, nnx.Rngs(0)))
-    for axes, kind in [((8, 1), AxisType.Explicit), ((2, 4), AxisType.Auto),
-                       ((4, 2), AxisType.Explicit)]:
-        mesh = jax.make_mesh(axes, ("a", "b"), axis_types=(kind, kind))
-        with jax.set_mesh(mesh):
-            eager = Model(jinit.flax.sharded, nnx.Rngs(0))
-            jitted = nnx.jit(lambda: Model(jinit.flax.sharded,
-                                           nnx.Rngs(0)))()
-        for model in (eager, jitted):
-            for got, want in zip(kernels(model), plain, strict=True):
-                named = NamedSharding(mesh, P(*got.out_sharding))
-                value = got[...]
-                assert value.sharding.is_equivalent_to(named, value.ndim), (
-                    axes, kind, value.sharding)
-                np.testing.assert_array_equal(np.asarray(value),
-                                              np.asarray(want[...]))
-        draw = jinit.flax.sharded(jinit.he_normal(), (None, "b"), mesh)
-        text = jax.jit(lambda k: draw(k, (32, 64), np.float32).raw_value
-                       ).lower(jax.random.key(0)).compile().as_text()
-        shard = f"f32[32,{64 // axes[1]}]"
-        assert shard in text, (axes, shard)
-        assert axes[1] == 1 or "f32[32,64]" not in text, (axes, text)
-    print("nnx sharded ok")
-""")
-
-
-def test_sharded_nnx_model_on_eight_devices():
-    env = dict(os.environ,
-               XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu")
-    result = subprocess.run([sys.executable, "-c", EIGHT_DEVICES], env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "nnx sharded ok" in result.stdout
-

@@ -26,13 +26,13 @@ def first_haiku_key(rng):
     return hk.transform(hk.next_rng_key).apply({}, rng)
 
 
-@pytest.mark.parametrize("make, x, name", [
-    (lambda w_init: hk.Linear(16, w_init=w_init), jnp.ones((2, 8)),
-     "linear"),
-    (lambda w_init: hk.Conv2D(16, 3, w_init=w_init), jnp.ones((1, 5, 5, 4)),
+@pytest.mark.parametrize("make, shape, name", [
+    (lambda w_init: hk.Linear(16, w_init=w_init), (2, 8), "linear"),
+    (lambda w_init: hk.Conv2D(16, 3, w_init=w_init), (1, 5, 5, 4),
      "conv2_d"),
 ])
-def test_initializer_draws_with_the_next_haiku_key(make, x, name):
+def test_initializer_draws_with_the_next_haiku_key(make, shape, name):
+    x = jnp.ones(shape)  # Made here: nothing is computed at collection.
     init = jinit.he_normal()
     model = hk.transform(lambda x: make(jinit_haiku.initializer(init))(x))
     params = model.init(KEY, x)

@@ -2,19 +2,19 @@
 writes loads in ``jinit.get`` as the same law (same fans, same values from
 the same key), and ``jinit.keras.initializer`` makes jinit initializers Keras
 initializers: in Dense, Conv2D and EinsumDense layers, with Keras's seed
-semantics, ``keras.saving`` round trips and, on 8 simulated CPU devices (a
-subprocess, since XLA_FLAGS must be set before jax is imported), the
-``layout`` of a model-parallel distribution."""
+semantics and ``keras.saving`` round trips. (The ``layout`` of a
+model-parallel distribution, on 8 simulated CPU devices, is checked in
+test_sharding.py with the other checks that need them.)"""
 
 import os
 
 os.environ.setdefault("KERAS_BACKEND", "jax")  # Before any import of keras.
 
+import importlib  # noqa: E402
 import json  # noqa: E402
 import random  # noqa: E402
-import subprocess  # noqa: E402
+import re  # noqa: E402
 import sys  # noqa: E402
-import textwrap  # noqa: E402
 
 import jax  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
@@ -264,77 +264,11 @@ def test_adapter_errors(init, seed, error, message):
         jk.initializer(init, seed)
 
 
-def test_adapter_needs_the_jax_backend():
-    code = "import jinit.keras"
-    env = dict(os.environ, KERAS_BACKEND="numpy", PYTHONPATH=os.pathsep.join(
-        [os.path.dirname(os.path.dirname(__file__)),
-         os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", code], env=env,
-                            capture_output=True, text=True, timeout=300)
-    assert result.returncode != 0
-    assert ("ImportError: jinit.keras needs Keras's JAX backend: set "
-            "KERAS_BACKEND=jax before importing keras; got backend 'numpy'."
-            ) in result.stderr
-
-
-# A model-parallel distribution on a 2 x 4 mesh: Keras passes each kernel's
-# layout; the kernel is created with that sharding and holds the unsharded
-# draw, bit for bit.
-LAYOUTS = textwrap.dedent("""
-    import os
-    os.environ["KERAS_BACKEND"] = "jax"
-    import jax, keras, numpy as np
-    from jax.sharding import NamedSharding, PartitionSpec as P
-    import jinit, jinit.keras as jk
-
-    assert jax.device_count() == 8, jax.devices()
-    mesh = keras.distribution.DeviceMesh(
-        (2, 4), ["batch", "model"], devices=keras.distribution.list_devices())
-    layout_map = keras.distribution.LayoutMap(mesh)
-    layout_map["dense.*kernel"] = (None, "model")
-    layout_map["conv.*kernel"] = (None, None, None, "model")
-    layout_map["einsum.*kernel"] = ("model", None, "batch")
-    distribution = keras.distribution.ModelParallel(
-        layout_map=layout_map, batch_dim_name="batch")
-    cases = [
-        (keras.layers.Dense(32, name="dense"), (None, 16),
-         jinit.he_normal(), P(None, "model")),
-        (keras.layers.Conv2D(8, 3, name="conv"), (None, 8, 8, 4),
-         jinit.glorot_uniform(), P(None, None, None, "model")),
-        (keras.layers.EinsumDense("ab,bcd->acd", (4, 8), name="einsum"),
-         (None, 16), jinit.lecun_normal(in_axis=0, out_axis=(1, 2)),
-         P("model", None, "batch")),
-    ]
-    with distribution.scope():
-        for seed, (layer, input_shape, init, spec) in enumerate(cases):
-            layer.kernel_initializer = jk.initializer(init, seed=seed)
-            layer.build(input_shape)
-            kernel = layer.kernel.value
-            want = NamedSharding(mesh.backend_mesh, spec)
-            assert kernel.sharding.is_equivalent_to(want, kernel.ndim), (
-                layer.name, kernel.sharding)
-            np.testing.assert_array_equal(
-                np.asarray(kernel), init(jk.keras_key(seed), kernel.shape))
-    # A TensorLayout passed directly.
-    layout = keras.distribution.TensorLayout((None, "model"), mesh)
-    values = jk.initializer(jinit.orthogonal(), seed=9)((16, 32),
-                                                         layout=layout)
-    assert values.sharding.is_equivalent_to(
-        NamedSharding(mesh.backend_mesh, P(None, "model")), 2)
-    np.testing.assert_array_equal(
-        values, jinit.orthogonal()(jk.keras_key(9), (16, 32)))
-    print("keras layouts ok", len(cases) + 1)
-""")
-
-
-def test_model_parallel_layouts_on_eight_devices():
-    env = dict(os.environ,
-               XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu", KERAS_BACKEND="jax",
-               PYTHONPATH=os.pathsep.join(
-                   [os.path.dirname(os.path.dirname(__file__)),
-                    os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run([sys.executable, "-c", LAYOUTS], env=env,
-                            capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "keras layouts ok 4" in result.stdout
+def test_adapter_needs_the_jax_backend(monkeypatch):
+    """Imported anew (in this process) with Keras on another backend."""
+    monkeypatch.setattr(keras.backend, "backend", lambda: "numpy")
+    monkeypatch.delitem(sys.modules, "jinit.keras")
+    with pytest.raises(ImportError, match=re.escape(
+            "jinit.keras needs Keras's JAX backend: set KERAS_BACKEND=jax "
+            "before importing keras; got backend 'numpy'.")):
+        importlib.import_module("jinit.keras")

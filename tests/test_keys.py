@@ -58,13 +58,16 @@ def test_no_key_and_no_seed_is_an_error():
         jinit.he_normal()(None, SHAPE)
 
 
+# Arrays are made by the test (a function here): nothing is computed at
+# collection.
 @pytest.mark.parametrize("key, shown", [
     (0, "int 0"),
-    (jnp.zeros(2, jnp.float32), r"float32\[2\]"),
-    (jnp.zeros(3, jnp.uint32), r"uint32\[3\]"),
+    (lambda: jnp.zeros(2, jnp.float32), r"float32\[2\]"),
+    (lambda: jnp.zeros(3, jnp.uint32), r"uint32\[3\]"),
     ("key", "str 'key'"),
 ])
 def test_a_key_that_is_not_a_key_is_a_type_error(key, shown):
+    key = key() if callable(key) else key
     with pytest.raises(TypeError, match=r"`key` must be a PRNG key.*got "
                        + shown):
         jinit.random_normal()(key, SHAPE)
@@ -131,11 +134,14 @@ def test_path_keys_of_different_paths_differ():
 
 
 @pytest.mark.parametrize("key, path, error, match", [
-    (jax.random.key(0), ("layers", 1), TypeError, "`path` must be a str"),
+    (lambda: jax.random.key(0), ("layers", 1), TypeError,
+     "`path` must be a str"),
     (None, "w", TypeError, "`key` must be a PRNG key"),
-    (jax.random.split(jax.random.key(0), 2), "w", ValueError, "batch"),
+    (lambda: jax.random.split(jax.random.key(0), 2), "w", ValueError,
+     "batch"),
     (7, "w", TypeError, "`key` must be a PRNG key"),
 ])
 def test_path_key_errors(key, path, error, match):
+    key = key() if callable(key) else key
     with pytest.raises(error, match=match):
         jinit.path_key(key, path)

@@ -5,6 +5,8 @@ orthonormal pre-initialization times a scalar, jit and vmap agree with eager
 runs, ``max_iters`` bounds the work and misses are reported, and every bad
 argument gets a message that names it."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -63,13 +65,19 @@ def cnn(params, x):
     return outputs
 
 
-MODELS = {
-    "mlp": (mlp, mlp_params(jax.random.key(0)),
-            jax.random.normal(jax.random.key(1), (256, 64)), MLP_LAYERS),
-    "cnn": (cnn, cnn_params(jax.random.key(2)),
+MODELS = ("cnn", "mlp")
+
+
+@functools.cache
+def model_inputs(name):
+    """(apply_fn, params, batch, layers) of the model ``name``, drawn when a
+    test first asks for them (never at import)."""
+    if name == "mlp":
+        return (mlp, mlp_params(jax.random.key(0)),
+                jax.random.normal(jax.random.key(1), (256, 64)), MLP_LAYERS)
+    return (cnn, cnn_params(jax.random.key(2)),
             jax.random.normal(jax.random.key(3), (16, 12, 12, 3)),
-            CNN_LAYERS),
-}
+            CNN_LAYERS)
 
 
 def get(params, path):
@@ -102,11 +110,11 @@ def variances(apply_fn, params, batch):
                      for out in jax.jit(apply_fn)(params, batch)])
 
 
-@pytest.fixture(scope="module", params=sorted(MODELS))
+@pytest.fixture(scope="module", params=MODELS)
 def model(request):
     """(name, apply_fn, params, batch, layers, lsuv result with KEY,
     params with the orthonormal pre-initialization done by hand)."""
-    apply_fn, params, batch, layers = MODELS[request.param]
+    apply_fn, params, batch, layers = model_inputs(request.param)
     result = lsuv(apply_fn, params, batch, layers, key=KEY, tol=TOL)
     return (request.param, apply_fn, params, batch, layers, result,
             jax.jit(lambda p: pre_init(p, layers))(params))
@@ -191,7 +199,7 @@ def test_vmap_over_params_matches_an_unbatched_call():
 
 
 def test_without_key_rescales_the_given_weights():
-    _, params, batch, layers = MODELS["mlp"]
+    _, params, batch, layers = model_inputs("mlp")
     result = lsuv(mlp, params, batch, layers, tol=TOL)
     assert np.all(np.abs(variances(mlp, result.params, batch) - 1) < TOL)
     for path in layers:
@@ -287,9 +295,9 @@ def _apply_one(params, x):
     return [x @ params["w"]]
 
 
-P = {"w": jnp.ones((4, 3)), "b": jnp.zeros((3,)),
-     "n": jnp.ones((4, 3), jnp.int32)}
-X = jnp.ones((2, 4))
+def _params():
+    return {"w": jnp.ones((4, 3)), "b": jnp.zeros((3,)),
+            "n": jnp.ones((4, 3), jnp.int32)}
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
@@ -326,7 +334,8 @@ X = jnp.ones((2, 4))
     (dict(key=3), TypeError, r"`key` must be a PRNG key"),
 ])
 def test_errors(kwargs, error, match):
-    arguments = dict(apply_fn=_apply_one, params=P, batch=X, layers=["w"])
+    arguments = dict(apply_fn=_apply_one, params=_params(),
+                     batch=jnp.ones((2, 4)), layers=["w"])
     arguments.update(kwargs)
     with pytest.raises(error, match=match):
         lsuv(arguments.pop("apply_fn"), arguments.pop("params"),
@@ -335,4 +344,5 @@ def test_errors(kwargs, error, match):
 
 def test_errors_are_raised_under_jit_too():
     with pytest.raises(ValueError, match=r"not a path of `params`"):
-        jax.jit(lambda p: lsuv(_apply_one, p, X, ["v"]))(P)
+        jax.jit(lambda p: lsuv(_apply_one, p, jnp.ones((2, 4)), ["v"]))(
+            _params())
