@@ -27,16 +27,17 @@ import jax  # noqa: E402
 from benchmarks import libraries, report, suites  # noqa: E402
 
 FULL = {"sizes": (1024, 4096), "repeats": 11, "min_seconds": 1.0,
-        "trials": 5, "base": 256,
+        "trials": 5, "base": 1448,
         "orthogonal": ((256, 256), (1024, 1024), (2048, 512), (3, 3, 64, 128)),
         "ensemble": (64, (512, 512)), "model_processes": 3,
-        "model_warm_repeats": 3}
+        "model_warm_repeats": 3, "construction_processes": 3}
 # A smoke test, not a measurement: every suite once, at one small size,
 # and as few new shapes (each one a compilation) as will show it runs.
 QUICK = {"sizes": (64,), "repeats": 1, "min_seconds": 0.0,
          "trials": 1, "base": 32,
          "orthogonal": ((32, 8),), "ensemble": (4, (32, 32)),
-         "model_processes": 1, "model_warm_repeats": 1}
+         "model_processes": 1, "model_warm_repeats": 1,
+         "construction_processes": 1}
 
 
 def _initializer_tables(settings: dict[str, Any], present: Sequence[str]
@@ -74,8 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", type=Path, default=None,
                         help="also write BENCHMARKS.md here")
     parser.add_argument("--only-models", action="store_true",
-                        help="run only the whole-model suite (its record "
-                        "has that table only, and no chart)")
+                        help="run only the whole-model and model-building "
+                        "suites (the record has those tables only, and no "
+                        "chart)")
     args = parser.parse_args(argv)
 
     wanted = {"jinit", *args.libraries.split(",")}
@@ -103,7 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     model_table = suites.whole_models(
         present, settings["model_processes"],
         settings["model_warm_repeats"], tiny=args.quick)
-    print("  done: whole models\n", flush=True)
+    print("  done: whole models", flush=True)
+    construction_table = suites.build_a_model(
+        present, settings["construction_processes"], tiny=args.quick)
+    print("  done: building a model\n", flush=True)
 
     record = {
         "mode": "quick" if args.quick else "full",
@@ -113,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": report.machine(),
         "libraries": {name: libraries.version(name) for name in present},
         "skipped": skipped,
-        "tables": [table.as_dict() for table in (*tables, model_table)],
+        "tables": [table.as_dict() for table in (*tables, model_table,
+                                                 construction_table)],
     }
     print(report.text(record))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import subprocess
 import sys
 import textwrap
@@ -113,8 +114,28 @@ def _model_cells(model: str, row: dict[str, Any]) -> list[str]:
             _figure(peak, "jax")]
 
 
+CONSTRUCTION_HEADER = ["seconds", "range", "÷ torch", "÷ nnx-no-draw"]
+
+
+def _construction_cells(way: str, runs: Sequence[float],
+                        medians: dict[str, float]) -> list[str]:
+    median = statistics.median(runs)
+
+    def over(other: str) -> str:
+        return f"{median / medians[other]:.2f}×" if other in medians else "—"
+
+    return [way, f"{median:.3f}", f"{min(runs):.3f}–{max(runs):.3f}",
+            over("torch"), over("nnx-no-draw")]
+
+
 def _grid(table: dict[str, Any], present: Sequence[str]) -> list[list[str]]:
     """A table's header (its first cell empty) and rows, as cells."""
+    if "construction" in table:
+        medians = {way: statistics.median(runs)
+                   for way, runs in table["construction"].items()}
+        return [["", *CONSTRUCTION_HEADER]] + [
+            _construction_cells(way, runs, medians)
+            for way, runs in table["construction"].items()]
     if "models" in table:
         return [["", *MODEL_HEADER]] + [
             _model_cells(model, row) for model, row in table["models"].items()]
@@ -145,7 +166,8 @@ def markdown_tables(record: dict[str, Any]) -> str:
     blocks = []
     for table in record["tables"]:
         header, *rows = _grid(table, present)
-        header[0] = ("model" if "models" in table else "initializer"
+        header[0] = ("model" if "models" in table else "way"
+                     if "construction" in table else "initializer"
                      if table["elements"] else "row")
         lines = [f"### {table['title']}", ""]
         if "note" in table:

@@ -12,7 +12,7 @@ from typing import Any
 
 import jax
 
-from benchmarks import libraries, measure, models
+from benchmarks import construction, libraries, measure, models
 
 KEY = jax.random.key(0)
 
@@ -46,6 +46,22 @@ class ModelTable:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "note": self.note,
                 "models": self.rows}
+
+
+@dataclass
+class ConstructionTable:
+    """Seconds to build one model each way, ``rows[way]`` one figure per
+    fresh process (see :mod:`benchmarks.construction`)."""
+
+    name: str
+    title: str
+    note: str
+    parameters: int = 0
+    rows: dict[str, list[float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "note": self.note,
+                "parameters": self.parameters, "construction": self.rows}
 
 
 def _calls(name: str, shape: tuple[int, ...], dtype: str,
@@ -124,14 +140,16 @@ def ensemble(members: int, shape: tuple[int, ...], present: Sequence[str],
 
 def first_call(mode: str, names: Sequence[str], present: Sequence[str],
                trials: int, base: int) -> Table:
-    """The first call at a shape nothing has drawn before, compile included:
-    ``mode`` "eager" calls the initializer directly, "jit" jits a function
-    drawing it. Shapes around ``(base, base // 2)``, new for every trial,
-    row and library."""
+    """The first call at a shape nothing has drawn before, compile included,
+    once the initializer has been called at another shape (its per-process
+    start-up is not counted): ``mode`` "eager" calls the initializer
+    directly, "jit" jits a function drawing it. Shapes around ``(base, base
+    // 2)``, new for every call, row and library."""
     jax_present = [library for library in present if library != "torch"]
     table = Table(f"first_call_{mode}",
-                  f"First call at a new shape, {mode}, float32, "
-                  "compile included")
+                  f"First call at a new {base}×{base // 2} shape, {mode}, "
+                  "float32, compile included, after one call at another "
+                  "shape")
     fresh = itertools.count()
 
     def new_shape() -> tuple[int, int]:
@@ -153,8 +171,45 @@ def first_call(mode: str, names: Sequence[str], present: Sequence[str],
 
     libs = present if mode == "eager" else jax_present
     for name in names:
-        table.rows[name] = measure.first_calls(
-            {library: builder(library, name) for library in libs}, trials)
+        calls = {library: builder(library, name) for library in libs}
+        for build in calls.values():  # The first call of its kind.
+            jax.block_until_ready(build(-1)())
+        table.rows[name] = measure.first_calls(calls, trials)
+    return table
+
+
+def build_a_model(present: Sequence[str], processes: int,
+                  tiny: bool) -> ConstructionTable:
+    """The GPT-2-small-shaped model of :mod:`benchmarks.construction` built
+    each way whose libraries are installed (torch's only if ``present``),
+    each build in a fresh process, ``processes`` of them per way,
+    the ways in turn; ``tiny``: at the smoke test's sizes, each way once in
+    this process (a check that every way runs, not a measurement)."""
+    ways = [way for way in construction.WAYS
+            if construction.available(way)
+            and (way != "torch" or "torch" in present)]
+    missing = [way for way in construction.WAYS if way not in ways]
+    where = ("once each in this process (a smoke test)" if tiny else
+             "in a fresh process, median over "
+             f"{processes} process(es) per way, the ways in turn")
+    table = ConstructionTable(
+        "construction",
+        "Building a GPT-2-small-shaped model" + (
+            ", float32, tiny sizes" if tiny else
+            " (148 arrays, 124.4M parameters), float32"),
+        "Seconds from the start of construction to every parameter ready, "
+        f"{where} (imports, the backend's start-up and JAX's first "
+        "compilation of anything not counted). Ratios: this way's time over "
+        "PyTorch's, and over NNX with nothing drawn (nnx-no-draw)."
+        + (f" Not run (library missing or not asked for): "
+           f"{', '.join(missing)}." if missing else ""))
+    runs: dict[str, list[float]] = {way: [] for way in ways}
+    for way in measure.in_turn(ways, 1 if tiny else processes):
+        figures = (construction.seconds(way, tiny) if tiny
+                   else construction.in_fresh_process(way, tiny))
+        runs[way].append(figures["seconds"])
+        table.parameters = int(figures["parameters"])
+    table.rows = {way: runs[way] for way in ways}
     return table
 
 

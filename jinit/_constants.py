@@ -13,7 +13,7 @@ from jax.typing import ArrayLike, DTypeLike
 
 from jinit import _validation
 from jinit._about import About
-from jinit._contract import Draw, Elementwise, Fill, factory
+from jinit._contract import Deterministic, Elementwise, Fill, factory
 
 
 def fill_value(name: str, value: bool | int | float | complex,
@@ -122,7 +122,7 @@ def _check_constant(shape: tuple[int, ...], config: Mapping[str, Any],
     keras=True, moments=_broadcast_moments,
     jax=lambda config: jax.nn.initializers.constant(config["value"])))
 def constant(value: ArrayLike | Sequence[Any] = 0, *,
-             dtype: DTypeLike | None = None) -> Elementwise | Draw:
+             dtype: DTypeLike | None = None) -> Elementwise | Deterministic:
     """Initializer that returns an array filled with ``value``.
 
     ``value`` is a number, or an array broadcast to the shape (NumPy rules),
@@ -169,9 +169,9 @@ def constant(value: ArrayLike | Sequence[Any] = 0, *,
         return Elementwise(lambda shape, dtype: Fill(
             fill_value("value", number, dtype)))
 
-    def draw(key, shape, dtype):
+    def values(xp, shape, dtype):
         filled = np.array([fill_value("value", number, dtype)
                            for number in numbers], dtype)
-        return jnp.broadcast_to(filled.reshape(np.shape(value)), shape)
+        return xp.broadcast_to(filled.reshape(np.shape(value)), shape)
 
-    return draw
+    return Deterministic(values)

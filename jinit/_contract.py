@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple, ParamSpec, Protocol
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import (
@@ -27,7 +28,7 @@ from jax.sharding import (
     Sharding,
 )
 
-from jinit import _draws, _dtypes, _keys, _shapes, _validation
+from jinit import _draws, _dtypes, _host_draws, _keys, _shapes, _validation
 from jinit._about import About
 from jinit._sharding import mesh_and_spec, place
 
@@ -81,6 +82,18 @@ class Elementwise(NamedTuple):
     otherwise: Draw | None = None
 
 
+class Deterministic(NamedTuple):
+    """What a factory returns whose values depend on the shape only.
+
+    ``values(xp, shape, dtype)`` computes them with the array module ``xp``:
+    NumPy for an eager call, which makes them in host memory with no
+    compilation per shape, and ``jax.numpy`` under ``jit``, where they are
+    computed in the traced program rather than embedded in it as a constant.
+    The two give the same values (they are exact: no arithmetic rounds).
+    """
+    values: Callable[[Any, Shape, np.dtype], Any]
+
+
 class Call(NamedTuple):
     """The checked arguments of one call of a :class:`ConfiguredInitializer`.
 
@@ -110,7 +123,8 @@ class ConfiguredInitializer:
                  "__weakref__")
 
     def __init__(self, build: Callable[..., ConfiguredInitializer],
-                 config: Mapping[str, Any], draw: Draw | Elementwise, *,
+                 config: Mapping[str, Any],
+                 draw: Draw | Elementwise | Deterministic, *,
                  random: bool, floating: bool, allow_complex: bool,
                  check: Check | None, magnitude: Magnitude | None):
         self._build = build
@@ -218,18 +232,42 @@ class ConfiguredInitializer:
     def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
                  *, out_sharding: Sharding | PartitionSpec | None = None
                  ) -> jax.Array:
+        """The initializer's values for ``key`` at ``shape`` in ``dtype``.
+
+        Called eagerly, nothing is compiled per shape: constants and
+        deterministic initializers are made in host memory, and on the CPU
+        the elementwise laws are drawn by :func:`jinit._host_draws.sample_many`
+        (one program per kind of law, compiled once per process), the same
+        bits as the draw compiled for the shape. Under ``jit`` the values are
+        computed in the traced program. With ``out_sharding`` random values
+        are computed shard by shard on their devices.
+        """
         call = self.prepare(key, shape, dtype)
         if math.prod(call.shape) == 0:  # No elements: nothing to compile.
             return place(jax.device_put(np.zeros(call.shape, call.dtype)),
                          out_sharding)
+        # Not under jit, and the key not batched by vmap.
+        eager = (_host_draws.eager()
+                 and not isinstance(call.key, jax.core.Tracer))
         if isinstance(call.law, Fill):
+            if eager and out_sharding is None:
+                return _host_draws.filled(call.shape, call.law.value)
             return place(jnp.full(call.shape, call.law.value, call.dtype),
                          out_sharding)
         if call.law is not None:
             assert call.key is not None  # Affine laws are random ones.
             mesh_and_spec(out_sharding)
+            if (eager and out_sharding is None and _host_draws.packs(
+                    call.key, call.shape, call.work_dtype)):
+                return _host_draws.sample_many([_host_draws.HostDraw(
+                    np.asarray(jax.random.key_data(call.key)), call.shape,
+                    call.work_dtype, call.dtype, call.law)])[0]
             return _draws.sample(call.key, call.shape, call.work_dtype,
                                     call.dtype, call.law, out_sharding)
+        if isinstance(self._draw, Deterministic):
+            values = self._draw.values(np if eager else jnp, call.shape,
+                                       call.work_dtype)
+            return place(jnp.asarray(values, call.dtype), out_sharding)
         draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)
                 else self._draw)
         assert draw is not None  # An Elementwise without a law has one.

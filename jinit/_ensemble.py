@@ -11,7 +11,12 @@ import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
 from jinit import _dtypes, _keys, _shapes, _validation
-from jinit._contract import Call, ConfiguredInitializer, Elementwise
+from jinit._contract import (
+    Call,
+    ConfiguredInitializer,
+    Deterministic,
+    Elementwise,
+)
 from jinit._sharding import place
 
 
@@ -161,7 +166,8 @@ class Ensemble(ConfiguredInitializer):
                  *, out_sharding: Sharding | PartitionSpec | None = None
                  ) -> jax.Array:
         call = self.prepare(key, shape, dtype)
-        assert not isinstance(self._draw, Elementwise)  # Made by _draw.
+        # Made by _draw.
+        assert not isinstance(self._draw, (Elementwise, Deterministic))
         return place(self._draw(call.key, call.shape[1:], dtype),
                      out_sharding)
 

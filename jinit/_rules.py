@@ -15,7 +15,6 @@ from types import EllipsisType
 from typing import Any, NamedTuple
 
 import jax
-import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
 # A rule as written: (pattern, init) or (pattern, init, sharding).
@@ -91,5 +90,5 @@ def first_match(rules: Sequence[CompiledRule], name: str,
         return rule
     patterns = ", ".join(repr(rule.pattern.pattern) for rule in rules)
     raise ValueError(f"no rule matches the parameter at {name!r} "
-                     f"({np.dtype(leaf.dtype)}{list(leaf.shape)}); the "
+                     f"({leaf.dtype}{list(leaf.shape)}); the "
                      f"patterns are {patterns or 'none'}.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import jax
+import jax.core
 from jax.sharding import (
     AbstractMesh,
     AxisType,
@@ -70,7 +71,7 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
     Eagerly and under ``jit`` alike: on mesh axes of type ``Explicit`` the
     sharding is part of the array's type and ``jax.device_put`` sets it; on
     ``Auto`` axes (the classic ``Mesh``) ``device_put`` inside ``jit`` would be
-    dropped, so a sharding constraint is used instead.
+    dropped, so a sharding constraint is used there instead.
     """
     checked = mesh_and_spec(out_sharding)
     if checked is None:
@@ -84,6 +85,7 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
     used = [name for entry in spec
             for name in (entry if isinstance(entry, tuple) else (entry,))
             if isinstance(name, str)]
-    if any(axis_types[name] == AxisType.Explicit for name in used):
+    if (any(axis_types[name] == AxisType.Explicit for name in used)
+            or not isinstance(x, jax.core.Tracer)):
         return jax.device_put(x, sharding)
     return jax.lax.with_sharding_constraint(x, sharding)

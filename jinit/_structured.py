@@ -19,7 +19,7 @@ from jax.typing import DTypeLike
 from jinit import _draws, _dtypes, _shapes, _validation
 from jinit._about import KERNEL_SHAPE, About
 from jinit._constants import fill_value
-from jinit._contract import Draw, factory
+from jinit._contract import Deterministic, Draw, factory
 from jinit._shapes import Axes
 
 
@@ -270,7 +270,7 @@ def _check_identity(shape: tuple[int, ...], config: Mapping[str, Any],
             "matrix); non-square pads with zeros",
     keras=True, moments=_identity_moments))
 def identity(gain: float = 1.0, *, batch_axis: Axes = (),
-             dtype: DTypeLike | None = None) -> Draw:
+             dtype: DTypeLike | None = None) -> Deterministic:
     """Initializer that returns ``gain`` times the identity matrix.
 
     ``W[i, j] = gain if i == j else 0`` for a 2-D shape; a non-square shape
@@ -303,16 +303,15 @@ def identity(gain: float = 1.0, *, batch_axis: Axes = (),
     gain = _validation.check_real("gain", gain)
     _shapes.check_axes(batch_axis=batch_axis)
 
-    def draw(key, shape, dtype):
+    def values(xp, shape, dtype):
         batch = _shapes.resolve_axes(shape, batch_axis=batch_axis)[
             "batch_axis"]
         matrix = [dim for axis, dim in enumerate(shape) if axis not in batch]
-        diagonal = jnp.expand_dims(jnp.eye(*matrix, dtype=bool), batch)
-        return jnp.where(jnp.broadcast_to(diagonal, shape),
-                         fill_value("gain", gain, dtype),
-                         jnp.zeros((), dtype))
+        diagonal = xp.expand_dims(xp.eye(*matrix, dtype=bool), batch)
+        return xp.where(xp.broadcast_to(diagonal, shape),
+                        fill_value("gain", gain, dtype), np.zeros((), dtype))
 
-    return draw
+    return Deterministic(values)
 
 
 def _check_dirac(shape: tuple[int, ...], config: Mapping[str, Any],
@@ -332,7 +331,8 @@ def _check_dirac(shape: tuple[int, ...], config: Mapping[str, Any],
             "with it (`feature_group_count=groups`) is the identity map",
     reference="Zagoruyko & Komodakis 2017; `torch.nn.init.dirac_`",
     shape=KERNEL_SHAPE, moments=_dirac_moments))
-def dirac(groups: int = 1, *, dtype: DTypeLike | None = None) -> Draw:
+def dirac(groups: int = 1, *,
+          dtype: DTypeLike | None = None) -> Deterministic:
     """Initializer for convolution kernels that pass their input through.
 
     For a ``(*spatial, in, out)`` kernel with 1 to 3 spatial axes (the HWIO
@@ -372,17 +372,22 @@ def dirac(groups: int = 1, *, dtype: DTypeLike | None = None) -> Draw:
     """
     groups = _validation.check_count("groups", groups)
 
-    def draw(key, shape, dtype):
+    def values(xp, shape, dtype):
         *spatial, inputs, outputs = shape
-        per_group = outputs // groups
-        diagonal = np.arange(min(inputs, per_group))
-        ins = np.tile(diagonal, groups)
-        outs = (np.arange(groups)[:, None] * per_group + diagonal).ravel()
-        centre = _shapes.centre_tap(spatial)
-        return jnp.zeros(shape, dtype).at[(*centre, ins, outs)].set(
-            jnp.ones((), dtype))
 
-    return draw
+        def along(axis, vector):  # ``vector`` laid along one kernel axis.
+            return vector.reshape([-1 if other == axis % len(shape) else 1
+                                   for other in range(len(shape))])
+
+        # 1 where out = g * out / groups + in, at the centre tap.
+        ones = along(-1, xp.arange(outputs) % (outputs // groups)) == along(
+            -2, xp.arange(inputs))
+        for axis, (extent, middle) in enumerate(zip(
+                spatial, _shapes.centre_tap(spatial), strict=True)):
+            ones = ones & along(axis, xp.arange(extent) == middle)
+        return xp.where(ones, np.ones((), dtype), np.zeros((), dtype))
+
+    return Deterministic(values)
 
 
 def sparse_zeros(sparsity: float, rows: int) -> int:

@@ -25,7 +25,13 @@ from jinit._contract import (
     place,
 )
 from jinit._keys import path_string, unique_path_strings
-from jinit._rules import Rule, compile_rules, first_match
+from jinit._rules import (
+    CompiledRule,
+    Rule,
+    compile_rules,
+    first_match,
+    matching,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,3 +313,48 @@ def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
                              f"{error}") from None
 
     return jax.tree_util.tree_map_with_path(to_param, abstract)
+
+
+def redraw(leaves: Sequence[tuple[str, Any]], key: jax.Array,
+           rules: Sequence[CompiledRule], *, strict: bool,
+           drawn_shapes: dict[str, tuple[int, ...]] | None = None
+           ) -> dict[int, jax.Array]:
+    """New arrays for the leaves of a framework's model that rules match.
+
+    What the framework adapters' ``reinit`` share.
+
+    Args:
+      leaves: ``(path, leaf)`` of every leaf, paths as :func:`path_string`
+        writes them. Arrays and abstract arrays (``jax.ShapeDtypeStruct``,
+        as ``jax.eval_shape`` and its framework versions give) are redrawn
+        where a rule matches; other leaves are skipped.
+      key: the PRNG key; the leaf at path ``p`` gets ``path_key(key, p)``.
+      rules: the compiled rules; the first whose pattern matches a path
+        gives its initializer.
+      strict: raise if an array matches no rule, instead of keeping it.
+      drawn_shapes: the shape to draw at, by path, where it is not the
+        leaf's own (the caller rearranges such arrays).
+
+    Returns:
+      ``{index in leaves: array}``, drawn by :func:`materialize`.
+
+    Raises:
+      ValueError: an array matches no rule with ``strict``, or an abstract
+        one matches none (it has no values to keep); the path is named.
+    """
+    drawn_shapes = drawn_shapes or {}
+    specs: dict[str, Param] = {}
+    indices: dict[int, str] = {}
+    for index, (name, leaf) in enumerate(leaves):
+        abstract = isinstance(leaf, jax.ShapeDtypeStruct)
+        if not (abstract or isinstance(leaf, (jax.Array, np.ndarray))):
+            continue
+        rule = (first_match(rules, name, leaf) if strict or abstract
+                else matching(rules, name))
+        if rule is None:
+            continue
+        specs[name] = Param(drawn_shapes.get(name, tuple(leaf.shape)),
+                            rule.init, leaf.dtype)
+        indices[index] = name
+    drawn = materialize(key, specs)
+    return {index: drawn[name] for index, name in indices.items()}

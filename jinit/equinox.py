@@ -15,12 +15,14 @@ from typing import Any, TypeVar
 
 import equinox as eqx
 import jax
+import jax.core
 import jax.numpy as jnp
 
 from jinit import _keys
+from jinit._host_draws import on_host, out_in
 from jinit._keys import path_string, unique_path_strings
-from jinit._rules import compile_rules, first_match, matching
-from jinit._trees import Param, materialize
+from jinit._rules import compile_rules
+from jinit._trees import redraw
 
 __all__ = ["reinit"]
 
@@ -97,33 +99,31 @@ def reinit(model: Model, key: jax.Array,
     compiled = compile_rules(
         rules, without_sharding="Equinox keeps no sharding to set")
     out_in = _out_in_paths(model)
-    specs: dict[str, Param] = {}
-    indices = []
     flat = jax.tree_util.tree_flatten_with_path(model)[0]
-    names = iter(unique_path_strings(
-        [path for path, leaf in flat if eqx.is_array(leaf)]))
-    for index, (_, leaf) in enumerate(flat):
-        if not eqx.is_array(leaf):
-            continue
-        name = next(names)
-        rule = (first_match(compiled, name, leaf) if strict
-                else matching(compiled, name))
-        if rule is None:
-            continue
-        init = rule.init
-        shape = tuple(leaf.shape)
-        if name in out_in:
-            shape = (*shape[2:], shape[1], shape[0])
-        specs[name] = Param(shape, init, leaf.dtype)
-        indices.append(index)
-    drawn = materialize(key, specs)
-    values = [_equinox_layout(drawn[name]) if name in out_in else drawn[name]
-              for name in specs]
+    arrays = [index for index, (_, leaf) in enumerate(flat)
+              if _is_array(leaf)]
+    names = unique_path_strings([flat[index][0] for index in arrays])
+    drawn_shapes = {name: (*shape[2:], shape[1], shape[0])
+                    for name, index in zip(names, arrays, strict=True)
+                    if name in out_in
+                    for shape in [tuple(flat[index][1].shape)]}
+    drawn = redraw([(name, flat[index][1])
+                    for name, index in zip(names, arrays, strict=True)],
+                   key, compiled, strict=strict, drawn_shapes=drawn_shapes)
+    indices = [arrays[position] for position in drawn]
+    values = [_equinox_layout(value) if names[position] in out_in else value
+              for position, value in drawn.items()]
+
     def replaced(tree: Any) -> list[Any]:
         leaves = jax.tree_util.tree_leaves(tree)  # Once: linear in leaves.
         return [leaves[index] for index in indices]
 
     return eqx.tree_at(replaced, model, values)
+
+
+def _is_array(leaf: Any) -> bool:
+    """Whether ``leaf`` is an array, concrete or abstract."""
+    return eqx.is_array(leaf) or isinstance(leaf, jax.ShapeDtypeStruct)
 
 
 def _out_in_paths(model: Any) -> set[str]:
@@ -140,6 +140,12 @@ def _out_in_paths(model: Any) -> set[str]:
 
 
 def _equinox_layout(value: jax.Array) -> jax.Array:
-    """A ``(*spatial, in, out)`` weight as ``(out, in, *spatial)``."""
+    """A ``(*spatial, in, out)`` weight as ``(out, in, *spatial)``.
+
+    Moved in host memory where the arrays live there (nothing compiled per
+    shape), else (or under a transformation) by ``jnp.transpose``.
+    """
+    if on_host() and not isinstance(value, jax.core.Tracer):
+        return out_in(value)
     ndim = value.ndim
     return jnp.transpose(value, (ndim - 1, ndim - 2, *range(ndim - 2)))

@@ -15,8 +15,10 @@ from benchmarks import libraries, models, report
 
 TITLES = ["Throughput, 64×64 float32", "Throughput, 64×64 bfloat16",
           "Ensemble of 4 × 32×32", "Orthogonal, float32",
-          "First call at a new shape, eager", "First call at a new shape, jit",
-          "Whole models, float32, tiny sizes"]
+          "First call at a new 32×16 shape, eager",
+          "First call at a new 32×16 shape, jit",
+          "Whole models, float32, tiny sizes",
+          "Building a GPT-2-small-shaped model, float32, tiny sizes"]
 
 
 def positive_and_finite(numbers):
@@ -27,7 +29,7 @@ def positive_and_finite(numbers):
 def check_figures(record, libraries_run):
     """The figures of ``benchmarks.json``: one per library run, each a
     positive, finite number of seconds, however long it took."""
-    *tables, whole_models = record["tables"]
+    *tables, whole_models, construction = record["tables"]
     for table in tables:
         for seconds in table["seconds"].values():
             assert set(seconds) == libraries_run
@@ -38,6 +40,9 @@ def check_figures(record, libraries_run):
         assert positive_and_finite([*row["cold"].values(),
                                     *row["warm"].values()]), row
         assert all(m >= 0 for m in row["peak_memory"].values())
+    assert construction["construction"]
+    for runs in construction["construction"].values():
+        assert runs and positive_and_finite(runs), runs
 
 
 def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
@@ -72,7 +77,9 @@ def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
     check_figures(record, {"jinit", "jax"})
     assert runs == [(model, library) for model in models.MODELS
                     for library in ("jinit", "jax")]
-    whole_models = record["tables"][-1]
+    whole_models, construction = record["tables"][-2:]
+    assert "torch" not in construction["construction"]
+    assert {"nnx-jinit", "nnx-no-draw"} <= set(construction["construction"])
     assert list(whole_models["models"]) == ["GPT-2 small", "ResNet-50"]
     assert "Not run: torch." in whole_models["note"]
     for row in whole_models["models"].values():
@@ -92,7 +99,8 @@ def record_of(seconds):
     return {"tables": [
         {"seconds": {"uniform": times}},
         {"models": {"GPT-2 small": {"cold": times, "warm": times,
-                                    "peak_memory": {"jinit": 0, "jax": 1}}}}]}
+                                    "peak_memory": {"jinit": 0, "jax": 1}}}},
+        {"construction": {"nnx-jinit": [seconds]}}]}
 
 
 def test_figures_of_a_loaded_machine_pass_and_broken_ones_do_not():

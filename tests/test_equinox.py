@@ -116,3 +116,27 @@ def test_rule_errors():
         reinit(linear, KEY, ["weight"])
     with pytest.raises(TypeError, match="`key` must be a PRNG key"):
         reinit(linear, None, RULES)
+
+
+def test_an_abstract_model_is_built_by_the_rules_without_drawing_twice():
+    """``eqx.filter_eval_shape`` gives the model's shapes with nothing
+    drawn; reinit fills them with the same values as reinit of the built
+    model, and an abstract array no rule matches is an error."""
+    def build():
+        return eqx.nn.Sequential([eqx.nn.Conv2d(3, 8, 3, key=jax.random.key(1)),
+                                  eqx.nn.Lambda(jax.nn.relu)])
+
+    abstract = eqx.filter_eval_shape(build)
+    assert isinstance(abstract.layers[0].weight, jax.ShapeDtypeStruct)
+    built = reinit(abstract, KEY, RULES)
+    redrawn = reinit(build(), KEY, RULES)
+    arrays = [jax.tree.leaves(eqx.filter(model, eqx.is_array))
+              for model in (built, redrawn)]
+    assert len(arrays[0]) == 2
+    for ours, theirs in zip(*arrays, strict=True):
+        assert isinstance(ours, jax.Array)
+        np.testing.assert_array_equal(ours, theirs)
+    assert built(jnp.ones((3, 5, 5))).shape == (8, 3, 3)
+    with pytest.raises(ValueError, match="no rule matches the parameter at "
+                       "'layers/0/bias'"):
+        reinit(abstract, KEY, RULES[:1])

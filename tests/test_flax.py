@@ -167,3 +167,57 @@ def test_sharded_follows_rules_and_eager_sharding():
 def test_sharded_errors(args, error, match):
     with pytest.raises(error, match=match):
         jinit_flax.sharded(*args)
+
+
+class Block(nnx.Module):
+    """A small NNX model: a list of layers, a norm and a batch norm."""
+
+    def __init__(self, rngs):
+        self.layers = nnx.List([nnx.Linear(6, 10, rngs=rngs),
+                                nnx.Linear(10, 4, rngs=rngs)])
+        self.norm = nnx.LayerNorm(4, rngs=rngs)
+        self.batch = nnx.BatchNorm(4, rngs=rngs)
+
+
+KEY = jax.random.key(17)
+REINIT_RULES = [(r"layers/0/kernel$", jinit.orthogonal()),
+                (r"kernel$", jinit.he_normal()),
+                (r"(scale|var)$", jinit.ones()),
+                (r"(bias|mean)$", jinit.zeros())]
+
+
+@pytest.mark.parametrize("abstract", [True, False],
+                         ids=["abstract", "built"])
+def test_reinit_draws_each_variable_at_its_path_key(abstract):
+    build = lambda: Block(nnx.Rngs(0))  # noqa: E731
+    model = nnx.eval_shape(build) if abstract else build()
+    assert all(isinstance(leaf, jax.ShapeDtypeStruct) == abstract
+               for leaf in jax.tree.leaves(nnx.state(model)))
+    filled = jinit_flax.reinit(model, KEY, REINIT_RULES)
+    for path, init in [("layers/0/kernel", jinit.orthogonal()),
+                       ("layers/1/kernel", jinit.he_normal())]:
+        variable = filled
+        for part in path.split("/"):
+            variable = (variable[int(part)] if part.isdigit()
+                        else getattr(variable, part))
+        expected = init(jinit.path_key(KEY, path), variable.shape)
+        np.testing.assert_array_equal(variable[...], expected)
+    np.testing.assert_array_equal(filled.batch.var[...], 1.0)
+    np.testing.assert_array_equal(filled.layers[1].bias[...], 0.0)
+    assert filled.layers[0](jnp.ones((2, 6))).shape == (2, 10)
+
+
+def test_reinit_keeps_unmatched_arrays_and_refuses_unmatched_abstract_ones():
+    model = Block(nnx.Rngs(0))
+    kept = jinit_flax.reinit(model, KEY, [(r"kernel$", jinit.zeros())])
+    np.testing.assert_array_equal(kept.layers[0].bias[...],
+                                  model.layers[0].bias[...])
+    np.testing.assert_array_equal(kept.layers[0].kernel[...], 0.0)
+    with pytest.raises(ValueError, match="no rule matches the parameter at "
+                       "'batch/bias'"):
+        jinit_flax.reinit(model, KEY, [(r"kernel$", jinit.zeros())],
+                          strict=True)
+    abstract = nnx.eval_shape(lambda: Block(nnx.Rngs(0)))
+    with pytest.raises(ValueError, match="no rule matches the parameter at "
+                       "'batch/bias'"):
+        jinit_flax.reinit(abstract, KEY, REINIT_RULES[:2])

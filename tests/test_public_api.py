@@ -65,7 +65,8 @@ ALL = [
 SIGNATURES = {
     "ConfiguredInitializer": (
         "(build: 'Callable[..., ConfiguredInitializer]', "
-        "config: 'Mapping[str, Any]', draw: 'Draw | Elementwise', *, "
+        "config: 'Mapping[str, Any]', "
+        "draw: 'Draw | Elementwise | Deterministic', *, "
         "random: 'bool', floating: 'bool', allow_complex: 'bool', "
         "check: 'Check | None', magnitude: 'Magnitude | None')"),
     "Initializer": "(*args, **kwargs)",

@@ -1,0 +1,298 @@
+"""Building a model in a framework, each way in a fresh process.
+
+A GPT-2-small-shaped model (12 blocks of layer norm, attention and MLP
+projections with d = 768 and MLP width 3072, token embedding 50257 × 768 and
+position embedding 1024 × 768: 148 arrays, 124.4M parameters) built:
+
+* ``nnx-flax``: as Flax NNX modules with Flax's default initializers;
+* ``nnx-no-draw``: the same modules with ``jinit.zeros()`` for the weights
+  and embeddings (which draws and compiles nothing) and Flax's defaults for
+  biases and norms: NNX's floor as issue 17 defines it;
+* ``nnx-zeros``: ``jinit.zeros()`` for every parameter: what NNX itself
+  costs, with nothing drawn or compiled at all;
+* ``nnx-jinit``: the same modules with jinit initializers for every
+  parameter (N(0, 0.02²) weights and embeddings, N(0, 0.02² / 24) output
+  projections, zero biases, unit layer-norm scales);
+* ``nnx-abstract``: the ``nnx-jinit`` model built abstractly with
+  ``nnx.eval_shape`` and filled by :func:`jinit.flax.reinit`;
+* ``equinox``: as Equinox modules with Equinox's own initialization;
+* ``equinox-jinit``: the Equinox model built abstractly with
+  ``eqx.filter_eval_shape`` and filled by :func:`jinit.equinox.reinit`;
+* ``torch``: as a PyTorch ``nn.Module`` with its default initialization.
+
+``python -m benchmarks.construction WAY`` is the fresh process: it prints
+the seconds from the start of construction to every parameter being ready,
+as JSON. Imports, the backend's start-up and JAX's first compilation of
+anything are left out, as in :mod:`benchmarks.models`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+WAYS = ("nnx-flax", "nnx-no-draw", "nnx-zeros", "nnx-jinit", "nnx-abstract",
+        "equinox", "equinox-jinit", "torch")
+# GPT-2 small; TINY for the smoke test.
+GPT2 = {"d_model": 768, "vocab": 50257, "context": 1024, "layers": 12}
+TINY = {"d_model": 32, "vocab": 97, "context": 16, "layers": 2}
+STDDEV = 0.02
+
+
+def _nnx(inits: dict[str, Any], sizes: dict[str, int], rngs: Any) -> Any:
+    """The NNX model, its initializers by role (``inits``: keyword
+    arguments for the weights, output projections, embeddings and norms)."""
+    from flax import nnx
+
+    d, layers = sizes["d_model"], sizes["layers"]
+
+    class Block(nnx.Module):
+        def __init__(self) -> None:
+            self.ln_1 = nnx.LayerNorm(d, rngs=rngs, **inits["norm"])
+            self.attn = nnx.Linear(d, 3 * d, rngs=rngs, **inits["weight"])
+            self.attn_proj = nnx.Linear(d, d, rngs=rngs,
+                                        **inits["projection"])
+            self.ln_2 = nnx.LayerNorm(d, rngs=rngs, **inits["norm"])
+            self.fc = nnx.Linear(d, 4 * d, rngs=rngs, **inits["weight"])
+            self.fc_proj = nnx.Linear(4 * d, d, rngs=rngs,
+                                      **inits["projection"])
+
+    class Model(nnx.Module):
+        def __init__(self) -> None:
+            self.wte = nnx.Embed(sizes["vocab"], d, rngs=rngs,
+                                 **inits["embedding"])
+            self.wpe = nnx.Embed(sizes["context"], d, rngs=rngs,
+                                 **inits["embedding"])
+            self.blocks = nnx.List([Block() for _ in range(layers)])
+            self.ln_f = nnx.LayerNorm(d, rngs=rngs, **inits["norm"])
+
+    return Model()
+
+
+def _jinit_inits(layers: int) -> dict[str, Any]:
+    """Every NNX parameter from a jinit initializer (GPT-2's scheme)."""
+    import jinit
+
+    weight = jinit.random_normal(stddev=STDDEV)
+    projection = jinit.random_normal(stddev=STDDEV / math.sqrt(2 * layers))
+    return {"weight": {"kernel_init": weight, "bias_init": jinit.zeros()},
+            "projection": {"kernel_init": projection,
+                           "bias_init": jinit.zeros()},
+            "embedding": {"embedding_init": weight},
+            "norm": {"scale_init": jinit.ones(), "bias_init": jinit.zeros()}}
+
+
+def _zeros_inits(everywhere: bool) -> dict[str, Any]:
+    """``jinit.zeros()`` for the weights and embeddings, and for biases and
+    norms too if ``everywhere`` (else Flax's defaults)."""
+    import jinit
+
+    zeros = jinit.zeros()
+    dense = {"kernel_init": zeros} | ({"bias_init": zeros} if everywhere
+                                     else {})
+    return {"weight": dense, "projection": dense,
+            "embedding": {"embedding_init": zeros},
+            "norm": {"scale_init": zeros, "bias_init": zeros} if everywhere
+            else {}}
+
+
+def _jinit_rules(layers: int) -> list[tuple[str, Any]]:
+    """The rules of :func:`_jinit_inits` over the model's paths."""
+    import jinit
+
+    return [(r"_proj/kernel", jinit.random_normal(
+                stddev=STDDEV / math.sqrt(2 * layers))),
+            (r"(kernel|embedding|weight)$", jinit.random_normal(
+                stddev=STDDEV)),
+            (r"scale$", jinit.ones()), (r"bias$", jinit.zeros())]
+
+
+def _equinox(sizes: dict[str, int], key: Any) -> Any:
+    """The Equinox model, Equinox's initialization, from ``key``."""
+    import equinox as eqx
+    import jax
+
+    d, layers = sizes["d_model"], sizes["layers"]
+    keys = iter(jax.random.split(key, 2 + 4 * layers))
+
+    class Block(eqx.Module):
+        ln_1: eqx.nn.LayerNorm
+        attn: eqx.nn.Linear
+        attn_proj: eqx.nn.Linear
+        ln_2: eqx.nn.LayerNorm
+        fc: eqx.nn.Linear
+        fc_proj: eqx.nn.Linear
+
+        def __init__(self) -> None:
+            self.ln_1 = eqx.nn.LayerNorm(d)
+            self.attn = eqx.nn.Linear(d, 3 * d, key=next(keys))
+            self.attn_proj = eqx.nn.Linear(d, d, key=next(keys))
+            self.ln_2 = eqx.nn.LayerNorm(d)
+            self.fc = eqx.nn.Linear(d, 4 * d, key=next(keys))
+            self.fc_proj = eqx.nn.Linear(4 * d, d, key=next(keys))
+
+    class Model(eqx.Module):
+        wte: eqx.nn.Embedding
+        wpe: eqx.nn.Embedding
+        blocks: list[Block]
+        ln_f: eqx.nn.LayerNorm
+
+        def __init__(self) -> None:
+            self.wte = eqx.nn.Embedding(sizes["vocab"], d, key=next(keys))
+            self.wpe = eqx.nn.Embedding(sizes["context"], d, key=next(keys))
+            self.blocks = [Block() for _ in range(layers)]
+            self.ln_f = eqx.nn.LayerNorm(d)
+
+    return Model()
+
+
+def _torch(sizes: dict[str, int]) -> Any:
+    import torch
+
+    d, layers = sizes["d_model"], sizes["layers"]
+    nn = torch.nn
+
+    class Block(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            self.attn, self.attn_proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            self.fc, self.fc_proj = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+    class Model(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.wte = nn.Embedding(sizes["vocab"], d)
+            self.wpe = nn.Embedding(sizes["context"], d)
+            self.blocks = nn.ModuleList(Block() for _ in range(layers))
+            self.ln_f = nn.LayerNorm(d)
+
+    return Model()
+
+
+def available(way: str) -> bool:
+    """Whether the libraries building the model ``way`` are installed."""
+    needs = {"torch": ("torch",), "equinox": ("equinox",),
+             "equinox-jinit": ("equinox",)}.get(way, ("flax",))
+    return all(importlib.util.find_spec(name) is not None for name in needs)
+
+
+def builder(way: str, sizes: dict[str, int]) -> Callable[[], Any]:
+    """``build()``: the model built ``way``, every parameter ready."""
+    if way == "torch":
+        return lambda: _torch(sizes)
+    import jax
+
+    if way.startswith("equinox"):
+        import equinox as eqx
+
+        def equinox() -> Any:
+            return _equinox(sizes, jax.random.key(0))
+
+        if way == "equinox":
+            return equinox
+
+        import jinit.equinox
+
+        def through_jinit() -> Any:
+            abstract = eqx.filter_eval_shape(equinox)
+            return jinit.equinox.reinit(abstract, jax.random.key(0),
+                                        _jinit_rules(sizes["layers"]))
+
+        return through_jinit
+    from flax import nnx
+
+    if way == "nnx-abstract":
+        import jinit.flax
+
+        def abstract() -> Any:
+            model = nnx.eval_shape(lambda: _nnx(
+                _jinit_inits(sizes["layers"]), sizes, nnx.Rngs(0)))
+            return jinit.flax.reinit(model, jax.random.key(0),
+                                     _jinit_rules(sizes["layers"]))
+
+        return abstract
+    inits = {"nnx-flax": lambda: {role: {} for role in (
+                 "weight", "projection", "embedding", "norm")},
+             "nnx-no-draw": lambda: _zeros_inits(everywhere=False),
+             "nnx-zeros": lambda: _zeros_inits(everywhere=True),
+             "nnx-jinit": lambda: _jinit_inits(sizes["layers"])}[way]
+    return lambda: _nnx(inits(), sizes, nnx.Rngs(0))
+
+
+def _ready(model: Any) -> None:
+    """Waits for every array of ``model``."""
+    if hasattr(model, "parameters"):  # torch: computed when returned.
+        return
+    import jax
+
+    jax.block_until_ready(jax.tree.leaves(model))
+
+
+def seconds(way: str, tiny: bool) -> dict[str, float]:
+    """Seconds to build the model ``way``, once, in this process, and its
+    parameter count."""
+    if way == "torch":
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
+        torch.empty(1)
+    else:
+        import jax
+
+        jax.block_until_ready(jax.jit(lambda x: x + 1)(1.0))
+    build = builder(way, TINY if tiny else GPT2)
+    start = time.perf_counter()
+    model = build()
+    _ready(model)
+    elapsed = time.perf_counter() - start
+    if way == "torch":
+        count = sum(p.numel() for p in model.parameters())
+    else:
+        import jax
+
+        count = sum(leaf.size for leaf in jax.tree.leaves(model)
+                    if hasattr(leaf, "size"))
+    return {"seconds": elapsed, "parameters": count}
+
+
+def in_fresh_process(way: str, tiny: bool) -> dict[str, float]:
+    """:func:`seconds` in a new Python process.
+
+    Raises:
+      RuntimeError: the process failed (its stderr is included).
+    """
+    command = [sys.executable, "-m", "benchmarks.construction", way] + (
+        ["--tiny"] if tiny else [])
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          check=False, env={**os.environ,
+                                            "OMP_WAIT_POLICY": "PASSIVE"})
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.construction",
+        description="Prints, as JSON, the seconds one fresh process takes "
+        "to build the GPT-2-small-shaped model one way.")
+    parser.add_argument("way", choices=WAYS)
+    parser.add_argument("--tiny", action="store_true",
+                        help="the smoke test's sizes")
+    args = parser.parse_args(argv)
+    print(json.dumps(seconds(args.way, args.tiny)))
+
+
+if __name__ == "__main__":
+    main()
