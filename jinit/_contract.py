@@ -257,11 +257,9 @@ class ConfiguredInitializer:
         if call.law is not None:
             assert call.key is not None  # Affine laws are random ones.
             mesh_and_spec(out_sharding)
-            if (eager and out_sharding is None and _host_draws.packs(
-                    call.key, call.shape, call.work_dtype)):
-                return _host_draws.sample_many([_host_draws.HostDraw(
-                    np.asarray(jax.random.key_data(call.key)), call.shape,
-                    call.work_dtype, call.dtype, call.law)])[0]
+            drawn = host_draw(call) if out_sharding is None else None
+            if drawn is not None:
+                return _host_draws.sample_many([drawn])[0]
             return _draws.sample(call.key, call.shape, call.work_dtype,
                                     call.dtype, call.law, out_sharding)
         if isinstance(self._draw, Deterministic):
@@ -294,6 +292,23 @@ class ConfiguredInitializer:
 
     def __reduce__(self):
         return _rebuild, (self._build, self._config)
+
+
+def host_draw(call: Call) -> _host_draws.HostDraw | None:
+    """``call`` as a draw of :func:`jinit._host_draws.sample_many`, if it is.
+
+    That is a call of a random affine law, made eagerly (no ``jit`` tracing
+    it, its key not batched by ``vmap``) where the host rows draw it
+    (:func:`jinit._host_draws.packs`); ``None`` otherwise.
+    """
+    if (not isinstance(call.law, _draws.Affine) or call.key is None
+            or isinstance(call.key, jax.core.Tracer)
+            or not _host_draws.eager()
+            or not _host_draws.packs(call.key, call.shape, call.work_dtype)):
+        return None
+    return _host_draws.HostDraw(np.asarray(jax.random.key_data(call.key)),
+                                call.shape, call.work_dtype, call.dtype,
+                                call.law)
 
 
 def _rebuild(build: Callable[..., ConfiguredInitializer],

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
-from jinit import _dtypes, _keys, _shapes, _validation
+from jinit import _dtypes, _host_draws, _keys, _shapes, _validation
 from jinit._contract import (
     Call,
     ConfiguredInitializer,
     Deterministic,
     Elementwise,
+    host_draw,
 )
 from jinit._sharding import place
 
@@ -166,10 +169,39 @@ class Ensemble(ConfiguredInitializer):
                  *, out_sharding: Sharding | PartitionSpec | None = None
                  ) -> jax.Array:
         call = self.prepare(key, shape, dtype)
+        if out_sharding is None:
+            stacked = self._on_host(call, dtype)
+            if stacked is not None:
+                return stacked
         # Made by _draw.
         assert not isinstance(self._draw, (Elementwise, Deterministic))
         return place(self._draw(call.key, call.shape[1:], dtype),
                      out_sharding)
+
+    def _on_host(self, call: Call, dtype: Any) -> jax.Array | None:
+        """The members made and stacked in host memory, eagerly.
+
+        With nothing compiled per shape: the copies of a deterministic
+        initializer, or random members that are all draws of the host rows
+        (:func:`jinit._contract.host_draw`); ``None`` otherwise.
+        """
+        init, n = self._inner()
+        if call.key is None:  # n copies of a deterministic initializer's.
+            member = init(None, call.shape[1:], dtype)
+            if isinstance(member, jax.core.Tracer):
+                return None
+            return jax.device_put(np.broadcast_to(np.asarray(member),
+                                                  call.shape))
+        if not isinstance(init, ConfiguredInitializer):
+            return None
+        members = [host_draw(init.prepare(key, call.shape[1:], dtype))
+                   for key in jax.random.split(call.key, n)]
+        if any(member is None for member in members):
+            return None
+        drawn = _host_draws.sample_many(
+            typing.cast("list[_host_draws.HostDraw]", members))
+        return jax.device_put(np.stack([np.asarray(member)
+                                        for member in drawn]))
 
     def __repr__(self) -> str:
         init, n = self._inner()
