@@ -13,6 +13,9 @@ position embedding 1024 × 768: 148 arrays, 124.4M parameters) built:
 * ``nnx-jinit``: the same modules with jinit initializers for every
   parameter (N(0, 0.02²) weights and embeddings, N(0, 0.02² / 24) output
   projections, zero biases, unit layer-norm scales);
+* ``nnx-jinit-first-run``: ``nnx-jinit`` in a process where jinit's kernel
+  self-check has not passed before (:mod:`jinit._cache`): the first process
+  after installing or upgrading JAX, which pays the check (~0.25 s);
 * ``nnx-abstract``: the ``nnx-jinit`` model built abstractly with
   ``nnx.eval_shape`` and filled by :func:`jinit.flax.reinit`;
 * ``equinox``: as Equinox modules with Equinox's own initialization;
@@ -35,14 +38,16 @@ import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-WAYS = ("nnx-flax", "nnx-no-draw", "nnx-zeros", "nnx-jinit", "nnx-abstract",
-        "equinox", "equinox-jinit", "torch")
+WAYS = ("nnx-flax", "nnx-no-draw", "nnx-zeros", "nnx-jinit",
+        "nnx-jinit-first-run", "nnx-abstract", "equinox", "equinox-jinit",
+        "torch")
 # GPT-2 small; TINY for the smoke test.
 GPT2 = {"d_model": 768, "vocab": 50257, "context": 1024, "layers": 12}
 TINY = {"d_model": 32, "vocab": 97, "context": 16, "layers": 2}
@@ -222,6 +227,7 @@ def builder(way: str, sizes: dict[str, int]) -> Callable[[], Any]:
                                      _jinit_rules(sizes["layers"]))
 
         return abstract
+    way = way.removesuffix("-first-run")
     inits = {"nnx-flax": lambda: {role: {} for role in (
                  "weight", "projection", "embedding", "norm")},
              "nnx-no-draw": lambda: _zeros_inits(everywhere=False),
@@ -274,9 +280,12 @@ def in_fresh_process(way: str, tiny: bool) -> dict[str, float]:
     """
     command = [sys.executable, "-m", "benchmarks.construction", way] + (
         ["--tiny"] if tiny else [])
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                          check=False, env={**os.environ,
-                                            "OMP_WAIT_POLICY": "PASSIVE"})
+    with tempfile.TemporaryDirectory() as fresh:
+        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"} | (
+            {"JINIT_CACHE_DIR": fresh} if way == "nnx-jinit-first-run"
+            else {})
+        done = subprocess.run(command, cwd=ROOT, capture_output=True,
+                              text=True, check=False, env=env)
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])

@@ -199,8 +199,10 @@ def build_a_model(present: Sequence[str], processes: int,
             " (148 arrays, 124.4M parameters), float32"),
         "Seconds from the start of construction to every parameter ready, "
         f"{where} (imports, the backend's start-up and JAX's first "
-        "compilation of anything not counted). Ratios: this way's time over "
-        "PyTorch's, and over NNX with nothing drawn (nnx-no-draw)."
+        "compilation of anything not counted). jinit's kernel self-check "
+        "passed in an earlier process and is remembered, except in "
+        "nnx-jinit-first-run. Ratios: this way's time over PyTorch's, and "
+        "over NNX with nothing drawn (nnx-no-draw)."
         + (f" Not run (library missing or not asked for): "
            f"{', '.join(missing)}." if missing else ""))
     runs: dict[str, list[float]] = {way: [] for way in ways}
@@ -227,7 +229,8 @@ def whole_models(present: Sequence[str], processes: int, warm_repeats: int,
         "Cold: from building the tree of specs to the initialized tree, in "
         "a fresh process, compilation included (imports, backend start-up "
         "and JAX's first compilation of anything, which loads its compiler, "
-        f"not), median over {processes} process(es) per library. "
+        f"not), median over {processes} process(es) per library; jinit's "
+        "kernel self-check, once passed, is remembered between processes. "
         "Warm: again in the same process with a new key, median of "
         f"{warm_repeats}. Peak memory: growth of the peak resident memory "
         "during the cold initialization, in parameter bytes."

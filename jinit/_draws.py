@@ -42,6 +42,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
+import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -52,7 +55,7 @@ import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
-from jinit import _dtypes, _threefry
+from jinit import _cache, _dtypes, _threefry
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The self-check's draws (:func:`kernel_agrees`): each unit with its bounds,
@@ -84,7 +87,9 @@ def kernel_agrees(dtype: np.dtype) -> bool:
     Each unit of :data:`CHECKED_UNITS` is drawn by the kernel and by
     ``jax.random`` for one key in :data:`CHECKED_SHAPE`, on the CPU, once
     per process, dtype and configuration (``jax_enable_x64``,
-    ``jax_threefry_partitionable``), and cached: about 0.3 s on CPU. Where
+    ``jax_threefry_partitionable``), and cached: about 0.25 s on CPU. A
+    check that passed is remembered between processes (:mod:`jinit._cache`)
+    until JAX, its configuration or its flags change. Where
     the bits differ (a JAX release that changed its stream), a
     ``RuntimeWarning`` says so, once, and draws fall back to ``jax.random``.
     float64 is checked only under x64 (without it ``jax.random`` has no
@@ -98,10 +103,41 @@ def kernel_agrees(dtype: np.dtype) -> bool:
         _config().jax_threefry_partitionable))
 
 
+def check_key(dtype: np.dtype, *, x64: bool, partitionable: bool) -> str:
+    """Everything the self-check's verdict depends on, as one string.
+
+    The JAX and jaxlib releases, the configuration, ``XLA_FLAGS``, and the
+    size and modification time of every Python file beside the one defining
+    ``jax.random.normal`` (``jax.random``'s stream and its Threefry) and of
+    the kernel's own (jinit's ``_draws.py`` and ``_threefry.py``), so that an
+    edited JAX changes the key too.
+    """
+    module = sys.modules[jax.random.normal.__module__].__file__
+    assert module is not None  # A module read from a file.
+    folder = os.path.dirname(module)
+    sources = sorted(entry.path for entry in os.scandir(folder)
+                     if entry.name.endswith(".py"))
+    stamps = []
+    for path in [*sources, __file__, _threefry.__file__]:
+        status = os.stat(path)
+        stamps.append([os.path.basename(path), status.st_size,
+                       status.st_mtime_ns])
+    return json.dumps([
+        jax.__version__, getattr(jax.lib, "__version__", None), dtype.name,
+        x64, partitionable,
+        os.environ.get("XLA_FLAGS", ""), stamps])
+
+
 @functools.cache
 def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
-    """:func:`kernel_agrees` for the configuration of the arguments."""
-    del x64, partitionable  # The cache's key: the check reads the config.
+    """:func:`kernel_agrees` for the configuration of the arguments.
+
+    A check that passed in an earlier process under the same
+    :func:`check_key` is not run again (:mod:`jinit._cache`).
+    """
+    verdict = check_key(dtype, x64=x64, partitionable=partitionable)
+    if _cache.passed(verdict):
+        return True
     try:
         cpu = jax.devices("cpu")[0]
     except RuntimeError:  # No CPU backend: the kernel never runs.
@@ -135,6 +171,8 @@ def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
             "(the same values, 2.5-4x slower on CPU). Please report this to "
             "jinit with your JAX version.",
             RuntimeWarning, stacklevel=2)
+    else:
+        _cache.record(verdict)
     return not differ
 
 

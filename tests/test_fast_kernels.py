@@ -9,7 +9,9 @@ jax.random over many shapes, typed and raw keys, eager, jit and vmap; the
 self-check that turns the kernel off where its bits differ, both ways.
 """
 
+import json
 import math
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +20,7 @@ import pytest
 from jax.extend.random import threefry2x32_p
 
 import jinit
-from jinit import _draws, _threefry
+from jinit import _cache, _draws, _threefry
 
 SHAPES = [(), (1,), (7,), (1023,), (0,), (3, 0), (37, 19), (19, 37),
           (4, 1, 3, 2), (2, 3, 5, 7)]
@@ -278,8 +280,10 @@ def test_non_partitionable_threefry_draws_with_jax_random():
 
 
 @pytest.fixture
-def fresh_self_check():
-    """Clears the self-check's cache before and after the test."""
+def fresh_self_check(monkeypatch, tmp_path):
+    """Clears the self-check's cache before and after the test, and
+    remembers its verdicts in a directory of the test's own."""
+    monkeypatch.setenv("JINIT_CACHE_DIR", str(tmp_path))
     _draws._self_check.cache_clear()
     yield
     _draws._self_check.cache_clear()
@@ -362,3 +366,64 @@ def test_a_release_whose_bits_differ_falls_back_with_one_warning(
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "complex64"])
 def test_other_dtypes_are_not_drawn_by_the_kernel(dtype):
     assert not _draws.uses_kernel(KEYS["typed"], jnp.dtype(dtype))
+
+
+def test_a_passed_check_is_remembered_until_its_key_changes(
+        monkeypatch, fresh_self_check, tmp_path):
+    """A later process (here: the in-process cache cleared) with the same
+    key skips the check; another ``XLA_FLAGS`` or JAX release runs it."""
+    float32 = jnp.dtype("float32")
+    assert _draws.kernel_agrees(float32)
+    assert len(json.loads((tmp_path / _cache.FILE).read_text())) == 1
+    _draws._self_check.cache_clear()
+    ran = []
+    kernel = _draws._kernel
+    monkeypatch.setattr(_draws, "_kernel",
+                        lambda *args: ran.append(1) or kernel(*args))
+    assert _draws.kernel_agrees(float32)
+    assert not ran  # Remembered: not checked again.
+    for change in (lambda: monkeypatch.setenv("XLA_FLAGS", "--xla_dump_to="),
+                   lambda: monkeypatch.setattr(jax, "__version__", "0.99.1")):
+        change()
+        _draws._self_check.cache_clear()
+        assert _draws.kernel_agrees(float32)
+        assert ran, "a new key must run the check"
+        ran.clear()
+    assert len(json.loads((tmp_path / _cache.FILE).read_text())) == 3
+
+
+def test_a_failed_check_is_not_remembered(monkeypatch, fresh_self_check,
+                                          tmp_path):
+    random_bits = _threefry.random_bits
+    monkeypatch.setattr(_threefry, "random_bits",
+                        lambda *args: ~random_bits(*args))
+    with pytest.warns(RuntimeWarning, match="differ from jax.random"):
+        assert not _draws.kernel_agrees(jnp.dtype("float32"))
+    assert not (tmp_path / _cache.FILE).exists()
+
+
+@pytest.mark.parametrize("setting", ["", "unwritable"])
+def test_no_record_where_the_directory_is_off_or_unwritable(
+        monkeypatch, fresh_self_check, tmp_path, setting):
+    """``JINIT_CACHE_DIR=""`` reads and writes nothing; a directory that
+    cannot be written costs the check, never an error."""
+    if setting == "unwritable":
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a directory")
+        setting = str(blocker / "jinit")
+    monkeypatch.setenv("JINIT_CACHE_DIR", setting)
+    assert _cache.directory() == (Path(setting) if setting else None)
+    assert _draws.kernel_agrees(jnp.dtype("float32"))
+    assert not _cache.passed(_draws.check_key(
+        jnp.dtype("float32"), x64=False, partitionable=True))
+    assert sorted(path.name for path in tmp_path.iterdir()) == (
+        ["a-file"] if setting else [])
+
+
+def test_the_record_defaults_to_the_users_cache_directory(monkeypatch,
+                                                          tmp_path):
+    monkeypatch.delenv("JINIT_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    assert _cache.directory() == tmp_path / "jinit"
+    monkeypatch.delenv("XDG_CACHE_HOME")
+    assert _cache.directory() == Path.home() / ".cache" / "jinit"
