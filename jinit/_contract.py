@@ -246,11 +246,8 @@ class ConfiguredInitializer:
         if math.prod(call.shape) == 0:  # No elements: nothing to compile.
             return place(jax.device_put(np.zeros(call.shape, call.dtype)),
                          out_sharding)
-        # Not under jit, and the key not batched by vmap.
-        eager = (_host_draws.eager()
-                 and not isinstance(call.key, jax.core.Tracer))
         if isinstance(call.law, Fill):
-            if eager and out_sharding is None:
+            if out_sharding is None and _host_draws.eager():
                 return _host_draws.filled(call.shape, call.law.value)
             return place(jnp.full(call.shape, call.law.value, call.dtype),
                          out_sharding)
@@ -263,8 +260,8 @@ class ConfiguredInitializer:
             return _draws.sample(call.key, call.shape, call.work_dtype,
                                     call.dtype, call.law, out_sharding)
         if isinstance(self._draw, Deterministic):
-            values = self._draw.values(np if eager else jnp, call.shape,
-                                       call.work_dtype)
+            values = self._draw.values(np if _host_draws.eager() else jnp,
+                                       call.shape, call.work_dtype)
             return place(jnp.asarray(values, call.dtype), out_sharding)
         draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)
                 else self._draw)
