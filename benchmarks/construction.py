@@ -36,15 +36,13 @@ import importlib.util
 import json
 import math
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks import measure
+
 WAYS = ("nnx-flax", "nnx-no-draw", "nnx-zeros", "nnx-jinit",
         "nnx-jinit-first-run", "nnx-abstract", "equinox", "equinox-jinit",
         "torch")
@@ -278,17 +276,12 @@ def in_fresh_process(way: str, tiny: bool) -> dict[str, float]:
     Raises:
       RuntimeError: the process failed (its stderr is included).
     """
-    command = [sys.executable, "-m", "benchmarks.construction", way] + (
-        ["--tiny"] if tiny else [])
     with tempfile.TemporaryDirectory() as fresh:
-        env = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"} | (
-            {"JINIT_CACHE_DIR": fresh} if way == "nnx-jinit-first-run"
-            else {})
-        done = subprocess.run(command, cwd=ROOT, capture_output=True,
-                              text=True, check=False, env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
-    return json.loads(done.stdout.splitlines()[-1])
+        return measure.in_fresh_process(
+            "benchmarks.construction", way, *(["--tiny"] if tiny else []),
+            env={"OMP_WAIT_POLICY": "PASSIVE"} | (
+                {"JINIT_CACHE_DIR": fresh} if way == "nnx-jinit-first-run"
+                else {}))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

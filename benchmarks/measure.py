@@ -9,12 +9,19 @@ and the median over repetitions is reported.
 
 from __future__ import annotations
 
+import json
+import os
 import statistics
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import jax
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _timed(call: Callable[[], Any]) -> float:
@@ -57,3 +64,20 @@ def first_calls(calls: Mapping[str, Callable[[int], Callable[[], Any]]],
         for name, build in calls.items():
             seconds[name].append(_timed(build(trial)))
     return {name: statistics.median(times) for name, times in seconds.items()}
+
+
+def in_fresh_process(module: str, *args: str,
+                     env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The line of JSON that ``python -m module *args`` prints last, run in
+    a new Python process from the repository root, with ``env`` added to
+    this process's environment.
+
+    Raises:
+      RuntimeError: the process failed (its stderr is included).
+    """
+    command = [sys.executable, "-m", module, *args]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
+                          check=False, env={**os.environ, **(env or {})})
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
+    return json.loads(done.stdout.splitlines()[-1])

@@ -18,8 +18,6 @@ import argparse
 import json
 import math
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -30,7 +28,6 @@ import jax
 import jinit
 from benchmarks import measure
 
-ROOT = Path(__file__).resolve().parents[1]
 LIBRARIES = ("jinit", "jax", "torch")
 COLD_SEED, WARM_SEED = 0, 1
 
@@ -319,14 +316,9 @@ def in_fresh_process(model: str, library: str, tiny: bool,
     Raises:
       RuntimeError: the process failed (its stderr is included).
     """
-    command = [sys.executable, "-m", "benchmarks.models", model, library,
-               "--warm-repeats", str(warm_repeats)] + (
-                   ["--tiny"] if tiny else [])
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                          check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
-    return json.loads(done.stdout.splitlines()[-1])
+    return measure.in_fresh_process(
+        "benchmarks.models", model, library, "--warm-repeats",
+        str(warm_repeats), *(["--tiny"] if tiny else []))
 
 
 def main(argv: Sequence[str] | None = None) -> None:

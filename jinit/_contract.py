@@ -291,21 +291,25 @@ class ConfiguredInitializer:
         return _rebuild, (self._build, self._config)
 
 
-def host_draw(call: Call) -> _host_draws.HostDraw | None:
+def host_draw(call: Call, key_data: np.ndarray | None = None
+              ) -> _host_draws.HostDraw | None:
     """``call`` as a draw of :func:`jinit._host_draws.sample_many`, if it is.
 
     That is a call of a random affine law, made eagerly (no ``jit`` tracing
     it, its key not batched by ``vmap``) where the host rows draw it
-    (:func:`jinit._host_draws.packs`); ``None`` otherwise.
+    (:func:`jinit._host_draws.packs`); ``None`` otherwise. ``key_data``, the
+    words of ``call.key`` where the caller has them on the host already,
+    saves reading them back from the device.
     """
     if (not isinstance(call.law, _draws.Affine) or call.key is None
             or isinstance(call.key, jax.core.Tracer)
             or not _host_draws.eager()
             or not _host_draws.packs(call.key, call.shape, call.work_dtype)):
         return None
-    return _host_draws.HostDraw(np.asarray(jax.random.key_data(call.key)),
-                                call.shape, call.work_dtype, call.dtype,
-                                call.law)
+    if key_data is None:
+        key_data = np.asarray(jax.random.key_data(call.key))
+    return _host_draws.HostDraw(key_data, call.shape, call.work_dtype,
+                                call.dtype, call.law)
 
 
 def _rebuild(build: Callable[..., ConfiguredInitializer],

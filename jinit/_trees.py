@@ -16,11 +16,11 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import NamedSharding, PartitionSpec, Sharding
 
-from jinit import _draws, _dtypes, _host_draws, _keys, _shapes
+from jinit import _dtypes, _host_draws, _keys, _shapes
 from jinit._contract import (
-    Call,
     ConfiguredInitializer,
     Fill,
+    host_draw,
     mesh_and_spec,
     place,
 )
@@ -178,18 +178,12 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     for index, ((_, spec), row) in enumerate(zip(leaves, words,
                                                  strict=True)):
         leaf_key = jax.random.wrap_key_data(row, impl=impl)
-        call = _on_host(spec, leaf_key)
-        if isinstance(call, Fill):
-            arrays[index] = _host_draws.filled(spec.shape, call.value)
+        made = _on_host(spec, leaf_key, row)
+        if isinstance(made, Fill):
+            arrays[index] = _host_draws.filled(spec.shape, made.value)
             continue
-        if isinstance(call, Call):
-            # _on_host returns the calls of random affine laws only.
-            assert call.key is not None
-            assert isinstance(call.law, _draws.Affine)
-            if call.key is not leaf_key:  # The initializer's seed, folded in.
-                row = np.asarray(jax.random.key_data(call.key))
-            packed[index] = _host_draws.HostDraw(
-                row, call.shape, call.work_dtype, call.dtype, call.law)
+        if made is not None:
+            packed[index] = made
             continue
         value = _call(names[index], spec, leaf_key)
         jax.block_until_ready(previous)
@@ -240,13 +234,15 @@ def _check_sharding(name: str, spec: Param) -> None:
             f"be placed with its sharding {spec.sharding}: {error}") from None
 
 
-def _on_host(spec: Param, key: jax.Array) -> Call | Fill | None:
+def _on_host(spec: Param, key: jax.Array, key_data: np.ndarray
+             ) -> _host_draws.HostDraw | Fill | None:
     """How ``spec`` is made on the host, or ``None``.
 
-    Its :class:`Fill`, its call (whose law :func:`jinit._host_draws.sample_many`
-    draws), or ``None`` when it is made by calling its initializer (another
-    initializer than a jinit law, a sharding, not the CPU, or a draw the kernel
-    does not make). ``key`` is its path key.
+    Its :class:`Fill`, its draw of :func:`jinit._host_draws.sample_many`
+    (see :func:`jinit._contract.host_draw`), or ``None`` when it is made by
+    calling its initializer (another initializer than a jinit law, a
+    sharding, not the CPU, or a draw the kernel does not make). ``key`` is
+    its path key, whose words are ``key_data``.
     """
     if (spec.sharding is not None or not _host_draws.on_host()
             or not isinstance(spec.init, ConfiguredInitializer)):
@@ -254,10 +250,8 @@ def _on_host(spec: Param, key: jax.Array) -> Call | Fill | None:
     call = spec.init.prepare(key, spec.shape, spec.dtype)
     if isinstance(call.law, Fill):
         return call.law
-    if (isinstance(call.law, _draws.Affine) and call.key is not None
-            and _host_draws.packs(call.key, call.shape, call.work_dtype)):
-        return call
-    return None
+    # The path key's words, unless the initializer's seed was folded in.
+    return host_draw(call, key_data if call.key is key else None)
 
 
 def assign(abstract: Any, rules: Sequence[Rule]) -> Any:

@@ -103,10 +103,11 @@ def reinit(model: Model, key: jax.Array,
     arrays = [index for index, (_, leaf) in enumerate(flat)
               if _is_array(leaf)]
     names = unique_path_strings([flat[index][0] for index in arrays])
-    drawn_shapes = {name: (*shape[2:], shape[1], shape[0])
-                    for name, index in zip(names, arrays, strict=True)
-                    if name in out_in
-                    for shape in [tuple(flat[index][1].shape)]}
+    drawn_shapes = {}  # (out, in, *spatial) weights, drawn (*spatial, in, out).
+    for name, index in zip(names, arrays, strict=True):
+        if name in out_in:
+            outputs, inputs, *spatial = flat[index][1].shape
+            drawn_shapes[name] = (*spatial, inputs, outputs)
     drawn = redraw([(name, flat[index][1])
                     for name, index in zip(names, arrays, strict=True)],
                    key, compiled, strict=strict, drawn_shapes=drawn_shapes)
