@@ -24,7 +24,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import jax  # noqa: E402
 
-from benchmarks import libraries, report, suites  # noqa: E402
+from benchmarks import libraries, multihost, report, suites  # noqa: E402
 
 FULL = {"sizes": (1024, 4096), "repeats": 11, "min_seconds": 1.0,
         "trials": 5, "base": 1448,
@@ -133,7 +133,11 @@ def main(argv: list[str] | None = None) -> int:
         chart_path = (os.path.relpath(args.out / "speedups.png",
                                       args.markdown.parent)
                       if charted else None)
-        args.markdown.write_text(report.markdown(record, chart_path))
+        # The multi-host section (python -m benchmarks.multihost) is kept.
+        kept = (args.markdown.read_text().partition(multihost.SECTION)
+                if args.markdown.exists() else ("", "", ""))
+        args.markdown.write_text(report.markdown(record, chart_path) + (
+            "\n" + "".join(kept[1:]) if kept[1] else ""))
         print(f"wrote {args.markdown}")
     return 0
 

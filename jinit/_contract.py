@@ -30,7 +30,7 @@ from jax.sharding import (
 
 from jinit import _draws, _dtypes, _host_draws, _keys, _shapes, _validation
 from jinit._about import About
-from jinit._sharding import mesh_and_spec, place
+from jinit._sharding import from_host, mesh_and_spec, place
 
 Shape = tuple[int, ...]
 Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
@@ -247,10 +247,14 @@ class ConfiguredInitializer:
             return place(jax.device_put(np.zeros(call.shape, call.dtype)),
                          out_sharding)
         if isinstance(call.law, Fill):
-            if out_sharding is None and _host_draws.eager():
+            if not _host_draws.eager():
+                return place(jnp.full(call.shape, call.law.value, call.dtype),
+                             out_sharding)
+            if out_sharding is None:
                 return _host_draws.filled(call.shape, call.law.value)
-            return place(jnp.full(call.shape, call.law.value, call.dtype),
-                         out_sharding)
+            # Each process fills only its own shards.
+            return from_host(call.shape, out_sharding, np.broadcast_to(
+                call.law.value, call.shape).__getitem__)
         if call.law is not None:
             assert call.key is not None  # Affine laws are random ones.
             mesh_and_spec(out_sharding)
@@ -260,8 +264,12 @@ class ConfiguredInitializer:
             return _draws.sample(call.key, call.shape, call.work_dtype,
                                     call.dtype, call.law, out_sharding)
         if isinstance(self._draw, Deterministic):
-            values = self._draw.values(np if _host_draws.eager() else jnp,
-                                       call.shape, call.work_dtype)
+            eager = _host_draws.eager()
+            values = self._draw.values(np if eager else jnp, call.shape,
+                                       call.work_dtype)
+            if eager and out_sharding is not None:
+                return from_host(call.shape, out_sharding, np.asarray(
+                    values, call.dtype).__getitem__)
             return place(jnp.asarray(values, call.dtype), out_sharding)
         draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)
                 else self._draw)

@@ -139,7 +139,7 @@ def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
     if _cache.passed(verdict):
         return True
     try:
-        cpu = jax.devices("cpu")[0]
+        cpu = jax.local_devices(backend="cpu")[0]
     except RuntimeError:  # No CPU backend: the kernel never runs.
         return False
     units = [unit for unit, _ in CHECKED_UNITS]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import jax
 import jax.core
+import numpy as np
 from jax.sharding import (
     AbstractMesh,
     AxisType,
@@ -42,6 +44,26 @@ def mesh_and_spec(out_sharding: object
         "`out_sharding` must be None, a jax.sharding.Sharding or a "
         f"PartitionSpec; got {type(out_sharding).__name__} "
         f"{out_sharding!r}.")
+
+
+def from_host(shape: tuple[int, ...], out_sharding: object,
+              shard: Callable[[Any], np.ndarray]) -> jax.Array:
+    """An array of ``shape`` placed with ``out_sharding``, made on the host.
+
+    ``shard(index)`` gives the values at ``index`` (a tuple of slices of
+    ``shape``); it is asked only for this process's addressable shards, so
+    with a constant (a broadcast view) no process ever holds more than its
+    own shards, and nothing is compiled.
+    """
+    return jax.make_array_from_callback(shape, concrete(out_sharding), shard)
+
+
+def concrete(out_sharding: object) -> Sharding:
+    """``out_sharding`` (not ``None``) as a ``Sharding`` over devices."""
+    checked = mesh_and_spec(out_sharding)
+    assert checked is not None, "out_sharding is None"
+    return (checked if isinstance(checked, Sharding)
+            else NamedSharding(_concrete(checked[0]), checked[1]))
 
 
 def _concrete(mesh: Any) -> Any:

@@ -7,6 +7,8 @@ path-stable keys.
 from __future__ import annotations
 
 import dataclasses
+import math
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -32,6 +34,7 @@ from jinit._rules import (
     first_match,
     matching,
 )
+from jinit._sharding import concrete
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,9 +114,11 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     * A parameter with a ``sharding`` is created directly sharded: each
       device computes only the elements of its own shard (the values are
       those of the unsharded draw), and on a multi-host mesh each process
-      only its addressable shards. Initializers that are not elementwise
-      (``orthogonal``, ``sparse``, complex draws) are computed once and
-      placed.
+      only its addressable shards; so is a sharded constant. Initializers
+      that are not elementwise (``orthogonal``, ``sparse``, complex draws,
+      other libraries') are computed whole, one at a time, and placed; on
+      a mesh of several processes, a ``RuntimeWarning`` says so when such a
+      leaf is larger than the process's share of the tree.
     * Constants (``zeros``, ``ones``, ...) draw nothing; any other
       initializer, jinit's or not, is called as ``init(key, shape, dtype)``,
       each waiting for the one before.
@@ -136,6 +141,11 @@ def materialize(key: jax.Array, specs: Any) -> Any:
 
     Returns:
       The same tree with each ``Param`` replaced by its array.
+
+    Warns:
+      RuntimeWarning: on a mesh of several processes, when a sharded leaf
+        computed whole on every process is larger than this process's share
+        of the tree (see above).
 
     Raises:
       TypeError: a leaf is not a ``Param`` (its path is named), or ``key`` is
@@ -172,6 +182,8 @@ def materialize(key: jax.Array, specs: Any) -> Any:
             for name, (_, spec) in zip(names, leaves, strict=True)])
     words = _keys.path_key_data(key, names)
     impl = jax.random.key_impl(key)
+    if jax.process_count() > 1:
+        _warn_whole_leaves(names, [spec for _, spec in leaves], words, impl)
     arrays: list[jax.Array | None] = [None] * len(leaves)
     packed: dict[int, _host_draws.HostDraw] = {}
     previous = None
@@ -213,6 +225,51 @@ def _call(name: str, spec: Param, key: jax.Array) -> jax.Array:
             f"{value.dtype}{list(value.shape)}; its Param asks for "
             f"{spec.dtype}{list(spec.shape)}.")
     return value
+
+
+def _shard_wise(spec: Param, key: jax.Array) -> bool:
+    """Whether ``spec`` is made shard by shard when sharded.
+
+    That is a jinit elementwise law or a constant; other initializers are
+    computed whole, then placed.
+    """
+    return (isinstance(spec.init, ConfiguredInitializer)
+            and spec.init.prepare(key, spec.shape, spec.dtype).law is not None)
+
+
+def _warn_whole_leaves(names: Sequence[str], specs: Sequence[Param],
+                       words: np.ndarray, impl: Any) -> None:
+    """Warns if a leaf computed whole is larger than this process's share.
+
+    Called on a mesh of several processes, where each computes the whole of
+    such a sharded leaf and then keeps its shards; the share is the bytes of
+    all the shards this process holds of the tree. Sharded elementwise laws and constants are made shard by shard, so a
+    process holds only its share; a leaf of another initializer is computed
+    whole, one at a time, so the peak is the share plus the largest such
+    leaf (and its initializer's working memory): past the share, that leaf
+    and not the shards sets what each host needs.
+    """
+    share, whole = 0, []
+    for name, spec, row in zip(names, specs, words, strict=True):
+        size = math.prod(spec.shape) * np.dtype(spec.dtype).itemsize
+        if spec.sharding is None:
+            share += size
+            continue
+        sharding = concrete(spec.sharding)
+        share += (len(sharding.addressable_devices) * np.dtype(
+            spec.dtype).itemsize * math.prod(sharding.shard_shape(spec.shape)))
+        if not _shard_wise(spec, jax.random.wrap_key_data(row, impl=impl)):
+            whole.append((size, name, spec))
+    if whole and max(whole)[0] > share:
+        size, name, spec = max(whole)
+        warnings.warn(
+            f"jinit.materialize: {name!r} ({spec.dtype}{list(spec.shape)}, "
+            f"{size / 2**20:.1f} MiB, {spec.init!r}) is computed whole on "
+            f"every process, then sharded: more than this process's share "
+            f"of the tree ({share / 2**20:.1f} MiB). Each process's peak "
+            "memory is about its share plus that leaf. An elementwise law "
+            "or a constant there is made shard by shard.",
+            RuntimeWarning, stacklevel=3)
 
 
 def _check_sharding(name: str, spec: Param) -> None:

@@ -11,7 +11,7 @@ import jax
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks import libraries, models, report
+from benchmarks import libraries, models, multihost, report
 
 TITLES = ["Throughput, 64×64 float32", "Throughput, 64×64 bfloat16",
           "Ensemble of 4 × 32×32", "Orthogonal, float32",
@@ -65,6 +65,8 @@ def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
     monkeypatch.setattr(models, "in_fresh_process", once_fresh)
     monkeypatch.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
     markdown = tmp_path / "BENCHMARKS.md"
+    # A multi-host section (python -m benchmarks.multihost) is kept.
+    markdown.write_text(f"old tables\n\n{multihost.SECTION}\nkept\n")
     assert cli.main(["--quick", "--libraries", "jinit,jax,torch", "--out",
                      str(tmp_path), "--markdown", str(markdown)]) == 0
     printed = capsys.readouterr().out
@@ -91,6 +93,8 @@ def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
     assert "| uniform |" in page and "vs jax" in page
     assert "| GPT-2 small | 28 |" in page and "jax÷jinit cold" in page
     assert ("![speed-ups](speedups.png)" in page) == charted
+    assert "old tables" not in page
+    assert page.endswith(f"\n{multihost.SECTION}\nkept\n")
 
 
 def record_of(seconds):
@@ -156,3 +160,32 @@ def test_unknown_library_is_an_error(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--quick", "--libraries", "jinit,flax"])
     assert "unknown ['flax']" in capsys.readouterr().err
+
+
+def test_multihost_tables_from_records(tmp_path):
+    """The multi-host section from three runs' records (no processes
+    started): the memory rows, and the at-scale cells from the one-process
+    time per element and the elementwise run's memory beyond its share."""
+    def row(name, shares, peaks, seconds, elements, total):
+        return {"run": name, "share_mib": shares, "peak_growth_mib": peaks,
+                "ratio": [p / s for p, s in zip(peaks, shares, strict=True)],
+                "seconds": seconds, "elements": elements, "total": total}
+
+    rows = [row("1 process", [1000.0], [1050.0], [5.0], 10**9, "ab"),
+            row("4, elementwise", [250.0] * 4, [300.0, 310.0, 300.0, 300.0],
+                [2.0] * 4, 250 * 10**6, "cd"),
+            row("4, whole", [250.0] * 4, [400.0] * 4, [3.0] * 4,
+                250 * 10**6, "ab")]
+    table = multihost.memory_table(rows)
+    assert table[2] == ("| 1 process | 1000 MiB | 1050 MiB | 1.050 | 5.00 "
+                        "| `ab` |")
+    assert "| 300–310 MiB | 1.200–1.240 |" in table[3]
+    scale, per_element, overhead = multihost.scale_table(rows)
+    assert per_element == 5e-9 and overhead == 60.0
+    # 7B float32 on 8 hosts: 26.1 GiB / 8 + 60 MiB; 7e9 / 8 x 5 ns.
+    assert scale[2].startswith("| 7B | 3.3 GiB, 4.4 s | ")
+    page = tmp_path / "BENCHMARKS.md"
+    page.write_text("tables\n")
+    multihost.write_section(page, f"{multihost.SECTION}\nfirst\n")
+    multihost.write_section(page, f"{multihost.SECTION}\nsecond\n")
+    assert page.read_text() == f"tables\n\n{multihost.SECTION}\nsecond\n"

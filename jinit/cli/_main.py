@@ -178,7 +178,7 @@ def _device_available_bytes() -> int | None:
 
     ``None`` where the backend does not say (the CPU).
     """
-    stats = jax.devices()[0].memory_stats() or {}
+    stats = jax.local_devices()[0].memory_stats() or {}
     if "bytes_limit" not in stats:
         return None
     return stats["bytes_limit"] - stats.get("bytes_in_use", 0)
