@@ -243,11 +243,12 @@ def _warn_whole_leaves(names: Sequence[str], specs: Sequence[Param],
 
     Called on a mesh of several processes, where each computes the whole of
     such a sharded leaf and then keeps its shards; the share is the bytes of
-    all the shards this process holds of the tree. Sharded elementwise laws and constants are made shard by shard, so a
-    process holds only its share; a leaf of another initializer is computed
-    whole, one at a time, so the peak is the share plus the largest such
-    leaf (and its initializer's working memory): past the share, that leaf
-    and not the shards sets what each host needs.
+    all the shards this process holds of the tree. Sharded elementwise
+    laws and constants are made shard by shard, so a process holds only its
+    share; a leaf of another initializer is computed whole, one at a time,
+    so the peak is the share plus the largest such leaf (and its
+    initializer's working memory): past the share, that leaf and not the
+    shards sets what each host needs.
     """
     share, whole = 0, []
     for name, spec, row in zip(names, specs, words, strict=True):
