@@ -61,8 +61,8 @@ def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--num-processes", type=int, default=None)
     parser.add_argument("--process-id", type=int, default=None)
     parser.add_argument("--width", type=int, default=64,
-                        help="model width d (1536: 16 layers of 530M "
-                        "parameters)")
+                        help="model width d (with --layers 16 --vocab "
+                        "50304: 536M parameters)")
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--vocab", type=int, default=512)
     parser.add_argument("--elementwise-only", action="store_true",
@@ -91,8 +91,11 @@ def launch_local(args: argparse.Namespace, argv: list[str]) -> int:
     with socket.socket() as probe:  # A free port for the coordinator.
         probe.bind(("localhost", 0))
         port = probe.getsockname()[1]
-    at = argv.index("--local")  # "--local N" as two words.
-    rest = argv[:at] + argv[at + 2:]
+    rest, skip = [], False  # argv without "--local N" / "--local=N".
+    for word in argv:
+        if not skip and not word.startswith("--local"):
+            rest.append(word)
+        skip = word == "--local"
     outputs = [tempfile.TemporaryFile("w+") for _ in range(args.local)]
     children = [subprocess.Popen(
         [sys.executable, __file__, *rest, "--coordinator",
@@ -203,19 +206,23 @@ def digest_of_shard(values, index, shape) -> int:
 
 
 def resident_peak_reset() -> None:
-    """Resets the process's peak resident size (Linux), so that the next
-    reading of :func:`resident_peak` is the peak from now on."""
-    with open("/proc/self/clear_refs", "w") as f:
-        f.write("5")
+    """Resets this process's peak resident size (Linux; elsewhere the
+    figures of :func:`resident` are 0)."""
+    if os.path.exists("/proc/self/clear_refs"):
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
 
 
 def resident(field: str) -> int:
-    """``VmRSS`` or ``VmHWM`` (the peak) of this process, in bytes."""
+    """``VmRSS`` or ``VmHWM`` (the peak since the last reset) of this
+    process, in bytes; 0 where ``/proc`` does not tell (not Linux)."""
+    if not os.path.exists("/proc/self/status"):
+        return 0
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith(field + ":"):
                 return int(line.split()[1]) * 1024
-    raise RuntimeError(f"no {field} in /proc/self/status")
+    return 0
 
 
 def nnx_model(d: int, vocab: int, mesh, seed: int, wrap):
