@@ -301,8 +301,9 @@ def main(argv: list[str] | None = None) -> int:
 
     shape = (tuple(int(n) for n in args.mesh.split("x")) if args.mesh
              else (jax.device_count(),))
-    mesh = jax.make_mesh(shape, ("x", "y")[:len(shape)] if len(shape) > 1
-                         else ("model",))
+    names = ("x", "y")[:len(shape)] if len(shape) > 1 else ("model",)
+    mesh = jax.make_mesh(shape, names, axis_types=(
+        jax.sharding.AxisType.Explicit,) * len(shape))
     key = jax.random.key(args.seed)
     specs = model(args.width, args.layers, args.vocab, mesh,
                   args.elementwise_only)

@@ -76,8 +76,13 @@ def layout(request):
     return processes, whole, err, unsharded(*sizes)
 
 
+def one_device():
+    return jax.make_mesh((1,), ("m",),
+                         axis_types=(jax.sharding.AxisType.Explicit,))
+
+
 def specs(width, layers, vocab):
-    return example.model(width, layers, vocab, jax.make_mesh((1,), ("m",)),
+    return example.model(width, layers, vocab, one_device(),
                          elementwise_only=False)
 
 
@@ -86,8 +91,8 @@ def unsharded(width, layers, vocab):
 
     plain = jax.tree.map(lambda p: jinit.Param(p.shape, p.init, p.dtype),
                          specs(width, layers, vocab), is_leaf=is_param)
-    model = example.nnx_model(width, vocab, jax.make_mesh((1,), ("m",)),
-                              SEED, lambda init, axes: init)
+    model = example.nnx_model(width, vocab, one_device(), SEED,
+                              lambda init, axes: init)
     tree = {"params": jinit.materialize(jax.random.key(SEED), plain),
             "nnx": nnx.state(model, nnx.Param)}
     return {jax.tree_util.keystr(path): np.asarray(leaf) for path, leaf in
