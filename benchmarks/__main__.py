@@ -134,10 +134,9 @@ def main(argv: list[str] | None = None) -> int:
                                       args.markdown.parent)
                       if charted else None)
         # The multi-host section (python -m benchmarks.multihost) is kept.
-        kept = (args.markdown.read_text().partition(multihost.SECTION)
-                if args.markdown.exists() else ("", "", ""))
-        args.markdown.write_text(report.markdown(record, chart_path) + (
-            "\n" + "".join(kept[1:]) if kept[1] else ""))
+        kept = multihost.kept_section(args.markdown)
+        args.markdown.write_text(report.markdown(record, chart_path)
+                                 + ("\n" + kept if kept else ""))
         print(f"wrote {args.markdown}")
     return 0
 

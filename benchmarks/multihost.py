@@ -33,11 +33,11 @@ EXAMPLE = ROOT / "examples" / "multihost_init.py"
 SECTION = "<!-- multihost: written by python -m benchmarks.multihost -->"
 FULL = ["--width", "1536", "--layers", "16", "--vocab", "50304"]
 QUICK = ["--width", "256", "--layers", "2", "--vocab", "1024"]
-# name, processes, the example's arguments beyond the model's.
-RUNS = [("1 process", 1, []),
-        ("4 processes, elementwise laws and constants", 4,
+# name, the example's arguments beyond the model's.
+RUNS = [("1 process", []),
+        ("4 processes, elementwise laws and constants",
          ["--local", "4", "--elementwise-only"]),
-        ("4 processes, with leaves computed whole", 4, ["--local", "4"])]
+        ("4 processes, with leaves computed whole", ["--local", "4"])]
 MODELS = {"7B": 7e9, "70B": 70e9, "405B": 405e9}
 HOSTS = (8, 64, 256, 1024)
 
@@ -66,12 +66,12 @@ def _elements(bounds: list[list[int]]) -> int:
 def measure(model: list[str]) -> list[dict[str, Any]]:
     """One row per run of :data:`RUNS`."""
     rows = []
-    for name, processes, arguments in RUNS:
+    for name, arguments in RUNS:
         print(f"  running: {name}", flush=True)
         records = run([*model, *arguments])
         per = records["processes"]
         rows.append({
-            "run": name, "processes": processes, "total": records["total"],
+            "run": name, "total": records["total"],
             "share_mib": [r["share"] / 2**20 for r in per],
             "peak_growth_mib": [r["peak_growth"] / 2**20 for r in per],
             "ratio": [r["peak_growth"] / r["share"] for r in per],
@@ -132,11 +132,23 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
 
 
+def _split(path: Path) -> tuple[str, str]:
+    """``path``'s text before the multi-host section, and the section."""
+    before, marker, section = (path.read_text() if path.exists()
+                               else "").partition(SECTION)
+    return before.rstrip("\n"), marker + section
+
+
+def kept_section(path: Path) -> str:
+    """The multi-host section of ``path`` ("" if none), for a rewrite of the
+    rest of the page (``python -m benchmarks --markdown``) to keep."""
+    return _split(path)[1]
+
+
 def write_section(path: Path, text: str) -> None:
     """Replaces (or adds) the multi-host section at the end of ``path``."""
-    old = path.read_text() if path.exists() else ""
-    kept = old.split(SECTION)[0].rstrip("\n")
-    path.write_text((kept + "\n\n" if kept else "") + text)
+    before = _split(path)[0]
+    path.write_text((before + "\n\n" if before else "") + text)
 
 
 def main(argv: list[str] | None = None) -> int:

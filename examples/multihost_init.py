@@ -125,6 +125,7 @@ def model(d: int, layers: int, vocab: int, mesh, elementwise_only: bool):
     """A decoder's parameters as ``jinit.Param``: kernels sharded over the
     mesh's last axis (and its first, on a 2-D mesh), normalization and
     position parameters replicated; ``wte`` in bfloat16."""
+    import jax
     import jax.numpy as jnp
     from jax.sharding import NamedSharding
     from jax.sharding import PartitionSpec as P
@@ -164,15 +165,10 @@ def model(d: int, layers: int, vocab: int, mesh, elementwise_only: bool):
                                       sharding=columns)
         tree["router"] = jinit.Param((d, 32),
                                      jinit.sparse(0.5), sharding=columns)
-        tree["gate"] = jinit.Param((d, d), jax_lecun_normal(),
+        tree["gate"] = jinit.Param((d, d),
+                                   jax.nn.initializers.lecun_normal(),
                                    sharding=by_row)
     return tree
-
-
-def jax_lecun_normal():
-    import jax
-
-    return jax.nn.initializers.lecun_normal()
 
 
 def digest_of_shard(values, index, shape) -> int:

@@ -204,10 +204,12 @@ class Ensemble(ConfiguredInitializer):
         first = init.prepare(keys[0], call.shape[1:], dtype)
         if isinstance(first.law, Fill):  # A constant: the key is not used.
             return _host_draws.filled(call.shape, first.law.value)
-        if host_draw(first) is None:  # The law is every member's.
+        first_draw = host_draw(first)
+        if first_draw is None:  # The law is every member's.
             return None
-        members = [host_draw(init.prepare(key, call.shape[1:], dtype))
-                   for key in keys]
+        members = [first_draw, *(
+            host_draw(init.prepare(key, call.shape[1:], dtype))
+            for key in keys[1:])]
         drawn = _host_draws.sample_many(
             typing.cast("list[_host_draws.HostDraw]", members))
         return jax.device_put(np.stack([np.asarray(member)

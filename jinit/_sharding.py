@@ -55,15 +55,24 @@ def from_host(shape: tuple[int, ...], out_sharding: object,
     with a constant (a broadcast view) no process ever holds more than its
     own shards, and nothing is compiled.
     """
-    return jax.make_array_from_callback(shape, concrete(out_sharding), shard)
+    return jax.make_array_from_callback(
+        shape, as_sharding(out_sharding, over_devices=True), shard)
 
 
-def concrete(out_sharding: object) -> Sharding:
-    """``out_sharding`` (not ``None``) as a ``Sharding`` over devices."""
+def as_sharding(out_sharding: object, *, over_devices: bool) -> Sharding:
+    """``out_sharding`` (not ``None``) as a ``Sharding``.
+
+    A ``PartitionSpec`` is laid on the mesh set with ``jax.set_mesh``. With
+    ``over_devices`` an ``AbstractMesh`` is replaced by the concrete mesh it
+    describes (see :func:`_concrete`); without, it is kept (enough for
+    shard shapes, and all there is under ``jax.sharding.use_abstract_mesh``).
+    """
     checked = mesh_and_spec(out_sharding)
     assert checked is not None, "out_sharding is None"
-    return (checked if isinstance(checked, Sharding)
-            else NamedSharding(_concrete(checked[0]), checked[1]))
+    if isinstance(checked, Sharding):
+        return checked
+    mesh, spec = checked
+    return NamedSharding(_concrete(mesh) if over_devices else mesh, spec)
 
 
 def _concrete(mesh: Any) -> Any:

@@ -16,14 +16,13 @@ import jax
 import jax.core
 import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding, PartitionSpec, Sharding
+from jax.sharding import PartitionSpec, Sharding
 
 from jinit import _dtypes, _host_draws, _keys, _shapes
 from jinit._contract import (
     ConfiguredInitializer,
     Fill,
     host_draw,
-    mesh_and_spec,
     place,
 )
 from jinit._keys import path_string, unique_path_strings
@@ -34,7 +33,7 @@ from jinit._rules import (
     first_match,
     matching,
 )
-from jinit._sharding import concrete
+from jinit._sharding import as_sharding
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,13 +251,14 @@ def _warn_whole_leaves(names: Sequence[str], specs: Sequence[Param],
     """
     share, whole = 0, []
     for name, spec, row in zip(names, specs, words, strict=True):
-        size = math.prod(spec.shape) * np.dtype(spec.dtype).itemsize
+        itemsize = np.dtype(spec.dtype).itemsize
+        size = math.prod(spec.shape) * itemsize
         if spec.sharding is None:
             share += size
             continue
-        sharding = concrete(spec.sharding)
-        share += (len(sharding.addressable_devices) * np.dtype(
-            spec.dtype).itemsize * math.prod(sharding.shard_shape(spec.shape)))
+        sharding = as_sharding(spec.sharding, over_devices=True)
+        share += (len(sharding.addressable_devices) * itemsize
+                  * math.prod(sharding.shard_shape(spec.shape)))
         if not _shard_wise(spec, jax.random.wrap_key_data(row, impl=impl)):
             whole.append((size, name, spec))
     if whole and max(whole)[0] > share:
@@ -281,11 +281,7 @@ def _check_sharding(name: str, spec: Param) -> None:
     if spec.sharding is None:
         return
     try:
-        checked = mesh_and_spec(spec.sharding)
-        assert checked is not None  # spec.sharding is not None.
-        sharding = (checked if isinstance(checked, Sharding)
-                    else NamedSharding(checked[0], checked[1]))
-        sharding.shard_shape(spec.shape)
+        as_sharding(spec.sharding, over_devices=False).shard_shape(spec.shape)
     except ValueError as error:
         raise ValueError(
             f"the Param at {name!r} ({spec.dtype}{list(spec.shape)}) cannot "
