@@ -445,7 +445,7 @@ def _opaque(x: jax.Array) -> jax.Array:
         lax.bitcast_convert_type(x, unsigned) ^ zero, x.dtype)
 
 
-def _rounded(x: jax.Array) -> jax.Array:
+def rounded(x: jax.Array) -> jax.Array:
     """``x``, bit for bit, as an operand no compiler fuses into a multiply-add.
 
     ``min(x, largest finite)`` is ``x`` for every value a law that passed the
@@ -456,12 +456,12 @@ def _rounded(x: jax.Array) -> jax.Array:
     return lax.min(_opaque(x), np.array(jnp.finfo(x.dtype).max, x.dtype))
 
 
-def rescale(values: jax.Array, scale: jax.Array | None,
-             shift: jax.Array | None) -> jax.Array:
+def rescale(values: jax.Array, scale: ArrayLike | None,
+            shift: ArrayLike | None) -> jax.Array:
     if scale is not None:
         values = _opaque(values) * scale
     if shift is not None:
-        values = _rounded(values) + shift
+        values = rounded(values) + shift
     return values
 
 

@@ -187,6 +187,19 @@ def path_string(path: Sequence[Any]) -> str:
     return "/".join(parts)
 
 
+# Paths listed in an error about a path that is not in a tree.
+SHOWN_PATHS = 30
+
+
+def shown_paths(names: Sequence[str]) -> str:
+    """The first :data:`SHOWN_PATHS` of ``names`` for an error message."""
+    shown = ", ".join(repr(name) for name in names[:SHOWN_PATHS])
+    more = len(names) - SHOWN_PATHS
+    if more > 0:
+        shown += f" and {more} more"
+    return shown or "none (params has no leaves)"
+
+
 def unique_path_strings(paths: Sequence[Sequence[Any]]) -> list[str]:
     """:func:`path_string` of every path, checking that no two are equal.
 

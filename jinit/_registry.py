@@ -13,11 +13,11 @@ from jinit import _constants, _distributions, _structured, _variance_scaling
 from jinit._about import FAMILIES, Described, described
 from jinit._contract import ConfiguredInitializer
 from jinit._ensemble import ensemble
-from jinit.schemes import _residual, _width, _zer_o
+from jinit.schemes import _residual, _siren, _state_space, _width, _zer_o
 
 # The modules that define the initializers.
 MODULES = (_constants, _distributions, _variance_scaling, _structured,
-           _residual, _width, _zer_o)
+           _residual, _width, _zer_o, _state_space, _siren)
 
 
 def _factories() -> list[Described]:

@@ -1,12 +1,14 @@
 """Structured initializers: the weight as a whole has a required structure.
 
-Orthogonal (batched, complex) and delta-orthogonal matrices, the identity,
-Dirac convolution kernels, and Martens' sparse matrices.
+Orthogonal (batched, complex) and delta-orthogonal matrices, block-orthogonal
+convolution kernels, the identity, Dirac convolution kernels, and Martens'
+sparse matrices.
 """
 
 from __future__ import annotations
 
 import fractions
+import functools
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -162,14 +164,15 @@ def orthogonal(gain: float = 1.0, seed: int | None = None, *,
     return draw
 
 
-def _check_delta(shape: tuple[int, ...], config: Mapping[str, Any],
-                 initializer: str) -> None:
+def _check_widening_kernel(shape: tuple[int, ...], config: Mapping[str, Any],
+                           initializer: str) -> None:
+    """A (…spatial, in, out) kernel with 1 to 3 spatial axes and in <= out."""
     _shapes.check_rank(shape, 3, 5, initializer)
     if shape[-2] > shape[-1] and math.prod(shape):  # Empty shapes are fine.
         raise ValueError(
             f"`shape` {shape} has more input channels ({shape[-2]}) than "
             f"output channels ({shape[-1]}); `{initializer}` needs "
-            "in <= out so that the centre tap can be orthogonal.")
+            "in <= out so that the convolution can preserve norms.")
 
 
 def _delta_moments(config: Mapping[str, Any], shape: tuple[int, ...]
@@ -179,7 +182,7 @@ def _delta_moments(config: Mapping[str, Any], shape: tuple[int, ...]
     return 0.0, abs(config["gain"]) / math.sqrt(max(inputs, outputs) * taps)
 
 
-@factory(random=True, allow_complex=True, check=_check_delta,
+@factory(random=True, allow_complex=True, check=_check_widening_kernel,
          magnitude=_gain, about=About(
              family="structured",
              formula="gain * Haar (in, out) at the centre tap, 0 elsewhere",
@@ -238,6 +241,219 @@ def delta_orthogonal(gain: float = 1.0, seed: int | None = None, *,
         return jnp.zeros(shape, dtype).at[centre].set(tap)
 
     return draw
+
+
+def _convolution_moments(config: Mapping[str, Any], shape: tuple[int, ...]
+                         ) -> tuple[float, float]:
+    """Mean 0; the squares of the entries sum to ``gain**2 * in`` exactly.
+
+    At every frequency the kernel's transfer matrix has orthonormal rows
+    (squares summing to ``in``), so by Parseval's identity the taps' squares
+    sum to ``gain**2 * in`` over ``taps * in * out`` entries: a mean square
+    of ``gain**2 / (taps * out)``, by symmetry about a mean of 0.
+    """
+    taps, outputs = math.prod(shape[:-2]), shape[-1]
+    return 0.0, abs(config["gain"]) / math.sqrt(taps * outputs)
+
+
+def _dot(a: jax.Array, b: jax.Array) -> jax.Array:
+    """``a @ b`` at full precision, ``b`` (n, n), ``a`` with leading axes."""
+    return jnp.einsum("...ij,jk->...ik", a, b,
+                      precision=jax.lax.Precision.HIGHEST)
+
+
+def block_orthogonal(key: jax.Array, spatial: tuple[int, ...], n: int,
+                     dtype: np.dtype) -> jax.Array:
+    """A ``(*spatial, n, n)`` kernel whose circular convolution is orthogonal.
+
+    The product (matrix convolution) of ``k - 1`` two-tap kernels
+    ``[P, I - P]`` along each spatial axis of extent ``k``, each ``P`` a
+    random symmetric (Hermitian) projection ``V diag(d) V^H`` with ``V``
+    Haar and ``d`` independent fair 0/1 draws. Along an axis the transfer
+    function of ``[P, I - P]`` is ``P + (I - P) z``, unitary for ``|z| = 1``,
+    and a product of unitary transfer functions is unitary. The blocks are
+    taken in TensorFlow's order: at each step one along each axis in turn,
+    an axis with no taps left taking ``[I, 0]`` (which changes nothing), so
+    that one compiled step serves every step.
+    """
+    steps = max(spatial, default=1) - 1
+    origin = (0,) * len(spatial)
+    kernel = jnp.zeros((*spatial, n, n), dtype).at[origin].set(
+        jnp.eye(n, dtype=dtype))
+    if not steps:
+        return kernel
+    key_bases, key_ranks = jax.random.split(key)
+    # One QR at a time: on CPU, LAPACK's batched QR spreads its batch over
+    # XLA's thread pool and waits for it, which deadlocks when the
+    # partitions of a sharded program hold every thread of the pool.
+    bases = jax.lax.map(
+        lambda key: _draws.orthogonal(key, n, (), dtype, n),
+        jax.random.split(key_bases, steps * len(spatial)),
+    ).reshape(steps, len(spatial), n, n)
+    kept = _draws.uniform(key_ranks, (steps, len(spatial), 1, n),
+                          jnp.finfo(dtype).dtype) < 0.5
+    projections = jnp.einsum("...ij,...kj->...ik",
+                             jnp.where(kept, bases, jnp.zeros((), dtype)),
+                             bases.conj(), precision=jax.lax.Precision.HIGHEST)
+    spent = (np.arange(steps)[:, None] >= np.array(spatial) - 1)[..., None,
+                                                                   None]
+    projections = jnp.where(spent, jnp.eye(n, dtype=dtype)[None, None],
+                            projections)
+
+    def step(kernel, projections):
+        for axis, projection in enumerate(projections):
+            first = _dot(kernel, projection)  # Tap t: kernel[t] @ P.
+            # Tap t + 1: kernel[t] @ (I - P); the last tap is still 0, so
+            # nothing wraps around.
+            kernel = first + jnp.roll(kernel - first, 1, axis)
+        return kernel, None
+
+    return jax.lax.scan(step, kernel, projections)[0]
+
+
+@factory(random=True, allow_complex=True, check=_check_widening_kernel,
+         magnitude=_gain, about=About(
+             family="structured",
+             formula="gain * Q (in, out) times 1-D blocks [P, I - P], "
+                     "P random projections",
+             details="(…spatial, in, out) kernel, 1–3 spatial axes of any "
+                     "extents, in ≤ out: `gain`·Q·B₁⋆…⋆B_m, Q Haar "
+                     "(in, out) with orthonormal rows, each B_j the 2-tap "
+                     "kernel [P_j, I − P_j] along one spatial axis (k − 1 "
+                     "of them per axis of extent k), P_j = V·diag(d)·Vᵀ a "
+                     "projection (V Haar, d fair 0/1 draws); a circularly "
+                     "padded convolution with it is `gain` times an "
+                     "isometry",
+             reference="Xiao et al. 2018", shape=KERNEL_SHAPE,
+             moments=_convolution_moments))
+def convolution_orthogonal(gain: float = 1.0, seed: int | None = None, *,
+                           dtype: DTypeLike | None = None) -> Draw:
+    """Initializer for convolution kernels that are orthogonal maps.
+
+    Xiao et al.'s block-orthogonal construction: a convolution with the
+    kernel, circularly padded, multiplies every input's norm by ``gain``.
+
+    For a ``(*spatial, in, out)`` kernel (HWIO) with 1 to 3 spatial axes and
+    ``in <= out``, write ``n = out``. Each spatial axis of extent ``k``
+    gets ``k - 1`` two-tap blocks ``B = [P, I - P]`` laid along it, each
+    ``P = V diag(d) V^T`` an ``(n, n)`` symmetric projection (``V``
+    Haar-orthogonal, ``d`` independent fair 0/1 draws, so ``P^2 = P``). The
+    kernel is::
+
+        W[t] = gain * Q @ (B_1 * B_2 * ... * B_m)[t]
+
+    where ``*`` is matrix convolution (``(A * B)[t] = sum_s A[s] @ B[t -
+    s]``, taps indexed over all spatial axes) and ``Q`` is an ``(in, n)``
+    Haar matrix with orthonormal rows; the blocks alternate between the
+    axes while they have taps left (TensorFlow's order). Along an axis,
+    ``[P, I - P]`` has the transfer function ``P + (I - P) z``, unitary on
+    ``|z| = 1`` because ``P`` and ``I - P`` are complementary orthogonal
+    projections; a product of such is unitary, and ``Q`` times it has
+    orthonormal rows at every frequency. So a convolution with circular
+    padding (``jnp.pad(x, ..., mode="wrap")`` then ``VALID``) is ``gain``
+    times an isometry from ``in`` to ``out`` channels; with zero padding it
+    is one up to edge effects. By Parseval's identity the squares of all
+    entries sum to ``gain**2 * in``: their standard deviation is
+    ``gain / sqrt(out * prod(spatial))``. A ``1 x ... x 1`` kernel is
+    ``gain * Q``. Complex dtypes use unitary ``V``, ``Q`` and Hermitian
+    ``P``.
+
+    Unlike TensorFlow 1's ``ConvolutionOrthogonal2D`` and ``3D``, the
+    spatial extents need not be equal: each axis gets its own blocks (for
+    equal extents the law is TensorFlow's). Keras 3 has no such
+    initializer.
+
+    Checked against the authors' implementation, TensorFlow's
+    ``tensorflow/python/ops/init_ops.py`` (whose docstrings cite Algorithm 1
+    of the paper): the ``[P, I - P]`` blocks (``ConvolutionOrthogonal1D.
+    _block_orth``; the 2-D and 3-D ``_block_orth`` are products of these
+    along each axis), ``k - 2`` blocks convolved onto the first
+    (``_orthogonal_kernel``), ``P`` from a Haar matrix with each column kept
+    where a normal draw is positive (``ConvolutionOrthogonal.
+    _symmetric_projection``, probability 1/2), ``Q`` the first ``in`` rows
+    of an ``(out, out)`` Haar matrix (``_orthogonal_kernel``) and the factor
+    ``gain`` (``__call__``); the first ``in`` rows of a Haar matrix have the
+    law of the Haar ``(in, out)`` matrix drawn here. Not checked against
+    the paper's text itself.
+
+    Args:
+      gain: multiplicative factor applied to the kernel (the factor by which
+        a circular convolution with it scales norms).
+      seed: optional int in [0, 2**32); see :func:`jinit.glorot_normal`.
+      dtype: the initializer's default dtype (floating or complex).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: ``gain`` is not finite; at call time, a shape that is not
+        3-, 4- or 5-D or has more input than output channels.
+      TypeError: ``gain`` is not a real number or ``seed`` is not an int.
+
+    Examples:
+      >>> import jax, jax.numpy as jnp, jinit
+      >>> w = jinit.convolution_orthogonal(gain=2.0)(jax.random.key(0),
+      ...                                             (3, 3, 8, 16))
+      >>> x = jax.random.normal(jax.random.key(1), (1, 10, 10, 8))
+      >>> y = jax.lax.conv_general_dilated(
+      ...     jnp.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)), mode="wrap"), w,
+      ...     (1, 1), "VALID", dimension_numbers=("NHWC", "HWIO", "NHWC"),
+      ...     precision="highest")
+      >>> y.shape
+      (1, 10, 10, 16)
+      >>> print(f"{float(jnp.linalg.norm(y) / jnp.linalg.norm(x)):.4f}")
+      2.0000
+      >>> print(f"{float(jnp.sum(w**2)):.3f}")  # gain**2 * in
+      32.000
+
+    References:
+      Xiao, Bahri, Sohl-Dickstein, Schoenholz & Pennington (2018), Dynamical
+      Isometry and a Mean Field Theory of CNNs: How to Train 10,000-Layer
+      Vanilla Convolutional Neural Networks, https://arxiv.org/abs/1806.05393.
+    """
+    gain = _validation.check_real("gain", gain)
+
+    def draw(key, shape, dtype):
+        return _convolution_orthogonal(key, np.asarray(gain, dtype), shape,
+                                       dtype)
+
+    return draw
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _convolution_orthogonal(key: jax.Array, gain: jax.Array,
+                            shape: tuple[int, ...], dtype: np.dtype
+                            ) -> jax.Array:
+    """:func:`convolution_orthogonal`'s kernel, compiled as one program.
+
+    An eager call compiles once per shape and dtype instead of once per
+    operation.
+    """
+    *spatial, inputs, outputs = shape
+    key_rows, key_blocks = jax.random.split(key)
+    rows = haar(key_rows, (inputs, outputs), dtype)  # Orthonormal rows.
+    blocks = block_orthogonal(key_blocks, tuple(spatial), outputs, dtype)
+    kernel = jnp.einsum("ij,...jk->...ik", rows, blocks,
+                        precision=jax.lax.Precision.HIGHEST)
+    return gain * _whole(kernel)
+
+
+def _whole(kernel: jax.Array) -> jax.Array:
+    """``kernel`` unchanged, computed whole on each device when sharded.
+
+    It is contracted with the identity over its taps, which is exact (each
+    value times 1, plus zeros). Where the kernel is sharded along its
+    spatial axes, XLA's SPMD partitioner then splits the constant identity
+    and leaves the kernel before it whole, as it leaves the QR before
+    :func:`orthogonal`'s reshape; sharding the construction itself would
+    move taps between devices at every block (a collective permute), and
+    its matrix products need not round as an unsharded draw's do.
+    """
+    taps = math.prod(kernel.shape[:-2])
+    flat = kernel.reshape(taps, *kernel.shape[-2:])
+    return jnp.einsum("tf,fij->tij", jnp.eye(taps, dtype=kernel.dtype), flat,
+                      precision=jax.lax.Precision.HIGHEST).reshape(
+                          kernel.shape)
 
 
 def _identity_moments(config: Mapping[str, Any], shape: tuple[int, ...]

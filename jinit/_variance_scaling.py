@@ -100,11 +100,11 @@ def config_fans(shape: Sequence[int], config: Mapping[str, Any]
                 ) -> tuple[float, float]:
     """The fans of ``shape`` for a factory's axis arguments.
 
-    Its ``in_axis``, ``out_axis``, ``batch_axis``, ``groups`` and (where it has
-    one) ``other_axes``.
+    Its ``in_axis``, ``out_axis``, ``batch_axis`` and (where it has them)
+    ``groups`` and ``other_axes``.
     """
     return fans(shape, config["in_axis"], config["out_axis"],
-                config["batch_axis"], config["groups"],
+                config["batch_axis"], config.get("groups", 1),
                 config.get("other_axes", "receptive_field"))
 
 

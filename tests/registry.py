@@ -93,6 +93,8 @@ CASES = [
          shape=(3, 8, 8), complex=True),
     Case("delta_orthogonal", jinit.delta_orthogonal(), True,
          shape=KERNEL_SHAPE, complex=True),
+    Case("convolution_orthogonal", jinit.convolution_orthogonal(gain=1.5),
+         True, shape=KERNEL_SHAPE, complex=True),
     # Non-zero entries N(0, 0.02**2): the law is checked on them.
     Case("sparse", jinit.sparse(0.25, stddev=0.02), True,
          _normal(0.0, 0.02), lawful=lambda sample: sample[sample != 0]),
@@ -178,6 +180,37 @@ RESIDUAL = [
     Case("zer_o(conv)", jinit.zer_o(), False, shape=(3, 3, 8, 16)),
 ]
 CASES += RESIDUAL
+
+# State-space models and sine networks, their laws written out from the
+# papers (fan_in 512 at STATS_SHAPE).
+SIREN_LIMIT = math.sqrt(6 / 512) / 30
+SEQUENCE = [
+    Case("hippo_legs", jinit.hippo_legs(), False, shape=(16, 16)),
+    Case("hippo_legs(B)", jinit.hippo_legs("B"), False),
+    Case("s4d", jinit.s4d(), False),
+    Case("s4d(legs, real)", jinit.s4d("legs", "real"), False),
+    Case("mamba_a_log", jinit.mamba_a_log(), False),
+    Case("lru_nu_log", jinit.lru_nu_log(), True),
+    Case("lru_theta_log", jinit.lru_theta_log(), True),
+    Case("lru_input", jinit.lru_input(), True,
+         _normal(0.0, math.sqrt(1 / (2 * 512)))),
+    Case("lru_output", jinit.lru_output(), True,
+         _normal(0.0, math.sqrt(1 / 512))),
+    # log dt ~ U[log 0.001, log 0.1).
+    Case("ssm_step", jinit.ssm_step(), True,
+         _uniform(math.log(0.001), math.log(0.1)),
+         (math.log(0.001), math.log(0.1))),
+    Case("ssm_step(softplus)", jinit.ssm_step(parametrization="softplus"),
+         True),
+    Case("mamba_dt_bias", jinit.mamba_dt_bias(), True),
+    Case("mamba_dt_proj", jinit.mamba_dt_proj(), True,
+         _uniform(-512 ** -0.5, 512 ** -0.5), (-512 ** -0.5, 512 ** -0.5)),
+    Case("siren", jinit.siren(), True, _uniform(-SIREN_LIMIT, SIREN_LIMIT),
+         (-SIREN_LIMIT, SIREN_LIMIT)),
+    Case("siren(first_layer)", jinit.siren(first_layer=True), True,
+         _uniform(-1 / 512, 1 / 512), (-1 / 512, 1 / 512)),
+]
+CASES += SEQUENCE
 
 RANDOM = [case for case in CASES if case.random]
 WITH_LAW = [case for case in CASES if case.law is not None]

@@ -21,6 +21,7 @@ ALL = [
     "calculate_gain",
     "compute_fans",
     "constant",
+    "convolution_orthogonal",
     "deepnorm",
     "deepnorm_scales",
     "delta_orthogonal",
@@ -34,11 +35,21 @@ ALL = [
     "glorot_uniform",
     "he_normal",
     "he_uniform",
+    "hippo_legs",
     "identity",
     "lecun_normal",
     "lecun_uniform",
+    "lru_gamma_log",
+    "lru_input",
+    "lru_nu_log",
+    "lru_output",
+    "lru_theta_log",
     "lsuv",
+    "mamba_a_log",
+    "mamba_dt_bias",
+    "mamba_dt_proj",
     "materialize",
+    "mimetic",
     "mup",
     "mup_learning_rates",
     "mup_scaling",
@@ -48,10 +59,13 @@ ALL = [
     "preset",
     "random_normal",
     "random_uniform",
+    "s4d",
     "serialize",
+    "siren",
     "skip_init",
     "small_init",
     "sparse",
+    "ssm_step",
     "t_fixup",
     "t_fixup_embedding",
     "truncated_normal",
@@ -96,6 +110,9 @@ SIGNATURES = {
         " -> 'tuple[int, int]'"),
     "constant": (
         "(value: 'ArrayLike | Sequence[Any]' = 0, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "convolution_orthogonal": (
+        "(gain: 'float' = 1.0, seed: 'int | None' = None, *, "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "deepnorm": (
         "(stack: 'Stack' = 'decoder', encoder_layers: 'int' = 0, "
@@ -154,6 +171,9 @@ SIGNATURES = {
         "dtype: 'DTypeLike | None' = None, "
         "other_axes: 'OtherAxes' = 'receptive_field')"
         " -> 'ConfiguredInitializer'"),
+    "hippo_legs": (
+        "(part: 'HippoPart' = 'A', *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "identity": (
         "(gain: 'float' = 1.0, *, batch_axis: 'Axes' = (), "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
@@ -169,12 +189,47 @@ SIGNATURES = {
         "dtype: 'DTypeLike | None' = None, "
         "other_axes: 'OtherAxes' = 'receptive_field')"
         " -> 'ConfiguredInitializer'"),
+    "lru_gamma_log": (
+        "(nu_log: 'ArrayLike') -> 'jax.Array'"),
+    "lru_input": (
+        "(seed: 'int | None' = None, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "lru_nu_log": (
+        "(r_min: 'float' = 0.0, r_max: 'float' = 1.0, "
+        "seed: 'int | None' = None, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "lru_output": (
+        "(seed: 'int | None' = None, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "lru_theta_log": (
+        "(max_phase: 'float' = 6.28, seed: 'int | None' = None, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "lsuv": (
         "(apply_fn: 'Callable[[Any, Any], Any]', params: 'Any', "
         "batch: 'Any', layers: 'Sequence[str]', *, "
         "key: 'jax.Array | None' = None, target: 'float' = 1.0, "
         "tol: 'float' = 0.1, max_iters: 'int' = 10) -> 'LsuvResult'"),
+    "mamba_a_log": (
+        '(*, '
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "mamba_dt_bias": (
+        "(dt_min: 'float' = 0.001, dt_max: 'float' = 0.1, "
+        "dt_init_floor: 'float' = 0.0001, seed: 'int | None' = None, "
+        '*, '
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "mamba_dt_proj": (
+        "(dt_scale: 'float' = 1.0, seed: 'int | None' = None, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "materialize": "(key: 'jax.Array', specs: 'Any') -> 'Any'",
+    "mimetic": (
+        "(key: 'jax.Array | int', params: 'Any', *, num_heads: 'int', "
+        "query_kernel: 'str' = '\\\\bquery/kernel\\\\b', "
+        "key_kernel: 'str' = '\\\\bkey/kernel\\\\b', "
+        "value_kernel: 'str' = '\\\\bvalue/kernel\\\\b', "
+        "output_kernel: 'str' = '\\\\bout/kernel\\\\b', "
+        "alpha_qk: 'float' = 0.7, beta_qk: 'float' = 0.7, "
+        "alpha_vo: 'float' = 0.4, beta_vo: 'float' = 0.4, "
+        "distribution: 'Distribution' = 'uniform') -> 'Any'"),
     "mup": "(specs: 'Any', base: 'Any') -> 'Any'",
     "mup_learning_rates": (
         "(specs: 'Any', base: 'Any', optimizer: 'Optimizer' = 'adam')"
@@ -195,7 +250,15 @@ SIGNATURES = {
         "(minval: 'float' = -0.05, maxval: 'float' = 0.05, "
         "seed: 'int | None' = None, *, dtype: 'DTypeLike | None' = None)"
         " -> 'ConfiguredInitializer'"),
+    "s4d": (
+        "(init: 'S4dInit' = 'lin', part: 'S4dPart' = 'imag', *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "serialize": "(init: 'ConfiguredInitializer') -> 'dict[str, Any]'",
+    "siren": (
+        "(omega_0: 'float' = 30.0, first_layer: 'bool' = False, "
+        "seed: 'int | None' = None, *, in_axis: 'Axes' = -2, "
+        "out_axis: 'Axes' = -1, batch_axis: 'Axes' = (), "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "skip_init": (
         "(alpha: 'float' = 0.0, *, dtype: 'DTypeLike | None' = None)"
         " -> 'ConfiguredInitializer'"),
@@ -206,6 +269,11 @@ SIGNATURES = {
         "(sparsity: 'float', stddev: 'float' = 0.01, "
         "seed: 'int | None' = None, *, dtype: 'DTypeLike | None' = None)"
         " -> 'ConfiguredInitializer'"),
+    "ssm_step": (
+        "(dt_min: 'float' = 0.001, dt_max: 'float' = 0.1, "
+        "parametrization: 'Parametrization' = 'log', "
+        "floor: 'float' = 0.0, seed: 'int | None' = None, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "t_fixup": (
         "(n_layers: 'int', stack: 'Stack' = 'encoder', "
         "seed: 'int | None' = None, *, "

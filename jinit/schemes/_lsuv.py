@@ -20,7 +20,6 @@ from jinit._structured import orthogonal
 # defaults of github.com/yobibyte/torch-lsuv (lsuv.lua).
 DEFAULT_TOL = 0.1
 DEFAULT_MAX_ITERS = 10
-_SHOWN_PATHS = 30  # Paths listed in the error for an unknown path.
 
 
 class LsuvResult(NamedTuple):
@@ -68,13 +67,9 @@ def _locate(layers: tuple[str, ...], names: list[str], leaves: list[Any],
     found = []
     for path in layers:
         if path not in index:
-            shown = ", ".join(repr(name) for name in names[:_SHOWN_PATHS])
-            more = len(names) - _SHOWN_PATHS
-            if more > 0:
-                shown += f" and {more} more"
             raise ValueError(
                 f"`layers` entry {path!r} is not a path of `params`; the "
-                f"paths are: {shown or 'none (params has no leaves)'}.")
+                f"paths are: {_keys.shown_paths(names)}.")
         leaf = leaves[index[path]]
         dtype = getattr(leaf, "dtype", None)
         if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
