@@ -9,6 +9,7 @@ products in pre-trained vision Transformers.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 import re
@@ -22,7 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
-from jinit import _dtypes, _host_draws, _keys, _validation
+from jinit import _dtypes, _keys, _validation
 from jinit._distributions import random_normal, random_uniform
 from jinit._keys import unique_path_strings
 from jinit._sharding import place
@@ -192,84 +193,89 @@ def _heads(role: str, name: str, shape: tuple[int, ...], num_heads: int
                      f"are {flat} and {heads}.")
 
 
-def _noise(xp: Any, key: jax.Array, shape: tuple[int, ...], width: int,
-           distribution: str, dtype: np.dtype) -> Any:
+def _noise(key: jax.Array, shape: tuple[int, ...], width: int,
+           distribution: str, dtype: np.dtype) -> jax.Array:
     """``Z``: i.i.d. entries of mean 0 and variance ``1 / width``."""
     if distribution == "uniform":
         limit = math.sqrt(3 / width)
         law = random_uniform(-limit, limit)
     else:
         law = random_normal(stddev=math.sqrt(1 / width))
-    return xp.asarray(law(key, shape, dtype))
+    return law(key, shape, dtype)
 
 
-def _haar(xp: Any, key: jax.Array, shape: tuple[int, ...],
-          dtype: np.dtype) -> Any:
+def _haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype
+          ) -> jax.Array:
     """Haar-random ``(..., rows, cols)`` matrices, ``rows <= cols``.
 
     Orthonormal rows: the sign-corrected QR of a standard normal draw
     (Mezzadri 2007), as :func:`jinit.orthogonal` makes them.
     """
     *batch, rows, cols = shape
-    normal = xp.asarray(random_normal(stddev=1.0)(
-        key, (*batch, cols, rows), dtype))
-    q, r = xp.linalg.qr(normal)
-    signs = xp.sign(xp.diagonal(r, axis1=-2, axis2=-1))
-    return xp.swapaxes(q * signs[..., None, :], -1, -2)
+    normal = random_normal(stddev=1.0)(key, (*batch, cols, rows), dtype)
+    q, r = jnp.linalg.qr(normal)
+    signs = jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))
+    return jnp.swapaxes(q * signs[..., None, :], -1, -2)
 
 
-def _factor(xp: Any, key: jax.Array, target: Any, inner: int,
-            always_mix: bool) -> tuple[Any, Any]:
+def _factor(key: jax.Array, target: jax.Array, inner: int,
+            always_mix: bool) -> tuple[jax.Array, jax.Array]:
     """``(L, R)`` with ``L @ R.T`` the best rank-``inner`` approximation.
 
     ``target = U S V^T``; ``L = U_r S_r^(1/2) P`` and ``R = V_r S_r^(1/2)
     P`` with ``r = min(inner, width)``: the factors of the authors'
     ``get_ortho_like``, truncated. ``P`` (``r x inner``, orthonormal rows)
     is Haar-random (which leaves the product unchanged) when ``always_mix``
-    or ``inner > width``, and the identity otherwise.
+    or ``inner > width``, and the identity otherwise. Each singular pair's
+    sign is fixed (the largest entry of ``u`` positive), so the factors do
+    not depend on the sign convention of the SVD.
     """
-    u, s, vt = xp.linalg.svd(target, full_matrices=False)
+    u, s, vt = jnp.linalg.svd(target, full_matrices=False)
+    largest = jnp.argmax(jnp.abs(u), axis=-2, keepdims=True)
+    signs = jnp.sign(jnp.take_along_axis(u, largest, axis=-2))
+    u, vt = u * signs, vt * jnp.swapaxes(signs, -1, -2)
     width = target.shape[-1]
     rank = min(inner, width)
-    root = xp.sqrt(s[..., :rank])
+    root = jnp.sqrt(s[..., :rank])
     left = u[..., :, :rank] * root[..., None, :]
-    right = xp.swapaxes(vt[..., :rank, :], -1, -2) * root[..., None, :]
+    right = jnp.swapaxes(vt[..., :rank, :], -1, -2) * root[..., None, :]
     if always_mix or inner > width:
-        mix = _haar(xp, key, (*target.shape[:-2], rank, inner), target.dtype)
+        mix = _haar(key, (*target.shape[:-2], rank, inner), target.dtype)
         left, right = left @ mix, right @ mix
     return left, right
 
 
-def _values(key: jax.Array, shapes: dict[str, tuple[int, ...]],
-            num_heads: int, width: int, head_dim: int, value_width: int,
-            value_head_dim: int, constants: tuple[float, float, float, float],
-            distribution: str, dtype: np.dtype) -> dict[str, Any]:
-    """The four kernels of one layer, in ``dtype``, shaped as ``shapes``.
+@functools.partial(jax.jit, static_argnums=tuple(range(1, 9)))
+def _values(key: jax.Array, num_heads: int, width: int, head_dim: int,
+            value_width: int, value_head_dim: int,
+            constants: tuple[float, float, float, float], distribution: str,
+            dtype: np.dtype) -> dict[str, jax.Array]:
+    """The four kernels of one layer, in ``dtype``, in canonical layouts.
 
-    Computed with NumPy when eager (host LAPACK, nothing compiled per
-    shape) and with ``jax.numpy`` under ``jit``; the random draws are the
-    same either way.
+    ``(width, heads, head_dim)``, and ``(heads * head_dim, width)`` for the
+    output.
+
+    One program per layer shape, the same eagerly and inlined under
+    ``jit``: the same values either way.
     """
-    xp = (np if _host_draws.eager() and not isinstance(key, jax.core.Tracer)
-          else jnp)
     alpha_qk, beta_qk, alpha_vo, beta_vo = constants
     qk_key, vo_key, qk_mix, vo_mix = jax.random.split(key, 4)
     # One target per head: W_q^h W_k^h^T ~ alpha_qk Z_h + beta_qk I.
-    eye = xp.eye(width, dtype=dtype)[None]
-    target = (alpha_qk * _noise(xp, qk_key, (num_heads, width, width), width,
+    eye = jnp.eye(width, dtype=dtype)[None]
+    target = (alpha_qk * _noise(qk_key, (num_heads, width, width), width,
                                 distribution, dtype) + beta_qk * eye)
-    query, key_ = _factor(xp, qk_mix, target, head_dim, always_mix=False)
+    query, key_ = _factor(qk_mix, target, head_dim, always_mix=False)
     # One target for the layer: sum_h W_v^h W_o^h ~ alpha_vo Z - beta_vo I.
-    eye = xp.eye(value_width, dtype=dtype)
-    target = (alpha_vo * _noise(xp, vo_key, (value_width, value_width),
+    eye = jnp.eye(value_width, dtype=dtype)
+    target = (alpha_vo * _noise(vo_key, (value_width, value_width),
                                 value_width, distribution, dtype)
               - beta_vo * eye)
-    value, output = _factor(xp, vo_mix, target, num_heads * value_head_dim,
+    value, output = _factor(vo_mix, target, num_heads * value_head_dim,
                             always_mix=True)
-    made = {"query": xp.moveaxis(query, 0, 1),  # (width, heads, head_dim)
-            "key": xp.moveaxis(key_, 0, 1),
-            "value": value, "output": xp.swapaxes(output, 0, 1)}
-    return {role: made[role].reshape(shapes[role]) for role in made}
+    made = {"query": jnp.moveaxis(query, 0, 1),  # (width, heads, head_dim)
+            "key": jnp.moveaxis(key_, 0, 1),
+            "value": value, "output": jnp.swapaxes(output, 0, 1)}
+    return made
 
 
 def mimetic(key: jax.Array | int, params: Any, *, num_heads: int,
@@ -343,7 +349,10 @@ def mimetic(key: jax.Array | int, params: Any, *, num_heads: int,
     d))`` (``Z_h`` its slice ``h``, ``a = sqrt(3/d)``; ``random_normal(
     stddev=sqrt(1/d))`` for ``"normal"``) and the value/output noise the
     same law at ``(k_vo, (d, d))``. Works under ``jax.jit`` on a tree of
-    arrays.
+    arrays: each layer is one compiled program (one per layer shape), so
+    eager and ``jit`` calls give the same bits, and each singular pair's
+    sign is fixed (the largest entry of ``U``'s column positive), so the
+    factors do not depend on the SVD's sign convention.
 
     Args:
       key: a PRNG key, or an int seed in [0, 2**32) standing for
@@ -487,9 +496,9 @@ def _layer(root: jax.Array, layer: _Layer, names: Sequence[str],
             f"({listed}); mimetic initialization needs nonzero widths.")
     work = max((_dtypes.sampling(dtype) for dtype in dtypes.values()),
                key=lambda dtype: dtype.itemsize)
-    made = _values(_keys.path_key(root, layer.name), shapes, num_heads,
-                   width, head_dim, value_width, value_head_dim, constants,
+    made = _values(_keys.path_key(root, layer.name), num_heads, width,
+                   head_dim, value_width, value_head_dim, constants,
                    distribution, work)
-    return {role: jnp.asarray(made[role].astype(dtypes[role]))
+    return {role: made[role].reshape(shapes[role]).astype(dtypes[role])
             for role in made}
 
