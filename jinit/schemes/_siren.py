@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
 
 from jax.typing import DTypeLike
 
@@ -12,15 +10,10 @@ from jinit import _draws, _shapes, _validation
 from jinit._about import About
 from jinit._contract import Elementwise, factory
 from jinit._shapes import Axes
-from jinit._variance_scaling import fans
+from jinit._variance_scaling import check_fans, fans
 
 
-def _check_siren(shape: tuple[int, ...], config: Mapping[str, Any],
-                 initializer: str) -> None:
-    fans(shape, config["in_axis"], config["out_axis"], config["batch_axis"])
-
-
-@factory(random=True, check=_check_siren, about=About(
+@factory(random=True, check=check_fans, about=About(
     family="scheme",
     formula="U(±sqrt(6 / fan_in) / omega_0), first layer U(±1 / fan_in)",
     details="SIREN: hidden layers U(−√(6/fan_in)/ω₀, √(6/fan_in)/ω₀), the "
