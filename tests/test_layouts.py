@@ -4,6 +4,7 @@ structured initializers: delta_orthogonal, dirac, sparse, calculate_gain."""
 
 import math
 
+import inputs
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -109,7 +110,7 @@ def test_delta_orthogonal_centre_tap_is_haar():
 
 def test_delta_orthogonal_convolution_preserves_norm():
     w = jinit.delta_orthogonal()(KEY, (3, 3, 8, 8))
-    x = jax.random.normal(jax.random.key(1), (2, 10, 10, 8))
+    x = inputs.normal(jax.random.key(1), (2, 10, 10, 8))
     y = jax.lax.conv_general_dilated(x, w, (1, 1), "SAME",
                                      dimension_numbers=("NHWC", "HWIO",
                                                         "NHWC"))
@@ -125,7 +126,7 @@ def test_dirac_convolution_is_the_identity(spatial, groups, channels, dtype):
     w = jinit.dirac(groups=groups)(None, (*spatial, channels // groups,
                                           channels), dtype)
     assert w.dtype == jnp.dtype(dtype)
-    x = jax.random.normal(jax.random.key(3), (2, *[7] * len(spatial),
+    x = inputs.normal(jax.random.key(3), (2, *[7] * len(spatial),
                                               channels)).astype(dtype)
     letters = "DHW"[-len(spatial):]
     numbers = (f"N{letters}C", f"{letters}IO", f"N{letters}C")

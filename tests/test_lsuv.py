@@ -7,6 +7,7 @@ argument gets a message that names it."""
 
 import functools
 
+import inputs
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -25,8 +26,8 @@ CNN_LAYERS = ["conv/0", "conv/1", "conv/2", "head/w"]
 def mlp_params(key, widths=WIDTHS, bias=0.1):
     keys = jax.random.split(key, 2 * (len(widths) - 1))
     return {"layers": [
-        {"w": jax.random.normal(keys[2 * i], (n_in, n_out)) / n_in**0.5,
-         "b": bias * jax.random.normal(keys[2 * i + 1], (n_out,))}
+        {"w": inputs.normal(keys[2 * i], (n_in, n_out)) / n_in**0.5,
+         "b": bias * inputs.normal(keys[2 * i + 1], (n_out,))}
         for i, (n_in, n_out) in enumerate(zip(widths[:-1], widths[1:],
                                               strict=True))]}
 
@@ -43,10 +44,10 @@ def mlp(params, x):
 
 def cnn_params(key):
     keys = jax.random.split(key, 4)
-    return {"conv": [jax.random.normal(keys[0], (3, 3, 3, 16)),
-                     jax.random.normal(keys[1], (3, 3, 16, 32)),
-                     jax.random.normal(keys[2], (3, 3, 32, 32))],
-            "head": {"w": jax.random.normal(keys[3], (32, 10)),
+    return {"conv": [inputs.normal(keys[0], (3, 3, 3, 16)),
+                     inputs.normal(keys[1], (3, 3, 16, 32)),
+                     inputs.normal(keys[2], (3, 3, 32, 32))],
+            "head": {"w": inputs.normal(keys[3], (32, 10)),
                      "b": jnp.full((10,), 0.05)}}
 
 
@@ -74,9 +75,9 @@ def model_inputs(name):
     test first asks for them (never at import)."""
     if name == "mlp":
         return (mlp, mlp_params(jax.random.key(0)),
-                jax.random.normal(jax.random.key(1), (256, 64)), MLP_LAYERS)
+                inputs.normal(jax.random.key(1), (256, 64)), MLP_LAYERS)
     return (cnn, cnn_params(jax.random.key(2)),
-            jax.random.normal(jax.random.key(3), (16, 12, 12, 3)),
+            inputs.normal(jax.random.key(3), (16, 12, 12, 3)),
             CNN_LAYERS)
 
 
@@ -185,7 +186,7 @@ def test_vmap_over_params_matches_an_unbatched_call():
     layers = ["layers/0/w", "layers/1/w"]
     members = [mlp_params(jax.random.key(k), widths) for k in (5, 6)]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *members)
-    x = jax.random.normal(jax.random.key(7), (64, 8))
+    x = inputs.normal(jax.random.key(7), (64, 8))
     batched = jax.vmap(lambda p: lsuv(mlp, p, x, layers, tol=TOL))(stacked)
     assert batched.variances.shape == batched.iterations.shape == (2, 2)
     assert np.all(np.abs(batched.variances - 1.0) < TOL)
@@ -219,7 +220,7 @@ def test_max_iters_bounds_the_rescalings_and_misses_are_reported():
     layers = ["layers/0/w", "layers/1/w", "layers/2/w"]
     params = replace(mlp_params(jax.random.key(11), widths), "layers/2/b",
                      6.0 * jnp.arange(16.0) / 16)  # Variance 3.
-    x = jax.random.normal(jax.random.key(12), (128, 32))
+    x = inputs.normal(jax.random.key(12), (128, 32))
     result = lsuv(mlp, params, x, layers, key=KEY, tol=TOL, max_iters=1)
     np.testing.assert_array_equal(result.iterations, [1, 1, 1])
     assert float(result.variances[2]) > 2.0
@@ -238,7 +239,7 @@ def test_zero_variance_leaves_the_weight_alone():
 
 def _tiny(dtype):
     params = {"w0": jnp.ones((16, 32), dtype), "w1": jnp.ones((32, 8), dtype)}
-    x = jax.random.normal(jax.random.key(10), (128, 16), dtype)
+    x = inputs.normal(jax.random.key(10), (128, 16)).astype(dtype)
 
     def apply_fn(params, x):
         h = x @ params["w0"]
@@ -266,7 +267,7 @@ def test_flax_linen_with_capture_intermediates():
             return nn.Dense(10)(x)
 
     model = Mlp()
-    x = 3.0 * jax.random.normal(jax.random.key(8), (128, 32))
+    x = 3.0 * inputs.normal(jax.random.key(8), (128, 32))
     variables = jax.jit(model.init)(jax.random.key(9), x)
     names = ["Dense_0", "Dense_1", "Dense_2"]
     layers = [f"params/{name}/kernel" for name in names]

@@ -11,6 +11,7 @@ and the errors.
 import math
 import typing
 
+import inputs
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -170,7 +171,7 @@ def diagonal_mass(query, key, tokens):
 
 
 def test_attention_maps_are_far_more_diagonal_than_with_glorot():
-    tokens = np.asarray(jax.random.normal(jax.random.key(7),
+    tokens = np.asarray(inputs.normal(jax.random.key(7),
                                           (TOKENS, WIDTH)), np.float64)
     abstract = attention(WIDTH, HEADS)
     params = jinit.mimetic(KEY, abstract, num_heads=HEADS)

@@ -4,6 +4,7 @@ changes a network's activations by an amount independent of its width."""
 
 import math
 
+import inputs
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -161,8 +162,8 @@ def apply(params, x):
 
 
 def one_step(n, optimizer, use_mup):
-    x = jax.random.normal(jax.random.key(1), (128, D_IN))
-    y = jax.random.normal(jax.random.key(2), (128, D_OUT))
+    x = inputs.normal(jax.random.key(1), (128, D_IN))
+    y = inputs.normal(jax.random.key(2), (128, D_OUT))
     specs = jinit.assign(mlp(n), [("w$", jinit.he_normal()),
                                   ("b$", jinit.zeros())])
     factors = jax.tree.map(lambda _: 1.0, mlp(n))

@@ -3,6 +3,7 @@ changes to the rest of the tree; clear errors naming the path."""
 
 import re
 
+import inputs
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -262,9 +263,9 @@ def mlp_init(key):
     """A hand-written init whose abstract tree jax.eval_shape gives."""
     k1, k2 = jax.random.split(key)
     return {"params": {
-        "Dense_0": {"kernel": jax.random.normal(k1, (16, 32)),
+        "Dense_0": {"kernel": inputs.normal(k1, (16, 32)),
                     "bias": jnp.zeros((32,))},
-        "Dense_1": {"kernel": jax.random.normal(k2, (32, 4)),
+        "Dense_1": {"kernel": inputs.normal(k2, (32, 4)),
                     "bias": jnp.zeros((4,), jnp.bfloat16)}}}
 
 

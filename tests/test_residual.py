@@ -13,6 +13,7 @@ scheme's range and the control's, so they cannot flake, yet a scheme that
 loses its depth scaling lands on the control's side.
 """
 
+import inputs
 import jax
 import jax.numpy as jnp
 import pytest
@@ -30,10 +31,9 @@ def _layer_norm(x):
 
 
 # The weights and inputs are drawn eagerly (jinit compiles nothing per shape
-# eagerly; jinit.random_normal(stddev=1.0) is jax.random.normal's draw) and
-# each network is one jitted function of them: one compilation per depth,
-# shared by the scheme and its control.
-STANDARD_NORMAL = jinit.random_normal(stddev=1.0)
+# eagerly; inputs.normal is jax.random.normal's draw) and each network is one
+# jitted function of them: one compilation per depth, shared by the scheme
+# and its control.
 
 
 def _sign_step(loss, params, lr):
@@ -73,9 +73,9 @@ def _stream_variance(make_init, n_layers, key):
     init = make_init(n_layers)
     embeddings = jinit.random_normal(stddev=0.02)(k_x, (rows, d))  # GPT-2's
     return _stream(embeddings,
-                   STANDARD_NORMAL(k_ha, (n_layers, rows, d)),
+                   inputs.normal(k_ha, (n_layers, rows, d)),
                    jinit.ensemble(init, n_layers)(k_attn, (d, d)),
-                   STANDARD_NORMAL(k_hm, (n_layers, rows, 4 * d)),
+                   inputs.normal(k_hm, (n_layers, rows, 4 * d)),
                    jinit.ensemble(init, n_layers)(k_mlp, (4 * d, d)))
 
 
@@ -150,8 +150,8 @@ def _post_ln_update(n_layers, deepnorm, key):
               jinit.ensemble(init, n_layers)(k_o, (d, d)),
               jinit.ensemble(init, n_layers)(k_1, (d, 4 * d)),
               jinit.ensemble(init, n_layers)(k_2, (4 * d, d)))
-    return _post_ln_change(params, STANDARD_NORMAL(k_x, (DEEPNORM_ROWS, d)),
-                           STANDARD_NORMAL(k_proj, (DEEPNORM_ROWS, d)), alpha)
+    return _post_ln_change(params, inputs.normal(k_x, (DEEPNORM_ROWS, d)),
+                           inputs.normal(k_proj, (DEEPNORM_ROWS, d)), alpha)
 
 
 @jax.jit
@@ -242,7 +242,7 @@ def _encoder_scale_and_update(n_layers, t_fixup, key):
                jinit.ensemble(init, n_layers)(ks[6], (4 * d, d))))
     tokens = jax.random.randint(k_tokens, TFIXUP_TOKENS, 0, TFIXUP_VOCAB)
     return _encoder_change(params, tokens,
-                           STANDARD_NORMAL(k_proj, (*TFIXUP_TOKENS, d)))
+                           inputs.normal(k_proj, (*TFIXUP_TOKENS, d)))
 
 
 @jax.jit
@@ -325,7 +325,7 @@ def _fixup_net(n_branches, branch_layers, fixup, key):
                            n_branches)(k_inner, (d, d))
     zeros = jinit.ensemble(jinit.zeros(), n_branches)(k_last, (d, d))
     he = jinit.ensemble(jinit.he_normal(), n_branches)(k_last, (d, d))
-    x = STANDARD_NORMAL(k_x, (FIXUP_ROWS, d))
+    x = inputs.normal(k_x, (FIXUP_ROWS, d))
     return x, tuple(_resnet(x, inner, last)
                     for last in (zeros, he, FIXUP_DELTA * he))
 

@@ -8,6 +8,7 @@ the scheme, with margins measured on these fixed keys.
 
 import math
 
+import inputs
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -127,7 +128,7 @@ def test_lru_eigenvalues_are_uniform_on_the_ring():
     assert stats.kstest(modulus**2, area.cdf).pvalue > MIN_P
     assert stats.kstest(phase, stats.uniform(0, max_phase).cdf).pvalue > MIN_P
     # A control: moduli uniform in radius, not in area, fail the same test.
-    radius = r_min + (r_max - r_min) * jax.random.uniform(KEY, (2**16,))
+    radius = r_min + (r_max - r_min) * inputs.uniform(KEY, (2**16,))
     assert stats.kstest(np.asarray(radius) ** 2, area.cdf).pvalue < 1e-12
     # Never infinite, even at the paper's defaults r_min = 0, r_max = 1.
     nu_log, theta_log = lru_eigenvalues(KEY, 2**16)
@@ -158,11 +159,11 @@ def test_lru_state_neither_explodes_nor_vanishes_over_10000_steps():
     np.testing.assert_allclose(gamma**2 + np.abs(lam) ** 2, 1.0, atol=1e-6)
     b = np.asarray(jinit.lru_input()(keys[1], (1, n)))[0] + 1j * np.asarray(
         jinit.lru_input()(keys[2], (1, n)))[0]
-    inputs = np.asarray(jax.random.normal(keys[3], (STEPS,)), np.float64)
-    assert 0.5 < lru_state_energy(gamma, lam, b, inputs) < 2.0
-    assert lru_state_energy(1.0, lam, b, inputs) > 3.0  # No normalization.
+    u = np.asarray(inputs.normal(keys[3], (STEPS,)), np.float64)
+    assert 0.5 < lru_state_energy(gamma, lam, b, u) < 2.0
+    assert lru_state_energy(1.0, lam, b, u) > 3.0  # No normalization.
     # The control: x_{t+1} = A x_t, A ~ N(0, 1/N), renormalized each step.
-    a = np.asarray(jax.random.normal(keys[4], (n, n)), np.float64) / n**0.5
+    a = np.asarray(inputs.normal(keys[4], (n, n)), np.float64) / n**0.5
     x, log_growth = np.ones(n) / n**0.5, 0.0
     for _ in range(STEPS):
         x = a @ x
