@@ -54,9 +54,17 @@ def result(eight_devices, name):
 def test_out_sharding_on_eight_devices(eight_devices):
     checked = result(eight_devices, "out_sharding")
     assert set(checked) == {case.id for case in FACTORY_CASES}
-    for meshes in checked.values():  # e.g. [[1, "Explicit"], [2, "Auto"]]
-        assert sorted(rank for rank, _ in meshes) == [1, 2], meshes
-        assert sorted(kind for _, kind in meshes) == ["Auto", "Explicit"]
+    seen = set()
+    for meshes in checked.values():  # e.g. [[1, "Explicit", ["eager"]],
+        # [2, "Auto", ["abstract", "eager", "jit", "spec"]]]
+        assert sorted(rank for rank, _, _ in meshes) == [1, 2], meshes
+        assert sorted(kind for _, kind, _ in meshes) == ["Auto", "Explicit"]
+        assert sorted(len(how) for _, _, how in meshes) == [1, 4], meshes
+        seen |= {(rank, kind, tuple(how)) for rank, kind, how in meshes}
+    # Every transform on each rank and each kind of axes.
+    for rank, kind in [(1, "Explicit"), (1, "Auto"), (2, "Explicit"),
+                       (2, "Auto")]:
+        assert (rank, kind, ("abstract", "eager", "jit", "spec")) in seen
 
 
 def test_materialize_creates_leaves_sharded(eight_devices):
