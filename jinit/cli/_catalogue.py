@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from jinit import __version__
@@ -128,12 +127,14 @@ def catalogue(shape: Sequence[int] = DEFAULT_SHAPE, dtype: str = "float32",
     for name, build in FACTORIES.items():
         about = build.about
         init, drawn_at = build(**about.example), about.shape or shape
-        values = init(key, drawn_at, dtype).astype(jnp.float32)
+        # Measured on the host, in float64: a jax.numpy reduction would
+        # compile a program for each new shape.
+        values = np.asarray(init(key, drawn_at, dtype)).astype(np.float64)
         mean, std = target_moments(init, drawn_at)
         lines.append(
-            f"{name:<{NAME_WIDTH}}{std:>11.5f}{float(values.std()):>11.5f}"
-            f"{mean:>12.5f}{float(values.mean()):>11.5f}"
-            f"{float(values.min()):>11.5f}{float(values.max()):>11.5f}"
+            f"{name:<{NAME_WIDTH}}{std:>11.5f}{values.std():>11.5f}"
+            f"{mean:>12.5f}{values.mean():>11.5f}"
+            f"{values.min():>11.5f}{values.max():>11.5f}"
             f"  {about.formula}")
     return "\n".join(lines)
 
