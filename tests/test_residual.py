@@ -11,6 +11,11 @@ Every figure comes from fixed keys; the comment beside each assertion gives
 the range measured over keys 0-4, and the thresholds lie far from both the
 scheme's range and the control's, so they cannot flake, yet a scheme that
 loses its depth scaling lands on the control's side.
+
+Weights and inputs are drawn eagerly (jinit compiles nothing per shape;
+``inputs.normal`` is ``jax.random.normal``'s draw) and each network is one
+jitted function of them: one compilation per depth, shared by the scheme and
+its control.
 """
 
 import inputs
@@ -28,12 +33,6 @@ def _layer_norm(x):
     mean = jnp.mean(x, axis=-1, keepdims=True)
     var = jnp.mean(jnp.square(x - mean), axis=-1, keepdims=True)
     return (x - mean) * jax.lax.rsqrt(var + 1e-5)
-
-
-# The weights and inputs are drawn eagerly (jinit compiles nothing per shape
-# eagerly; inputs.normal is jax.random.normal's draw) and each network is one
-# jitted function of them: one compilation per depth, shared by the scheme
-# and its control.
 
 
 def _sign_step(loss, params, lr):
@@ -71,8 +70,8 @@ def _stream_variance(make_init, n_layers, key):
     d, rows = STREAM_WIDTH, STREAM_ROWS
     k_x, k_attn, k_mlp, k_ha, k_hm = jax.random.split(key, 5)
     init = make_init(n_layers)
-    embeddings = jinit.random_normal(stddev=0.02)(k_x, (rows, d))  # GPT-2's
-    return _stream(embeddings,
+    gpt2_embeddings = jinit.random_normal(stddev=0.02)(k_x, (rows, d))
+    return _stream(gpt2_embeddings,
                    inputs.normal(k_ha, (n_layers, rows, d)),
                    jinit.ensemble(init, n_layers)(k_attn, (d, d)),
                    inputs.normal(k_hm, (n_layers, rows, 4 * d)),

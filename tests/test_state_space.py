@@ -136,10 +136,10 @@ def test_lru_eigenvalues_are_uniform_on_the_ring():
     assert float(jnp.exp(-jnp.exp(nu_log)).max()) < 1.0
 
 
-def lru_state_energy(gamma, lam, b, inputs):
+def lru_state_energy(gamma, lam, b, u):
     """``|x_T|^2 / |B|^2`` after ``x_{t+1} = lam x_t + gamma B u_t``."""
-    powers = lam[:, None] ** np.arange(len(inputs))[::-1]
-    state = gamma * b * (powers @ inputs)
+    powers = lam[:, None] ** np.arange(len(u))[::-1]
+    state = gamma * b * (powers @ u)
     return float(np.sum(np.abs(state) ** 2) / np.sum(np.abs(b) ** 2))
 
 
