@@ -70,18 +70,17 @@ def check_out_sharding():
         named = NamedSharding(mesh, spec)
         cases = [case for i, case in enumerate(FACTORY_CASES)
                  if (axes, kind) in pairs[i % 2]]
-        transformed = {case.id for i, case in enumerate(FACTORY_CASES)
-                       if (axes, kind) == pairs[i % 2][(i // 2) % 2]}
+        transformed = [case for i, case in enumerate(FACTORY_CASES)
+                       if (axes, kind) == pairs[i % 2][(i // 2) % 2]]
         where = f"{'x'.join(map(str, axes))} {kind.name}"
 
         def draw_all(key, named=named, transformed=transformed):
             return ({case.id: case.init(key, _case_shape(case),
                                         out_sharding=named)
-                     for case in FACTORY_CASES if case.id in transformed},
+                     for case in transformed},
                     {case.id: case.init(key, _case_shape(case), "complex64",
                                         out_sharding=named)
-                     for case in FACTORY_CASES
-                     if case.complex and case.id in transformed})
+                     for case in transformed if case.complex})
 
         # Under jit, one program for all the cases (one compile, not one a
         # case): each draw is still traced and placed on its own.
@@ -93,7 +92,7 @@ def check_out_sharding():
             if case.complex:  # jax drops out_sharding on its complex paths
                 got_complex["eager"] = init(key, shape, "complex64",
                                             out_sharding=named)
-            if case.id in transformed:
+            if case in transformed:
                 got["jit"] = jitted[case.id]
                 with jax.set_mesh(mesh):
                     got["spec"] = init(key, shape, out_sharding=spec)

@@ -127,7 +127,7 @@ def test_dirac_convolution_is_the_identity(spatial, groups, channels, dtype):
                                           channels), dtype)
     assert w.dtype == jnp.dtype(dtype)
     x = inputs.normal(jax.random.key(3), (2, *[7] * len(spatial),
-                                              channels)).astype(dtype)
+                                          channels)).astype(dtype)
     letters = "DHW"[-len(spatial):]
     numbers = (f"N{letters}C", f"{letters}IO", f"N{letters}C")
     y = jax.lax.conv_general_dilated(x, w, (1,) * len(spatial), "SAME",

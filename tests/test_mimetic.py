@@ -171,8 +171,8 @@ def diagonal_mass(query, key, tokens):
 
 
 def test_attention_maps_are_far_more_diagonal_than_with_glorot():
-    tokens = np.asarray(inputs.normal(jax.random.key(7),
-                                          (TOKENS, WIDTH)), np.float64)
+    tokens = np.asarray(inputs.normal(jax.random.key(7), (TOKENS, WIDTH)),
+                        np.float64)
     abstract = attention(WIDTH, HEADS)
     params = jinit.mimetic(KEY, abstract, num_heads=HEADS)
     mimetic = diagonal_mass(params["query"]["kernel"],
