@@ -30,7 +30,7 @@ from jax.sharding import (
 
 from jinit import _draws, _dtypes, _host_draws, _keys, _shapes, _validation
 from jinit._about import About
-from jinit._sharding import from_host, mesh_and_spec, place
+from jinit._sharding import check_fits, from_host, place
 
 Shape = tuple[int, ...]
 Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
@@ -243,6 +243,7 @@ class ConfiguredInitializer:
         are computed shard by shard on their devices.
         """
         call = self.prepare(key, shape, dtype)
+        check_fits(out_sharding, call.shape)
         if math.prod(call.shape) == 0:  # No elements: nothing to compile.
             return place(jax.device_put(np.zeros(call.shape, call.dtype)),
                          out_sharding)
@@ -257,7 +258,6 @@ class ConfiguredInitializer:
                 call.law.value, call.shape).__getitem__)
         if call.law is not None:
             assert call.key is not None  # Affine laws are random ones.
-            mesh_and_spec(out_sharding)
             drawn = host_draw(call) if out_sharding is None else None
             if drawn is not None:
                 return _host_draws.sample_many([drawn])[0]

@@ -40,6 +40,7 @@ eager ``normal(key) * scale``. So a draw is the same bits eagerly, under
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import functools
 import json
@@ -50,12 +51,14 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
 from jax.typing import ArrayLike
 
 from jinit import _cache, _dtypes, _threefry
+from jinit._sharding import place
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The self-check's draws (:func:`kernel_agrees`): each unit with its bounds,
@@ -94,7 +97,7 @@ def kernel_agrees(dtype: np.dtype) -> bool:
     ``RuntimeWarning`` says so, once, and draws fall back to ``jax.random``.
     float64 is checked only under x64 (without it ``jax.random`` has no
     float64 draws, and neither has the kernel). Works when first asked
-    inside a trace.
+    inside a trace or under a mesh set with ``jax.set_mesh``.
     """
     x64 = bool(_config().jax_enable_x64)
     if np.dtype(dtype).itemsize > 4 and not x64:
@@ -133,15 +136,53 @@ def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
     """:func:`kernel_agrees` for the configuration of the arguments.
 
     A check that passed in an earlier process under the same
-    :func:`check_key` is not run again (:mod:`jinit._cache`).
+    :func:`check_key` is not run again (:mod:`jinit._cache`). The check runs
+    in a thread of its own, with the caller's configuration but none of its
+    context: not inside the caller's trace, and not under a mesh set with
+    ``jax.set_mesh`` (whose devices the CPU check's program would otherwise
+    have to use). Whatever it raises, the draws fall back to ``jax.random``
+    with one ``RuntimeWarning``: the check never fails the caller's call.
     """
     verdict = check_key(dtype, x64=x64, partitionable=partitionable)
     if _cache.passed(verdict):
         return True
+
+    def isolated() -> list[str] | None:
+        with jax.enable_x64(x64), jax.threefry_partitionable(partitionable):
+            return _units_that_differ(dtype)
+
+    try:
+        with concurrent.futures.ThreadPoolExecutor(1) as thread:
+            differ = thread.submit(isolated).result()
+    except Exception as error:  # Reported below, never raised.
+        reason = f"the check failed ({type(error).__name__}: {error})"
+        differ = None
+    else:
+        if differ is None:  # No CPU backend: the kernel never runs.
+            return False
+        reason = (f"the fused threefry kernel's {dtype.name} "
+                  f"{', '.join(differ)} draws differ from jax.random's")
+    if differ == []:
+        _cache.record(verdict)
+        return True
+    warnings.warn(
+        f"jinit: on JAX {jax.__version__}, {reason}; {dtype.name} draws "
+        "fall back to jax.random (the same values, 2.5-4x slower on CPU). "
+        "Please report this to jinit with your JAX version.",
+        RuntimeWarning, stacklevel=2)
+    return False
+
+
+def _units_that_differ(dtype: np.dtype) -> list[str] | None:
+    """The units whose kernel draws in ``dtype`` differ from JAX's on CPU.
+
+    Those of :data:`CHECKED_UNITS` whose bits differ from ``jax.random``'s;
+    ``None`` without a CPU backend.
+    """
     try:
         cpu = jax.local_devices(backend="cpu")[0]
-    except RuntimeError:  # No CPU backend: the kernel never runs.
-        return False
+    except RuntimeError:
+        return None
     units = [unit for unit, _ in CHECKED_UNITS]
 
     def both(key, bounds):
@@ -150,30 +191,18 @@ def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
                 for unit, numbers in zip(units, bounds, strict=True)]
 
     # One program, with traced bounds as the draws compile them, compiled
-    # ahead of time (so that it also runs when first asked inside a trace)
-    # without XLA's backend optimizations: 0.16 s on CPU instead of 0.45 s,
-    # most of it jax.random's hash. They change no value here: XLA keeps
-    # IEEE arithmetic at every level (no fast math), and the hash is integer.
-    with jax.ensure_compile_time_eval():
-        key = jax.random.key(20250101, impl="threefry2x32")
-        bounds = [tuple(jnp.asarray(number, dtype) for number in numbers)
-                  for _, numbers in CHECKED_UNITS]
-        inputs = jax.device_put((key, bounds), cpu)
+    # ahead of time without XLA's backend optimizations: 0.16 s on CPU
+    # instead of 0.45 s, most of it jax.random's hash. They change no value
+    # here: XLA keeps IEEE arithmetic at every level (no fast math), and the
+    # hash is integer.
+    key = jax.random.key(20250101, impl="threefry2x32")
+    bounds = [tuple(np.asarray(number, dtype) for number in numbers)
+              for _, numbers in CHECKED_UNITS]
+    inputs = jax.device_put((key, bounds), cpu)
     draws = jax.jit(both).lower(*inputs).compile(
         compiler_options={"xla_backend_optimization_level": "0"})(*inputs)
-    differ = [unit for unit, (ours, theirs) in zip(units, draws, strict=True)
-              if not _same_bits(np.asarray(ours), np.asarray(theirs))]
-    if differ:
-        warnings.warn(
-            f"jinit: on JAX {jax.__version__}, the fused threefry kernel's "
-            f"{dtype.name} {', '.join(differ)} draws differ from "
-            f"jax.random's; {dtype.name} draws fall back to jax.random "
-            "(the same values, 2.5-4x slower on CPU). Please report this to "
-            "jinit with your JAX version.",
-            RuntimeWarning, stacklevel=2)
-    else:
-        _cache.record(verdict)
-    return not differ
+    return [unit for unit, (ours, theirs) in zip(units, draws, strict=True)
+            if not _same_bits(np.asarray(ours), np.asarray(theirs))]
 
 
 def _same_bits(ours: np.ndarray, theirs: np.ndarray) -> bool:
@@ -500,10 +529,16 @@ def sample(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     With ``out_sharding`` (a ``Sharding``, or a ``PartitionSpec`` under
     ``jax.set_mesh``) the function is compiled for that sharding: each device
     computes only the elements of its own shard, from their row-major
-    indices, so the values are those of the unsharded draw.
+    indices, so the values are those of the unsharded draw. Under a caller's
+    ``jit`` the result has that sharding too, on Explicit and Auto axes.
     """
     bounds, scale, shift = law.arguments(dtype)
-    return _sampler(out_sharding)(key, bounds, scale, shift,
-                                  law.output_range(dtype, out_dtype),
-                                  shape=shape, dtype=dtype,
-                                  out_dtype=out_dtype, unit=law.unit)
+    drawn = _sampler(out_sharding)(key, bounds, scale, shift,
+                                   law.output_range(dtype, out_dtype),
+                                   shape=shape, dtype=dtype,
+                                   out_dtype=out_dtype, unit=law.unit)
+    # Inside a caller's jit, the nested jit's out_shardings are dropped on
+    # Explicit mesh axes (the result's type keeps the inferred sharding):
+    # placed again, the caller's program computes the shards in place.
+    return place(drawn, out_sharding) if isinstance(
+        drawn, jax.core.Tracer) else drawn

@@ -46,6 +46,32 @@ def mesh_and_spec(out_sharding: object
         f"{out_sharding!r}.")
 
 
+def check_fits(out_sharding: object, shape: tuple[int, ...]) -> None:
+    """Raises if ``out_sharding`` cannot place an array of ``shape``.
+
+    Raises:
+      TypeError: ``out_sharding`` is not a sharding (see
+        :func:`mesh_and_spec`).
+      ValueError: its spec has more entries than ``shape`` has axes, or
+        does not divide an axis evenly.
+    """
+    if out_sharding is None:
+        return
+    sharding = as_sharding(out_sharding, over_devices=False)
+    spec = getattr(sharding, "spec", None)
+    if spec is not None and len(spec) > len(shape):
+        raise ValueError(
+            f"`out_sharding` {out_sharding} has {len(spec)} entries, more "
+            f"than the {len(shape)} axes of shape {shape}: give at most one "
+            "entry per axis (None for an axis kept whole).")
+    try:
+        sharding.shard_shape(shape)
+    except ValueError as error:
+        raise ValueError(
+            f"`out_sharding` {out_sharding} cannot place shape {shape}: "
+            f"{error}") from None
+
+
 def from_host(shape: tuple[int, ...], out_sharding: object,
               shard: Callable[[Any], np.ndarray]) -> jax.Array:
     """An array of ``shape`` placed with ``out_sharding``, made on the host.

@@ -33,7 +33,7 @@ from jinit._rules import (
     first_match,
     matching,
 )
-from jinit._sharding import as_sharding
+from jinit._sharding import as_sharding, check_fits
 
 
 @dataclasses.dataclass(frozen=True)
@@ -278,10 +278,8 @@ def _check_sharding(name: str, spec: Param) -> None:
 
     The error names the path.
     """
-    if spec.sharding is None:
-        return
     try:
-        as_sharding(spec.sharding, over_devices=False).shard_shape(spec.shape)
+        check_fits(spec.sharding, spec.shape)
     except ValueError as error:
         raise ValueError(
             f"the Param at {name!r} ({spec.dtype}{list(spec.shape)}) cannot "

@@ -1,6 +1,9 @@
 """The checks that need 8 simulated CPU devices, run by
-``tests/test_sharding.py`` in one subprocess (XLA_FLAGS must be set before
-jax is imported): ``python tests/eight_devices.py``.
+``tests/test_sharding.py``, each in a fresh process of its own (XLA_FLAGS
+must be set before jax is imported) with no recorded kernel self-check
+(``JINIT_CACHE_DIR=""``), so that each check's first draws, made under
+``jax.set_mesh``, are the process's: ``python tests/eight_devices.py
+[CHECK ...]``.
 
 Each check prints one line, ``RESULT <name> <ok|failed|skipped> <json>``:
 its detail, or the traceback that failed it, so that one failing check
@@ -27,6 +30,8 @@ def needs(module):
 def _case_shape(case):
     """A shape every mesh here splits, of the case's rank (square where the
     case's is: HiPPO's ``A``)."""
+    if len(case.shape) == 3:  # stft's (frame length, channels, bins).
+        return (8, 8, 16)
     if len(case.shape) != 2:
         return (8, 8, 8, 16)
     return (16, 16) if case.shape[0] == case.shape[1] else (16, 24)
@@ -37,11 +42,12 @@ def check_out_sharding():
     devices, one with Explicit and one with Auto axes, eagerly with a
     NamedSharding; on one of the two (alternating between factories, so
     that each mesh has a quarter of them), also under jit, as a
-    PartitionSpec under ``jax.set_mesh`` and as a NamedSharding over its
-    AbstractMesh (what Keras 3 passes): each with the requested sharding and
-    the unsharded values, bit for bit; complex64 draws keep the sharding.
-    Returns, for each factory, the [rank, axis type, transforms] of its
-    meshes."""
+    PartitionSpec under ``jax.set_mesh`` (eagerly and under jit) and as a
+    NamedSharding over its AbstractMesh (what Keras 3 passes): each with the
+    requested sharding and the unsharded values, bit for bit; complex64
+    draws keep the sharding. The process's first draws are those under jit
+    inside ``jax.set_mesh``. Returns, for each factory, the [rank, axis
+    type, transforms] of its meshes."""
     import jax
     import jax.numpy as jnp
     from jax.sharding import AxisType, NamedSharding
@@ -49,8 +55,6 @@ def check_out_sharding():
     from registry import FACTORY_CASES
 
     key = jax.random.key(0)
-    want = {case.id: np.asarray(case.init(key, _case_shape(case)))
-            for case in FACTORY_CASES}
     # Factory i on the two meshes of pair i % 2: each factory on a 1-D and a
     # 2-D mesh, so through both branches of jinit's placement (Explicit
     # axes: device_put; Auto: a sharding constraint), each mesh with half of
@@ -62,16 +66,31 @@ def check_out_sharding():
     # every program is compiled anew: the mesh is in jit's cache key).
     pairs = [[((8,), AxisType.Explicit), ((2, 4), AxisType.Auto)],
              [((8,), AxisType.Auto), ((4, 2), AxisType.Explicit)]]
-    checked = {}
+    meshes = {}
     for axes, kind in pairs[0] + pairs[1]:
         names = ("a", "b")[:len(axes)]
         mesh = jax.make_mesh(axes, names, axis_types=(kind,) * len(axes))
+        transformed = [case for i, case in enumerate(FACTORY_CASES)
+                       if (axes, kind) == pairs[i % 2][(i // 2) % 2]]
+
         spec = P(*names)
+
+        def draw_all_by_spec(key, spec=spec, transformed=transformed):
+            return {case.id: case.init(key, _case_shape(case),
+                                       out_sharding=spec)
+                    for case in transformed}
+
+        with jax.set_mesh(mesh):  # Before any other draw of the process.
+            meshes[axes, kind] = (mesh, spec, transformed,
+                                  jax.jit(draw_all_by_spec)(key))
+    want = {case.id: np.asarray(case.init(key, _case_shape(case)))
+            for case in FACTORY_CASES}
+    checked = {}
+    for (axes, kind), (mesh, spec, transformed, jitted_by_spec) in (
+            meshes.items()):
         named = NamedSharding(mesh, spec)
         cases = [case for i, case in enumerate(FACTORY_CASES)
                  if (axes, kind) in pairs[i % 2]]
-        transformed = [case for i, case in enumerate(FACTORY_CASES)
-                       if (axes, kind) == pairs[i % 2][(i // 2) % 2]]
         where = f"{'x'.join(map(str, axes))} {kind.name}"
 
         def draw_all(key, named=named, transformed=transformed):
@@ -94,6 +113,7 @@ def check_out_sharding():
                                             out_sharding=named)
             if case in transformed:
                 got["jit"] = jitted[case.id]
+                got["jit_spec"] = jitted_by_spec[case.id]
                 with jax.set_mesh(mesh):
                     got["spec"] = init(key, shape, out_sharding=spec)
                     got["abstract"] = init(key, shape,
@@ -104,6 +124,8 @@ def check_out_sharding():
             for how, value in got.items():
                 assert value.sharding.is_equivalent_to(named, len(shape)), (
                     case, where, how, value.sharding)
+                assert value.addressable_shards[0].data.shape == (
+                    named.shard_shape(shape)), (case, where, how)
                 np.testing.assert_array_equal(
                     np.asarray(value), want[case.id],
                     err_msg=f"{case} {where} {how}")
@@ -121,13 +143,47 @@ def check_materialize():
     Auto and Explicit axes (down to one element a shard): every leaf equals
     the unsharded draw, and the compiled draw of a sharded leaf only ever
     holds one shard; a sharding that cannot split the shape, or a spec with
-    no mesh, is an error naming the path, before anything is drawn.
-    Returns the number of layouts."""
+    no mesh, is an error naming the path, before anything is drawn. First
+    of all, under ``jax.set_mesh`` with PartitionSpecs, ``jax.jit`` of
+    materialize and materialize eagerly, on an Explicit 2-D and an Auto 1-D
+    mesh. Returns the number of layouts."""
     import jax
-    from jax.sharding import Mesh, NamedSharding
+    from jax.sharding import AxisType, Mesh, NamedSharding
     from jax.sharding import PartitionSpec as P
 
     import jinit
+
+    inits = [jinit.he_normal(), jinit.glorot_uniform(), jinit.lecun_normal(),
+             jinit.random_normal(0.1, 0.5), jinit.random_uniform(-1.0, 2.0),
+             jinit.truncated_normal(stddev=0.3),
+             jinit.variance_scaling(0.5, "fan_avg", "untruncated_normal"),
+             jinit.orthogonal(), jinit.zeros(), jinit.constant(0.25)]
+    key = jax.random.key(7)
+    in_context = [(jax.make_mesh((4, 2), ("a", "b"),
+                                 axis_types=(AxisType.Explicit,) * 2),
+                   P("b", "a"), (16, 24)),
+                  (jax.make_mesh((8,), ("a",), axis_types=(AxisType.Auto,)),
+                   P(None, None, None, "a"), (3, 3, 8, 16))]
+    for mesh, spec, shape in in_context:
+        specs = {f"{i}": jinit.Param(shape, init, sharding=spec)
+                 for i, init in enumerate(inits)}
+        with jax.set_mesh(mesh):  # Before any other draw of the process.
+            drawn = {"jit": jax.jit(lambda k, specs=specs: jinit.materialize(
+                         k, specs))(key),
+                     "eager": jinit.materialize(key, specs)}
+        plain = jinit.materialize(key, {
+            path: jinit.Param(leaf.shape, leaf.init, leaf.dtype)
+            for path, leaf in specs.items()})
+        sharding = NamedSharding(mesh, spec)
+        for how, params in drawn.items():
+            for path, value in params.items():
+                assert value.sharding.is_equivalent_to(
+                    sharding, len(shape)), (how, path, value.sharding)
+                assert value.addressable_shards[0].data.shape == (
+                    sharding.shard_shape(shape)), (how, path)
+                np.testing.assert_array_equal(
+                    np.asarray(value), np.asarray(plain[path]),
+                    err_msg=f"{how} {path} {spec}")
 
     devices = np.array(jax.devices())
     explicit = jax.make_mesh((8,), ("a",),
@@ -141,12 +197,6 @@ def check_materialize():
                (Mesh(devices[:3], ("a",)), P(None, "a"), (5, 9)),
                (Mesh(devices[:6].reshape(3, 2), ("a", "b")), P("b", "a"),
                 (2, 3))]
-    inits = [jinit.he_normal(), jinit.glorot_uniform(), jinit.lecun_normal(),
-             jinit.random_normal(0.1, 0.5), jinit.random_uniform(-1.0, 2.0),
-             jinit.truncated_normal(stddev=0.3),
-             jinit.variance_scaling(0.5, "fan_avg", "untruncated_normal"),
-             jinit.orthogonal(), jinit.zeros(), jinit.constant(0.25)]
-    key = jax.random.key(7)
     for mesh, spec, shape in layouts:
         sharding = NamedSharding(mesh, spec)
         specs = {f"{i}": jinit.Param(shape, init, sharding=sharding)
@@ -185,7 +235,7 @@ def check_materialize():
                 error) and match in str(error), error
         else:
             raise AssertionError(f"no error for {sharding}")
-    return len(layouts)
+    return len(in_context) + len(layouts)
 
 
 def check_nnx_model():
@@ -219,20 +269,24 @@ def check_nnx_model():
     def sharded_model():
         return Model(jinit.flax.sharded, nnx.Rngs(0))
 
-    plain = kernels(Model(lambda init, spec: init, nnx.Rngs(0)))
     meshes = [((8, 1), AxisType.Explicit), ((2, 4), AxisType.Auto),
               ((4, 2), AxisType.Explicit)]
-    for axes, kind in meshes:
+    built = []
+    for axes, kind in meshes:  # The process's first draws, under set_mesh.
         mesh = jax.make_mesh(axes, ("a", "b"), axis_types=(kind, kind))
         with jax.set_mesh(mesh):
-            eager = sharded_model()
-            jitted = nnx.jit(sharded_model)()
+            built.append((axes, kind, mesh, sharded_model(),
+                          nnx.jit(sharded_model)()))
+    plain = kernels(Model(lambda init, spec: init, nnx.Rngs(0)))
+    for axes, kind, mesh, eager, jitted in built:
         for model in (eager, jitted):
             for got, want in zip(kernels(model), plain, strict=True):
                 named = NamedSharding(mesh, P(*got.out_sharding))
                 value = got[...]
                 assert value.sharding.is_equivalent_to(named, value.ndim), (
                     axes, kind, value.sharding)
+                assert value.addressable_shards[0].data.shape == (
+                    named.shard_shape(value.shape)), (axes, kind)
                 np.testing.assert_array_equal(np.asarray(value),
                                               np.asarray(want[...]))
         draw = jinit.flax.sharded(jinit.he_normal(), (None, "b"), mesh)
@@ -283,8 +337,9 @@ def check_keras_layouts():
             want = NamedSharding(mesh.backend_mesh, spec)
             assert kernel.sharding.is_equivalent_to(want, kernel.ndim), (
                 layer.name, kernel.sharding)
-            np.testing.assert_array_equal(
-                np.asarray(kernel), init(jk.keras_key(seed), kernel.shape))
+            np.testing.assert_array_equal(  # Keras's rounding of scales.
+                np.asarray(kernel), init.with_rounding("keras")(
+                    jk.keras_key(seed), kernel.shape))
     layout = keras.distribution.TensorLayout((None, "model"), mesh)
     values = jk.initializer(jinit.orthogonal(), seed=9)((16, 32),
                                                          layout=layout)
@@ -295,20 +350,57 @@ def check_keras_layouts():
     return len(cases) + 1
 
 
+def check_x64_first_draw():
+    """The first float64 draw of the process, under jit inside
+    ``jax.set_mesh`` and a thread-local ``jax.enable_x64``: the kernel's
+    self-check runs with that configuration, passes, and the draw is JAX's,
+    sharded as asked. Returns the number of draws."""
+    import jax
+    from jax.sharding import AxisType, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    import jinit
+
+    mesh = jax.make_mesh((2, 4), ("a", "b"), axis_types=(AxisType.Auto,) * 2)
+    key, shape = jax.random.key(3), (16, 8)
+    inits = [(jinit.he_normal(), jax.nn.initializers.he_normal()),
+             (jinit.lecun_uniform(), jax.nn.initializers.lecun_uniform())]
+    with jax.enable_x64(True):
+        with jax.set_mesh(mesh):
+            drawn = jax.jit(lambda k: [ours(k, shape, "float64",
+                                            out_sharding=P("b", "a"))
+                                       for ours, _ in inits])(key)
+        assert jinit._draws.kernel_agrees(np.dtype("float64"))
+        for value, (_, theirs) in zip(drawn, inits, strict=True):
+            assert value.dtype == np.float64, value.dtype
+            assert value.sharding.is_equivalent_to(
+                NamedSharding(mesh, P("b", "a")), 2), value.sharding
+            np.testing.assert_array_equal(value,
+                                          theirs(key, shape, "float64"))
+    return len(inits)
+
+
 # Keras last: importing it sets up its backend in this process.
 CHECKS = {"out_sharding": check_out_sharding,
           "materialize": check_materialize,
           "nnx_model": check_nnx_model,
+          "x64_first_draw": check_x64_first_draw,
           "keras_layouts": check_keras_layouts}
 
 
-def main():
+def main(names):
+    """Runs the checks ``names`` (all by default), in this order. Each
+    fails, besides its own assertions, if the kernel's self-check fell back
+    to ``jax.random`` (it must pass wherever it is first asked)."""
     import jax
 
+    from jinit import _draws
+
     assert jax.device_count() == 8, jax.devices()
-    for name, check in CHECKS.items():
+    for name in names or CHECKS:
         try:
-            status, detail = "ok", check()
+            status, detail = "ok", CHECKS[name]()
+            assert _draws.kernel_agrees(np.dtype("float32"))
         except Skip as skip:
             status, detail = "skipped", str(skip)
         except Exception:
@@ -317,4 +409,4 @@ def main():
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))

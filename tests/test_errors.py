@@ -205,6 +205,27 @@ def test_call_time_errors(call, error, message):
         call()
 
 
+@pytest.mark.parametrize("init", [jinit.he_normal(), jinit.zeros(),
+                                  jinit.orthogonal(), jinit.identity()],
+                         ids=repr)
+@pytest.mark.parametrize("how", ["spec", "named", "jit"])
+def test_a_spec_longer_than_the_shape_is_refused_by_name(init, how):
+    """Not JAX's "One of pjit outputs with pytree key path result ...":
+    the argument, the spec, the shape and what is allowed."""
+    mesh = jax.make_mesh((1,), ("x",), axis_types=(
+        jax.sharding.AxisType.Explicit,))
+    spec = jax.sharding.PartitionSpec(None, None, "x")
+    message = (r"`out_sharding` .*P\(None, None, 'x'\).* has 3 entries, "
+               r"more than the 2 axes of shape \(4, 4\): give at most one "
+               r"entry per axis")
+    with jax.set_mesh(mesh), pytest.raises(ValueError, match=message):
+        if how == "jit":
+            jax.jit(lambda k: init(k, (4, 4), out_sharding=spec))(KEY)
+        else:
+            init(KEY, (4, 4), out_sharding=spec if how == "spec"
+                 else jax.sharding.NamedSharding(mesh, spec))
+
+
 def test_nothing_silently_returns_nan():
     """jax.nn.initializers returns all-NaN for a negative scale; jinit refuses
     it when the initializer is built."""
@@ -245,8 +266,8 @@ def test_exact_constants_in_every_dtype():
     (lambda: jinit.get("henormal"), ValueError,
      r"Unknown initializer 'henormal'. Did you mean 'HeNormal' or "
      r"'he_normal'"),
-    (lambda: jinit.get("STFTInitializer"), ValueError,
-     r"`identifier` 'STFTInitializer' is Keras's STFT initializer .*; jinit "
+    (lambda: jinit.get("initializer"), ValueError,
+     r"`identifier` 'initializer' is Keras's abstract base class .*; jinit "
      r"does not provide it"),
     (lambda: jinit.get({"class_name": "Initializer", "config": {}}),
      ValueError, r"`config\['class_name'\]` 'Initializer' is Keras's "

@@ -11,6 +11,7 @@ self-check that turns the kernel off where its bits differ, both ways.
 
 import json
 import math
+import os
 from pathlib import Path
 
 import jax
@@ -363,6 +364,55 @@ def test_a_release_whose_bits_differ_falls_back_with_one_warning(
     assert checks_done() == 1
 
 
+def test_a_check_that_raises_falls_back_with_one_warning(
+        monkeypatch, fresh_self_check, dtype):
+    """Whatever the self-check raises (here: no program can be compiled for
+    it) reaches the caller as one warning naming it, never as an error of
+    the call; the draws are jax.random's."""
+    def fails(*args, **kwargs):
+        raise ValueError("Received incompatible devices for jitted "
+                         "computation")
+
+    monkeypatch.setattr(_draws, "_units_that_differ", fails)
+    key, shape = KEYS["typed"], (5, 4, 3)
+    message = (r"the check failed \(ValueError: Received incompatible "
+               rf"devices.*\); {dtype.name} draws fall back to jax\.random")
+    with pytest.warns(RuntimeWarning, match=message) as warned:
+        for law in ("he_normal", "he_uniform", "lecun_normal"):
+            np.testing.assert_array_equal(
+                getattr(jinit, law)(dtype=dtype)(key, shape),
+                getattr(jax.nn.initializers, law)(dtype=dtype)(key, shape))
+        assert not _draws.uses_kernel(key, dtype)
+    assert len(warned) == 1
+    assert checks_done() == 1
+
+
+@pytest.mark.parametrize("name", ["float32", "float64"])
+def test_the_self_check_runs_outside_the_callers_context(fresh_self_check,
+                                                         name):
+    """The check's program is traced in a thread of its own: not inside the
+    caller's trace (a tracer leaking into it would fail), with the caller's
+    x64 setting even where it is thread-local (``jax.enable_x64``), and the
+    kernel is then used."""
+    seen = []
+    units_that_differ = _draws._units_that_differ
+
+    def spy(dtype):
+        seen.append((dtype.name, jax.config.read("jax_enable_x64"),
+                     jnp.zeros(()).dtype.name))
+        return units_that_differ(dtype)
+
+    x64 = name == "float64"
+    with pytest.MonkeyPatch.context() as patch, jax.enable_x64(x64):
+        patch.setattr(_draws, "_units_that_differ", spy)
+        drawn = jax.jit(lambda k: jinit.he_normal(dtype=name)(k, (4, 4)))(
+            KEYS["typed"])
+        np.testing.assert_array_equal(drawn, jax.nn.initializers.he_normal(
+            dtype=name)(KEYS["typed"], (4, 4)))
+        assert _draws.uses_kernel(KEYS["typed"], jnp.dtype(name))
+    assert seen == [(name, x64, "float64" if x64 else "float32")]
+
+
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16", "complex64"])
 def test_other_dtypes_are_not_drawn_by_the_kernel(dtype):
     assert not _draws.uses_kernel(KEYS["typed"], jnp.dtype(dtype))
@@ -418,6 +468,14 @@ def test_no_record_where_the_directory_is_off_or_unwritable(
         jnp.dtype("float32"), x64=False, partitionable=True))
     assert sorted(path.name for path in tmp_path.iterdir()) == (
         ["a-file"] if setting else [])
+
+
+def test_the_suite_records_nothing_like_a_fresh_machine():
+    """Every test process, and every process a test starts, runs with the
+    record off: each process's first draw runs the check, as on a new
+    machine, and no test reads or writes the user's cache."""
+    assert os.environ["JINIT_CACHE_DIR"] == ""
+    assert _cache.directory() is None
 
 
 def test_the_record_defaults_to_the_users_cache_directory(monkeypatch,

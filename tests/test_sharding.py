@@ -1,10 +1,12 @@
 """Everything that needs 8 simulated CPU devices: out_sharding for every
 factory on 1-D and 2-D meshes with Explicit and Auto axes, materialize,
 ``jinit.flax.sharded`` in an NNX model and the layouts of a Keras
-model-parallel distribution. The checks are in ``eight_devices.py``, run in
-one subprocess (XLA_FLAGS must be set before jax is imported) that each test
-here reads its own check's result from. Sharded draws are the unsharded
-values, bit for bit."""
+model-parallel distribution, and the first float64 draw under a mesh. The
+checks are in ``eight_devices.py``, each run in a fresh process of its own
+(XLA_FLAGS must be set before jax is imported) with no recorded kernel
+self-check, so that its first draws under ``jax.set_mesh`` are the
+process's first; each test here reads its own check's result. Sharded draws
+are the unsharded values, bit for bit, with the requested shards."""
 
 import json
 import os
@@ -12,6 +14,7 @@ import subprocess
 import sys
 
 import pytest
+from eight_devices import CHECKS
 from registry import FACTORY_CASES
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -19,32 +22,35 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 @pytest.fixture(scope="module")
 def eight_devices():
-    """``({check: (status, detail)}, what the run printed to stderr)``
-    from one run of ``eight_devices.py`` on 8 simulated CPU devices."""
+    """``{check: ((status, detail), what its run printed to stderr)}``, each
+    check of ``eight_devices.py`` run in a fresh process on 8 simulated CPU
+    devices with no recorded kernel self-check."""
     env = dict(os.environ,
                XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu", KERAS_BACKEND="jax",
+               JAX_PLATFORMS="cpu", KERAS_BACKEND="jax", JINIT_CACHE_DIR="",
                PYTHONPATH=os.pathsep.join(
                    [HERE, os.path.dirname(HERE),
                     os.environ.get("PYTHONPATH", "")]))
-    result = subprocess.run(
-        [sys.executable, os.path.join(HERE, "eight_devices.py")], env=env,
-        capture_output=True, text=True, timeout=600)
     results = {}
-    for line in result.stdout.splitlines():
-        if line.startswith("RESULT "):
-            _, name, status, detail = line.split(" ", 3)
-            results[name] = status, json.loads(detail)
-    return results, (f"exit status {result.returncode}:\n"
-                     f"{result.stderr[-3000:]}")
+    for check in CHECKS:
+        run = subprocess.run(
+            [sys.executable, os.path.join(HERE, "eight_devices.py"), check],
+            env=env, capture_output=True, text=True, timeout=600)
+        results[check] = None, (f"exit status {run.returncode}:\n"
+                                f"{run.stderr[-3000:]}")
+        for line in run.stdout.splitlines():
+            if line.startswith(f"RESULT {check} "):
+                _, _, status, detail = line.split(" ", 3)
+                results[check] = (status, json.loads(detail)), ""
+    return results
 
 
 def result(eight_devices, name):
     """The detail of check ``name``; fails with its traceback, or skips."""
-    results, stderr = eight_devices
-    if name not in results:
+    outcome, stderr = eight_devices[name]
+    if outcome is None:
         pytest.fail(f"no result for {name}, {stderr}")
-    status, detail = results[name]
+    status, detail = outcome
     if status == "skipped":
         pytest.skip(detail)
     assert status == "ok", f"{name} {status}:\n{detail}"
@@ -59,16 +65,17 @@ def test_out_sharding_on_eight_devices(eight_devices):
         # [2, "Auto", ["abstract", "eager", "jit", "spec"]]]
         assert sorted(rank for rank, _, _ in meshes) == [1, 2], meshes
         assert sorted(kind for _, kind, _ in meshes) == ["Auto", "Explicit"]
-        assert sorted(len(how) for _, _, how in meshes) == [1, 4], meshes
+        assert sorted(len(how) for _, _, how in meshes) == [1, 5], meshes
         seen |= {(rank, kind, tuple(how)) for rank, kind, how in meshes}
     # Every transform on each rank and each kind of axes.
     for rank, kind in [(1, "Explicit"), (1, "Auto"), (2, "Explicit"),
                        (2, "Auto")]:
-        assert (rank, kind, ("abstract", "eager", "jit", "spec")) in seen
+        assert (rank, kind, ("abstract", "eager", "jit", "jit_spec",
+                             "spec")) in seen
 
 
 def test_materialize_creates_leaves_sharded(eight_devices):
-    assert result(eight_devices, "materialize") == 6
+    assert result(eight_devices, "materialize") == 8
 
 
 def test_sharded_nnx_model_on_eight_devices(eight_devices):
@@ -77,3 +84,7 @@ def test_sharded_nnx_model_on_eight_devices(eight_devices):
 
 def test_model_parallel_layouts_on_eight_devices(eight_devices):
     assert result(eight_devices, "keras_layouts") == 4
+
+
+def test_first_float64_draw_under_a_mesh_and_thread_local_x64(eight_devices):
+    assert result(eight_devices, "x64_first_draw") == 2
