@@ -21,8 +21,8 @@ def fill_value(name: str, value: bool | int | float | complex,
     """``value`` in ``dtype``, refusing any cast that would change it.
 
     Rounding to a floating dtype is the one change allowed; truncating,
-    wrapping, overflowing to infinity or dropping an imaginary part raises
-    ``ValueError``.
+    wrapping, overflowing to infinity, rounding a non-zero value to 0 or
+    dropping an imaginary part raises ``ValueError``.
     """
     number = complex(value)
     cast = None
@@ -44,6 +44,12 @@ def fill_value(name: str, value: bool | int | float | complex,
         raise ValueError(
             f"`{name}` {value!r} cannot be represented in {dtype.name}; choose "
             "a dtype that holds it, or a value within its range.")
+    if number != 0 and complex(np.asarray(cast, np.complex128)) == 0:
+        raise ValueError(
+            f"`{name}` {value!r} rounds to 0 in {dtype.name} (smallest "
+            f"non-zero value {float(jnp.finfo(dtype).smallest_subnormal):.6g})"
+            ": every value would be 0. Choose a dtype that holds it, or a "
+            "larger value.")
     return cast
 
 

@@ -9,6 +9,17 @@
 * The array returned always has exactly the requested dtype; a dtype that JAX
   cannot represent in the current configuration (float64 without x64) is an
   error, never a silent downcast.
+* Nothing overflows or vanishes in a narrow dtype: a law whose values would
+  be infinite or NaN in it is an error, and so is one whose values would all
+  be 0 in it although the law has non-zero values (``he_normal()`` of a
+  256 x 128 kernel in float4_e2m1fn, whose smallest non-zero value is 0.5).
+* The floating dtypes that cannot hold an initializer's values are refused
+  for every initializer (:data:`REFUSED`): float8_e8m0fnu, which has no zero
+  and no negative value, and float6_e2m3fn and float6_e3m2fn, of which XLA
+  makes no arrays. Every other floating dtype JAX names is drawn exactly as
+  above: bfloat16, float16, float8_e4m3fn, float8_e4m3fnuz,
+  float8_e4m3b11fnuz, float8_e5m2, float8_e5m2fnuz, float8_e3m4, float8_e4m3
+  and float4_e2m1fn.
 """
 
 from __future__ import annotations
@@ -68,12 +79,30 @@ def resolve(requested: object, default: np.dtype | None, *, floating: bool,
     return dtype
 
 
+# The floating dtypes JAX names that no initializer takes, and why.
+REFUSED = {
+    "float8_e8m0fnu": "it holds only powers of two, with no zero and no "
+                      "negative value (a format for block scales): zeros "
+                      "would be 2**-127 and negative values NaN. Make the "
+                      "values in float32 and cast them",
+    **{name: "XLA makes no arrays of it (\"Invalid XLA PrimitiveType\"). "
+             "Request float8_e4m3fn or float4_e2m1fn, for example"
+       for name in ("float6_e2m3fn", "float6_e3m2fn")},
+}
+
+
 def check_kind(dtype: np.dtype, *, floating: bool, allow_complex: bool,
                initializer: str) -> None:
-    """Raises ``TypeError`` if ``dtype`` is not floating where that is needed.
+    """Raises ``TypeError`` if ``dtype`` does not suit the initializer.
 
-    Complex dtypes are accepted where the initializer allows them.
+    That is if it is not floating where that is needed (complex dtypes are
+    accepted where the initializer allows them), or is one of the dtypes no
+    initializer takes (:data:`REFUSED`).
     """
+    if dtype.name in REFUSED:
+        raise TypeError(
+            f"`dtype` {dtype.name} is refused by `{initializer}` and every "
+            f"jinit initializer: {REFUSED[dtype.name]}.")
     kinds = (jnp.floating, jnp.complexfloating) if allow_complex else (
         jnp.floating,)
     if floating and not any(jnp.issubdtype(dtype, kind) for kind in kinds):
@@ -97,19 +126,29 @@ def sampling(dtype: np.dtype) -> np.dtype:
 
 def check_range(magnitude: float, dtypes: tuple[np.dtype, ...],
                 initializer: str) -> None:
-    """Raises ``ValueError`` if ``magnitude`` overflows one of ``dtypes``.
+    """Raises ``ValueError`` if values up to ``magnitude`` do not fit a dtype.
 
-    Overflow gives an infinity, or NaN in the float8 types without one.
+    That is if ``magnitude`` overflows one of ``dtypes`` (an infinity, or
+    NaN in the float8 types without one), or is not 0 yet rounds to 0 in
+    one of them: then every value would be 0.
 
     ``initializer`` names the initializer with its arguments.
     """
     for dtype in dtypes:
-        largest = float(jnp.finfo(dtype).max)
+        info = jnp.finfo(dtype)
+        largest = float(info.max)
         if magnitude > largest:
             raise ValueError(
                 f"`{initializer}` computes values up to {magnitude:.6g} in "
                 f"magnitude, beyond the largest finite {dtype.name} value "
                 f"{largest:.6g}: request a wider dtype or smaller arguments.")
+        if magnitude and not float(np.asarray(magnitude, info.dtype)):
+            raise ValueError(
+                f"`{initializer}` computes values up to {magnitude:.6g} in "
+                f"magnitude, which round to 0 in {dtype.name} (smallest "
+                f"non-zero value {float(info.smallest_subnormal):.6g}): every "
+                "value would be 0. Request a wider dtype or larger "
+                "arguments.")
 
 
 @functools.cache

@@ -8,7 +8,9 @@ factory's ``about`` (:class:`jinit._about.About`). Timings are
 Bad input (an unknown name, a bad shape, dtype or ``--set``, an argument a
 factory rejects, a shape too large for the memory available) ends with exit
 status 2 and one line on stderr, never a traceback: shapes are checked when
-parsed and, against the memory available, before anything is allocated.
+parsed and, against the memory available, before anything is allocated. So
+does a draw with a NaN or an infinity in it, and any other failure (then the
+line names the exception, to be reported as a bug).
 """
 
 from __future__ import annotations
@@ -229,6 +231,22 @@ def _as_floats(values: jax.Array) -> np.ndarray:
     return np.asarray(values.astype(jnp.float32), np.float64).ravel()
 
 
+def _finite(values: np.ndarray, drawer: str, shape: tuple[int, ...],
+            dtype: str) -> np.ndarray:
+    """``values``, refused if any is NaN or infinite.
+
+    ``drawer`` names what drew them, for the message.
+    """
+    bad = int(np.count_nonzero(~np.isfinite(values)))
+    if bad:
+        raise CliError(
+            f"{drawer} drew non-finite values (NaN or infinity), {bad:,} of "
+            f"{values.size:,}, at shape {shape} in {dtype}; a law that "
+            "does not fit its dtype should be refused, so please report "
+            "this, and use another --dtype or other --set values meanwhile")
+    return values
+
+
 @dataclass(frozen=True)
 class Law:
     """The analytic law of an initializer's entries, as far as it has one.
@@ -345,7 +363,8 @@ def show(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
     shape = _default_shape(init) if shape is None else shape
     _no_entries(shape)
     _check_fits("show", shape)
-    values = _as_floats(_draw(init, seed, shape, dtype))
+    values = _finite(_as_floats(_draw(init, seed, shape, dtype)),
+                     repr(init), shape, dtype)
     target_mean, target_std = target_moments(init, shape)
     law_ = law(init, shape)
     edges = _edges(values)
@@ -434,9 +453,12 @@ def compare(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
     shape = _default_shape(init) if shape is None else shape
     _no_entries(shape)
     _check_fits("compare", shape)
-    ours_values = _as_floats(_draw(init, seed, shape, dtype))
+    ours_values = _finite(_as_floats(_draw(init, seed, shape, dtype)),
+                          repr(init), shape, dtype)
     try:
-        theirs_values = _as_floats(_draw(theirs, seed, shape, dtype))
+        theirs_values = _finite(_as_floats(_draw(theirs, seed, shape, dtype)),
+                                f"jax.nn.initializers' {init.name}", shape,
+                                dtype)
     except NotImplementedError as error:  # orthogonal's QR in bfloat16.
         reason = next((a for a in reversed(error.args) if isinstance(a, str)),
                       str(error))
@@ -510,7 +532,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line on ``argv`` (default ``sys.argv[1:]``).
 
     Returns:
-      The exit status: 0, or 2 for bad input (after one line on stderr).
+      The exit status: 0, or 2 for bad input and any other error (after one
+      line on stderr, never a traceback).
     """
     arguments = _parser().parse_args(argv)
     try:
@@ -528,15 +551,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CliError as error:
         print(f"jinit: error: {error}", file=sys.stderr)
         return 2
-    except (MemoryError, jax.errors.JaxRuntimeError) as error:
-        if (isinstance(error, jax.errors.JaxRuntimeError)
-                and "RESOURCE_EXHAUSTED" not in str(error)):
-            raise
-        shape = getattr(arguments, "shape", None)
-        where = "" if shape is None else f" at --shape {shape}"
-        print(f"jinit: error: out of memory{where} "
-              f"({_one_line(error) or type(error).__name__}); use a smaller "
-              "--shape", file=sys.stderr)
+    except Exception as error:  # One line, whatever failed.
+        if isinstance(error, MemoryError) or (
+                isinstance(error, jax.errors.JaxRuntimeError)
+                and "RESOURCE_EXHAUSTED" in str(error)):
+            shape = getattr(arguments, "shape", None)
+            where = "" if shape is None else f" at --shape {shape}"
+            print(f"jinit: error: out of memory{where} "
+                  f"({_one_line(error) or type(error).__name__}); use a "
+                  "smaller --shape", file=sys.stderr)
+        else:
+            print(f"jinit: error: {type(error).__name__}: "
+                  f"{_one_line(error)} (unexpected: please report it to "
+                  "jinit with this command line)", file=sys.stderr)
         return 2
     print(output)
     return 0
