@@ -16,6 +16,7 @@ from jinit._distributions import (
     truncated_normal,
 )
 from jinit._ensemble import ensemble
+from jinit._fourier import stft
 from jinit._gains import calculate_gain
 from jinit._keys import path_key
 from jinit._presets import Preset, preset
@@ -48,6 +49,7 @@ from jinit.schemes import (
     depth_scaled_normal,
     fixup,
     hippo_legs,
+    hippo_legs_nplr,
     lru_gamma_log,
     lru_input,
     lru_nu_log,
@@ -63,6 +65,7 @@ from jinit.schemes import (
     mup_scaling,
     s4d,
     siren,
+    siren_bias,
     skip_init,
     small_init,
     ssm_step,
@@ -101,6 +104,7 @@ __all__ = [
     "he_normal",
     "he_uniform",
     "hippo_legs",
+    "hippo_legs_nplr",
     "identity",
     "lecun_normal",
     "lecun_uniform",
@@ -127,10 +131,12 @@ __all__ = [
     "s4d",
     "serialize",
     "siren",
+    "siren_bias",
     "skip_init",
     "small_init",
     "sparse",
     "ssm_step",
+    "stft",
     "t_fixup",
     "t_fixup_embedding",
     "truncated_normal",

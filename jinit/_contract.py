@@ -12,12 +12,13 @@ from.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 import math
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, ParamSpec, Protocol
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol
 
 import jax
 import jax.core
@@ -41,6 +42,14 @@ Check = Callable[[Shape, Mapping[str, Any], str], None]
 # for a complex dtype) that an initializer without an elementwise law draws
 # in dtype.
 Magnitude = Callable[[Shape, Mapping[str, Any], np.dtype], float]
+# Where the numbers of an elementwise law (a scale computed from the fans)
+# are rounded: "jax" computes them in the dtype drawn in, as
+# jax.nn.initializers does; "keras" in float64, rounded once to that dtype,
+# as Keras 3 does.
+Rounding = Literal["jax", "keras"]
+ROUNDINGS: tuple[Rounding, ...] = typing.get_args(Rounding)
+# The shape of a call that gave none (Keras's init(shape, dtype=dtype)).
+_NO_SHAPE: Any = object()
 
 
 @typing.runtime_checkable
@@ -119,23 +128,50 @@ class ConfiguredInitializer:
     """
 
     __slots__ = ("_build", "_config", "_draw", "_random", "_floating",
-                 "_allow_complex", "_check", "_magnitude", "__name__",
-                 "__weakref__")
+                 "_allow_complex", "_check", "_magnitude", "_rounding",
+                 "__name__", "__weakref__")
 
     def __init__(self, build: Callable[..., ConfiguredInitializer],
                  config: Mapping[str, Any],
                  draw: Draw | Elementwise | Deterministic, *,
                  random: bool, floating: bool, allow_complex: bool,
-                 check: Check | None, magnitude: Magnitude | None):
-        self._build = build
-        self._config = dict(config)
-        self._draw = draw
-        self._random = random
-        self._floating = floating
-        self._allow_complex = allow_complex
-        self._check = check
-        self._magnitude = magnitude
-        self.__name__ = build.__name__
+                 check: Check | None, magnitude: Magnitude | None,
+                 rounding: Rounding = "jax"):
+        if rounding not in ROUNDINGS:
+            raise ValueError(
+                f"`rounding` must be one of {', '.join(map(repr, ROUNDINGS))};"
+                f" got {rounding!r}.")
+        # Immutable (see __setattr__): the slots are set once, here.
+        for name, value in (("_build", build), ("_config", dict(config)),
+                            ("_draw", draw), ("_random", random),
+                            ("_floating", floating),
+                            ("_allow_complex", allow_complex),
+                            ("_check", check), ("_magnitude", magnitude),
+                            ("_rounding", rounding),
+                            ("__name__", build.__name__)):
+            object.__setattr__(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        """Refuses: an initializer is immutable; ``clone`` changes arguments.
+
+        Raises:
+          AttributeError: always, saying how to get the changed initializer.
+        """
+        config = self._config
+        if name in config:
+            raise AttributeError(
+                f"initializers are immutable: `{name}` of {self!r} cannot be "
+                f"set. Build a new one with it changed: "
+                f"init.clone({name}={value!r}).")
+        raise AttributeError(
+            f"initializers are immutable: {self!r} has no attribute {name!r} "
+            f"to set; its arguments are {', '.join(config) or 'none'}, which "
+            f"init.clone(argument=value) changes in a new initializer.")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(
+            f"initializers are immutable: {name!r} of {self!r} cannot be "
+            "deleted.")
 
     def __getattr__(self, name: str) -> Any:
         """The factory's arguments read as attributes, as on Keras objects.
@@ -162,15 +198,70 @@ class ConfiguredInitializer:
         """Whether the initializer draws random values from its key."""
         return self._random
 
+    @property
+    def rounding(self) -> Rounding:
+        """Where the numbers of its law are rounded: ``"jax"`` or ``"keras"``.
+
+        ``"jax"`` (every factory's) computes a law's scale in the dtype drawn
+        in, as ``jax.nn.initializers`` does, and draws its bits;
+        ``"keras"`` computes it in float64 and rounds it once to that dtype,
+        as Keras 3 does, and draws Keras's bits. They differ by an ulp or two
+        in the variance-scaling family, where the scale is computed from the
+        fans; see :meth:`with_rounding`.
+        """
+        return self._rounding
+
+    def with_rounding(self, rounding: Rounding) -> ConfiguredInitializer:
+        """This initializer with its law's numbers rounded as ``rounding``.
+
+        :func:`jinit.get` gives ``"keras"`` to what it loads from a dict
+        Keras wrote, and so does :func:`jinit.keras.initializer`.
+
+        Args:
+          rounding: ``"jax"`` or ``"keras"``; see :attr:`rounding`.
+
+        Returns:
+          An initializer with the same arguments, equal to this one only if
+          ``rounding`` is its own. An initializer without a random
+          elementwise law (a constant, ``orthogonal``, ``identity``) rounds
+          no scale: it is returned as it is, with :attr:`rounding` ``"jax"``.
+
+        Raises:
+          ValueError: ``rounding`` is neither.
+        """
+        if rounding not in ROUNDINGS:
+            raise ValueError(
+                f"`rounding` must be one of {', '.join(map(repr, ROUNDINGS))};"
+                f" got {rounding!r}.")
+        if not (self._random and isinstance(self._draw, Elementwise)):
+            return self
+        return ConfiguredInitializer(
+            self._build, self._config, self._draw, random=self._random,
+            floating=self._floating, allow_complex=self._allow_complex,
+            check=self._check, magnitude=self._magnitude, rounding=rounding)
+
     def law(self, shape: Shape, work_dtype: np.dtype
             ) -> _draws.Affine | Fill | None:
         """The law of every element at ``shape``, drawn in ``work_dtype``.
 
         See :class:`Elementwise`; ``None`` where the values have no such law.
+        With :attr:`rounding` ``"keras"``, an affine law's scale and shift
+        are computed in float64 and rounded once to ``work_dtype``.
         """
         if not isinstance(self._draw, Elementwise):
             return None
-        return self._draw.law(shape, work_dtype)
+        law = self._draw.law(shape, work_dtype)
+        if (self._rounding == "keras" and isinstance(law, _draws.Affine)
+                and work_dtype != np.float64):
+            exact = self._draw.law(shape, np.dtype(np.float64))
+            assert isinstance(exact, _draws.Affine)  # The same law.
+
+            def rounded(value: float | None) -> float | None:
+                return (None if value is None
+                        else float(np.asarray(value, work_dtype)))
+            law = dataclasses.replace(law, scale=rounded(exact.scale),
+                                      shift=rounded(exact.shift))
+        return law
 
     def get_config(self) -> dict[str, Any]:
         """The factory's arguments, defaults included (a fresh dict)."""
@@ -179,16 +270,31 @@ class ConfiguredInitializer:
     def from_config(self, config: Mapping[str, Any]) -> ConfiguredInitializer:
         """An initializer built by the same factory from ``config``.
 
-        ``config`` holds the arguments, as :meth:`get_config` returns them.
+        ``config`` holds the arguments, as :meth:`get_config` returns them;
+        the :attr:`rounding` is this one's.
         """
-        return self._build(**config)
+        built = self._build(**config)
+        return (built if self._rounding == built.rounding
+                else built.with_rounding(self._rounding))
 
-    def clone(self) -> ConfiguredInitializer:
-        """An initializer built anew from the same arguments.
+    def clone(self, **changes: Any) -> ConfiguredInitializer:
+        """An initializer built anew from the same arguments, or some changed.
 
-        It is equal to this one, as Keras's ``clone`` returns.
+        Initializers are immutable: ``init.clone(seed=3)`` is ``init`` with
+        its seed changed. Without ``changes`` it is equal to this one, as
+        Keras's ``clone`` returns.
+
+        Args:
+          **changes: arguments of the factory, replacing this one's.
+
+        Returns:
+          The new initializer.
+
+        Raises:
+          TypeError: an argument the factory does not take.
+          ValueError: as the factory, for a bad value.
         """
-        return self.from_config(self._config)
+        return self.from_config({**self._config, **changes})
 
     def prepare(self, key: jax.Array | None, shape: Any,
                 dtype: Any = None) -> Call:
@@ -201,12 +307,16 @@ class ConfiguredInitializer:
           TypeError: as a call with the same arguments.
           ValueError: as a call with the same arguments.
         """
-        if _is_shape(key) and _is_dtype(shape):
+        if _is_shape(key) and (shape is _NO_SHAPE or _is_dtype(shape)):
             raise TypeError(
-                f"`{self.name}` was called as init(shape, dtype), Haiku's "
-                "order; a jinit initializer takes a PRNG key first: "
-                "init(key, shape, dtype). In Haiku, use "
-                "jinit.haiku.initializer(init).")
+                f"`{self.name}` was called as init(shape, dtype), as Keras "
+                "and Haiku call their initializers; a jinit initializer "
+                "takes a PRNG key first: init(key, shape, dtype). In Keras, "
+                "pass kernel_initializer=jinit.keras.initializer(init); in "
+                "Haiku, w_init=jinit.haiku.initializer(init).")
+        if shape is _NO_SHAPE:
+            raise TypeError(f"`{self.name}` takes (key, shape, dtype=None); "
+                            f"got no `shape` (key {key!r}).")
         shape = _shapes.canonical(shape)
         if self._check is not None:
             self._check(shape, self._config, self.name)
@@ -229,8 +339,9 @@ class ConfiguredInitializer:
                     (work_dtype, dtype), repr(self))
         return Call(key, shape, dtype, work_dtype, law)
 
-    def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
-                 *, out_sharding: Sharding | PartitionSpec | None = None
+    def __call__(self, key: jax.Array | None, shape: Any = _NO_SHAPE,
+                 dtype: Any = None, *,
+                 out_sharding: Sharding | PartitionSpec | None = None
                  ) -> jax.Array:
         """The initializer's values for ``key`` at ``shape`` in ``dtype``.
 
@@ -277,15 +388,25 @@ class ConfiguredInitializer:
         values = draw(call.key, call.shape, call.work_dtype)
         return place(values.astype(call.dtype), out_sharding)
 
+    if TYPE_CHECKING:  # `shape` is required; only a mistaken call omits it.
+        def __call__(
+                self, key: jax.Array | None, shape: Any, dtype: Any = None, *,
+                out_sharding: Sharding | PartitionSpec | None = None
+        ) -> jax.Array:
+            ...
+
     def __repr__(self) -> str:
         defaults = _defaults(self._build)
         shown = [f"{name}={_show(value)}"
                  for name, value in self._config.items()
                  if value != defaults[name]]
-        return f"{self.name}({', '.join(shown)})"
+        made = f"{self.name}({', '.join(shown)})"
+        if self._rounding != "jax":
+            made += f".with_rounding({self._rounding!r})"
+        return made
 
     def _identity(self) -> tuple[Any, ...]:
-        return (self.name, tuple(self._config.items()))
+        return (self.name, tuple(self._config.items()), self._rounding)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, ConfiguredInitializer):
@@ -296,7 +417,7 @@ class ConfiguredInitializer:
         return hash(self._identity())
 
     def __reduce__(self):
-        return _rebuild, (self._build, self._config)
+        return _rebuild, (self._build, self._config, self._rounding)
 
 
 def host_draw(call: Call, key_data: np.ndarray | None = None
@@ -321,8 +442,9 @@ def host_draw(call: Call, key_data: np.ndarray | None = None
 
 
 def _rebuild(build: Callable[..., ConfiguredInitializer],
-             config: Mapping[str, Any]) -> ConfiguredInitializer:
-    return build(**config)
+             config: Mapping[str, Any], rounding: Rounding = "jax"
+             ) -> ConfiguredInitializer:
+    return build(**config).with_rounding(rounding)
 
 
 def _show(value: object) -> str:
@@ -434,6 +556,27 @@ def factory(*, random: bool, allow_complex: bool = False,
                     f"first, then call it: {fn.__name__}()(key, shape, "
                     f"dtype). In a framework pass kernel_init="
                     f"jinit.{fn.__name__}(), not jinit.{fn.__name__}.")
+            try:
+                return built(args, kwargs)
+            except (TypeError, ValueError) as error:
+                if not (args and _is_shape(args[0])
+                        or any(map(_is_dtype, args[1:]))):
+                    raise
+                # Called as the initializer it builds: Keras calls
+                # init(shape, dtype=dtype), Haiku init(shape, dtype).
+                name = fn.__name__
+                raise TypeError(
+                    f"`{name}` is a factory, called here as an initializer "
+                    f"with {', '.join(map(repr, args))}: build the "
+                    f"initializer first, jinit.{name}(), and call that as "
+                    f"init(key, shape, dtype). In Keras pass kernel_"
+                    f"initializer=jinit.keras.initializer(jinit.{name}()); "
+                    f"in Haiku w_init=jinit.haiku.initializer(jinit.{name}())"
+                    f"; in Flax kernel_init=jinit.{name}(). (The call as a "
+                    f"factory failed: {error})") from error
+
+        def built(args: tuple[Any, ...], kwargs: dict[str, Any]
+                  ) -> ConfiguredInitializer:
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as error:

@@ -7,9 +7,16 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
+import jax
 import numpy as np
 
-from jinit import _constants, _distributions, _structured, _variance_scaling
+from jinit import (
+    _constants,
+    _distributions,
+    _fourier,
+    _structured,
+    _variance_scaling,
+)
 from jinit._about import FAMILIES, Described, described
 from jinit._contract import ConfiguredInitializer
 from jinit._ensemble import ensemble
@@ -17,7 +24,7 @@ from jinit.schemes import _residual, _siren, _state_space, _width, _zer_o
 
 # The modules that define the initializers.
 MODULES = (_constants, _distributions, _variance_scaling, _structured,
-           _residual, _width, _zer_o, _state_space, _siren)
+           _fourier, _residual, _width, _zer_o, _state_space, _siren)
 
 
 def _factories() -> list[Described]:
@@ -58,15 +65,18 @@ KERAS_ALIASES = {
     "uniform": "random_uniform",
     "IdentityInitializer": "identity",
     "OrthogonalInitializer": "orthogonal",
+    "STFT": "stft",
+    "STFTInitializer": "stft",
 }
 
-_STFT = ("Keras's STFT initializer (the kernel of "
-         "keras.layers.STFTSpectrogram)")
 _BASE = ("Keras's abstract base class keras.initializers.Initializer, which "
          "draws nothing")
 # Names Keras 3 accepts for which jinit has no initializer, and what they are.
-NOT_PROVIDED = {"STFT": _STFT, "stft": _STFT, "STFTInitializer": _STFT,
-                "Initializer": _BASE, "initializer": _BASE}
+NOT_PROVIDED = {"Initializer": _BASE, "initializer": _BASE}
+
+# What Keras 3 writes for jinit.keras.initializer (registered_name
+# "jinit>JinitInitializer").
+ADAPTER = "JinitInitializer"
 
 # Every name get() and deserialize() accept, matched exactly: the factories'
 # names, their CamelCase class names, then Keras's aliases.
@@ -121,29 +131,35 @@ def get(identifier: Any) -> Callable[..., Any] | None:
         defaults: snake_case (``"he_normal"``), the spec's CamelCase
         (``"HeNormal"``) or one of Keras 3's aliases (``"zero"``, ``"one"``,
         ``"normal"``, ``"uniform"``, ``"IdentityInitializer"``,
-        ``"OrthogonalInitializer"``); a dict, read by :func:`deserialize`;
-        or any callable, returned unchanged so that a custom
-        ``(key, shape, dtype)`` function works wherever an initializer is
-        expected.
+        ``"OrthogonalInitializer"``, ``"STFT"``, ``"STFTInitializer"``); a
+        dict, read by :func:`deserialize` (Keras's, for its initializers and
+        for :func:`jinit.keras.initializer`, included); an array (NumPy,
+        JAX or a NumPy scalar), giving ``constant(identifier)`` as Keras's
+        ``initializers.get`` does (broadcast to the shape, NumPy rules,
+        where Keras requires that shape exactly); or any callable, returned
+        unchanged so that a custom ``(key, shape, dtype)`` function works
+        wherever an initializer is expected.
 
     Returns:
       An initializer, or ``None`` for ``None``.
 
     Raises:
       ValueError: an unknown name (with close matches suggested), a name of
-        a Keras initializer jinit does not provide (``"STFT"``), or a bad
-        dict (see :func:`deserialize`).
+        Keras's abstract base class (``"Initializer"``), or a bad dict (see
+        :func:`deserialize`).
       TypeError: an identifier of any other type, or a config naming an
         argument the factory does not take.
 
     Examples:
-      >>> import jinit
+      >>> import jinit, numpy as np
       >>> jinit.get("HeNormal") == jinit.he_normal()
       True
       >>> jinit.get("zero")
       zeros()
-      >>> jinit.get({"class_name": "RandomNormal", "config": {"stddev": 0.02}})
+      >>> jinit.get({"name": "random_normal", "config": {"stddev": 0.02}})
       random_normal(stddev=0.02)
+      >>> jinit.get(np.array([0.5, 1.5]))
+      constant(value=(0.5, 1.5))
     """
     if identifier is None:
         return None
@@ -151,11 +167,13 @@ def get(identifier: Any) -> Callable[..., Any] | None:
         return _factory(identifier)()
     if isinstance(identifier, Mapping):
         return deserialize(identifier)
+    if isinstance(identifier, (np.ndarray, np.generic, jax.Array)):
+        return _constants.constant(np.asarray(identifier))
     if callable(identifier):
         return identifier
     raise TypeError(
-        "`identifier` must be a name, a dict, a callable or None; got "
-        f"{type(identifier).__name__} {identifier!r}.")
+        "`identifier` must be a name, a dict, an array, a callable or None; "
+        f"got {type(identifier).__name__} {identifier!r}.")
 
 
 def _jsonable(value: object) -> object:
@@ -175,6 +193,9 @@ def _jsonable(value: object) -> object:
 def serialize(init: ConfiguredInitializer) -> dict[str, Any]:
     """A JSON-compatible dict that :func:`deserialize` turns back to ``init``.
 
+    ``{"name": ..., "config": {...}}``; an initializer with Keras's rounding
+    also has the ``"class_name"`` of Keras, which gives it back.
+
     Examples:
       >>> import jinit
       >>> jinit.serialize(jinit.glorot_normal(seed=3))["config"]["seed"]
@@ -187,6 +208,9 @@ def serialize(init: ConfiguredInitializer) -> dict[str, Any]:
             "jinit.get() accepts it as it is.")
     config = {name: _jsonable(value)
               for name, value in init.get_config().items()}
+    if init.rounding == "keras":
+        return {"name": init.name, "class_name": camel_case(init.name),
+                "config": config}
     return {"name": init.name, "config": config}
 
 
@@ -264,18 +288,27 @@ def deserialize(config: Mapping[str, Any]) -> ConfiguredInitializer:
     """Rebuilds an initializer from :func:`serialize`'s dict or a Keras one.
 
     Every dict ``keras.initializers.serialize`` writes for a Keras 3
-    initializer jinit provides loads as the same law: its ``class_name``
-    (or an alias) names the factory, its ``config`` the arguments, read as
-    Keras means them (``input_axes``/``output_axes`` are the only axes in
-    the fans; a ``SeedGenerator`` seed is its int seed). Other keys
-    (``module``, ``registered_name``) are ignored. A seed gives the same law
-    as in Keras, not the same values (Keras's int seed ``s`` is the raw key
-    ``[s, 0]``; :func:`jinit.keras.initializer` draws with it).
+    initializer loads as the same law: its ``class_name`` (or an alias)
+    names the factory, its ``config`` the arguments, read as Keras means
+    them (``input_axes``/``output_axes`` are the only axes in the fans; a
+    ``SeedGenerator`` seed is its int seed). Other keys (``module``,
+    ``registered_name``) are ignored. A dict with a ``class_name`` loads
+    with Keras's rounding (``init.rounding == "keras"``): from the same key,
+    Keras's bits, where jinit's factories draw ``jax.nn.initializers``'
+    (they differ by an ulp or two in the variance-scaling family). A seed
+    gives the same law as in Keras, not the same values (Keras's int seed
+    ``s`` is the raw key ``[s, 0]``; :func:`jinit.keras.initializer` draws
+    with it).
+
+    The dict Keras writes for :func:`jinit.keras.initializer`
+    (``class_name`` ``"JinitInitializer"``) loads as its jinit initializer,
+    with Keras's rounding, and the adapter's int (or ``SeedGenerator``) seed
+    as its seed where it has none, again the same law, not the same values.
 
     Args:
       config: a dict with a ``"name"`` or Keras ``"class_name"`` (or both,
         naming the same initializer) and an optional ``"config"`` dict of
-        arguments.
+        arguments, or Keras's dict of a ``jinit.keras.initializer``.
 
     Returns:
       The initializer.
@@ -290,12 +323,15 @@ def deserialize(config: Mapping[str, Any]) -> ConfiguredInitializer:
 
     Examples:
       >>> import jinit
-      >>> jinit.deserialize({"module": "keras.initializers",
-      ...                    "class_name": "HeNormal",
-      ...                    "config": {"seed": 1, "input_axes": [0],
-      ...                               "output_axes": [1, 2]},
-      ...                    "registered_name": None})
-      he_normal(seed=1, in_axis=(0,), out_axis=(1, 2), other_axes='ignored')
+      >>> init = jinit.deserialize({"module": "keras.initializers",
+      ...                           "class_name": "HeNormal",
+      ...                           "config": {"seed": 1, "input_axes": [0],
+      ...                                      "output_axes": [1, 2]},
+      ...                           "registered_name": None})
+      >>> init == jinit.he_normal(1, in_axis=(0,), out_axis=(1, 2),
+      ...                         other_axes="ignored"
+      ...                         ).with_rounding("keras")
+      True
     """
     if not isinstance(config, Mapping):
         raise TypeError(
@@ -303,12 +339,32 @@ def deserialize(config: Mapping[str, Any]) -> ConfiguredInitializer:
             "keras.initializers.serialize; got "
             f"{type(config).__name__} {config!r}. Use jinit.get for a name "
             "or None.")
-    factory = _identified(config)
     arguments = config.get("config") or {}
     if not isinstance(arguments, Mapping):
         raise TypeError(f"`config['config']` must be a dict of arguments; got "
                         f"{arguments!r}.")
+    if config.get("class_name") == ADAPTER:
+        return _adapted(arguments)
+    factory = _identified(config)
     arguments = _keras_arguments(factory, arguments)
     if isinstance(arguments.get("init"), Mapping):  # ensemble's initializer.
         arguments["init"] = deserialize(arguments["init"])
-    return factory(**arguments)
+    init = factory(**arguments)
+    return init.with_rounding("keras") if "class_name" in config else init
+
+
+def _adapted(arguments: Mapping[str, Any]) -> ConfiguredInitializer:
+    """The jinit initializer of a ``jinit.keras.initializer``'s config."""
+    inner = arguments.get("init")
+    if not isinstance(inner, (str, Mapping)):
+        raise ValueError(
+            "`config['config']['init']` of a JinitInitializer must be the "
+            f"name or dict of a jinit initializer; got {inner!r}.")
+    init = _factory(inner)() if isinstance(inner, str) else deserialize(inner)
+    seed = arguments.get("seed")
+    if isinstance(seed, Mapping):
+        seed = _keras_seed(seed)
+    if (seed is not None and init.random
+            and init.get_config().get("seed") is None):
+        init = init.clone(seed=seed)
+    return init.with_rounding("keras")

@@ -105,8 +105,8 @@ def path_stable(rules: Sequence[Rule],
       Nothing; use it as ``with jinit.haiku.path_stable(rules):``.
 
     Raises:
-      TypeError: a rule is not a ``(pattern, init)`` pair with a callable
-        ``init``.
+      TypeError: ``rules`` is not a list (or other sequence) of rules, or a
+        rule is not a ``(pattern, init)`` pair with a callable ``init``.
       ValueError: a pattern is not a regular expression, or (when the
         parameter is created) no rule matches a parameter's full name (the
         name and the patterns are given).
@@ -122,6 +122,11 @@ def path_stable(rules: Sequence[Rule],
       >>> params["out"]["b"].tolist() == [0.0] * 8
       True
     """
+    if isinstance(rules, (str, bytes)) or not isinstance(rules, Sequence):
+        raise TypeError(
+            "`rules` must be a list of (pattern, init) pairs, such as "
+            "[(r\"/w$\", jinit.he_normal())]; got "
+            f"{type(rules).__name__} {rules!r}.")
     compiled = compile_rules(
         rules, without_sharding="Haiku places its parameters itself")
     if not hk.running_init():

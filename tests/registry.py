@@ -88,6 +88,9 @@ CASES = [
          shape=(3, 8, 8)),
     Case("dirac", jinit.dirac(), False, shape=KERNEL_SHAPE),
     Case("dirac(groups=2)", jinit.dirac(groups=2), False, shape=(3, 4, 16)),
+    Case("stft", jinit.stft(), False, shape=(16, 2, 9)),
+    Case("stft(imag, window=None)", jinit.stft("imag", window=None), False,
+         shape=(8, 1, 5)),
     Case("orthogonal", jinit.orthogonal(gain=1.5), True, complex=True),
     Case("orthogonal(batch_axis=0)", jinit.orthogonal(batch_axis=0), True,
          shape=(3, 8, 8), complex=True),
@@ -187,6 +190,9 @@ SIREN_LIMIT = math.sqrt(6 / 512) / 30
 SEQUENCE = [
     Case("hippo_legs", jinit.hippo_legs(), False, shape=(16, 16)),
     Case("hippo_legs(B)", jinit.hippo_legs("B"), False),
+    Case("hippo_legs_nplr", jinit.hippo_legs_nplr(), False),
+    Case("hippo_legs_nplr(V, imag)", jinit.hippo_legs_nplr("V", "imag"),
+         False, shape=(16, 8)),
     Case("s4d", jinit.s4d(), False),
     Case("s4d(legs, real)", jinit.s4d("legs", "real"), False),
     Case("mamba_a_log", jinit.mamba_a_log(), False),
@@ -209,6 +215,8 @@ SEQUENCE = [
          (-SIREN_LIMIT, SIREN_LIMIT)),
     Case("siren(first_layer)", jinit.siren(first_layer=True), True,
          _uniform(-1 / 512, 1 / 512), (-1 / 512, 1 / 512)),
+    Case("siren_bias", jinit.siren_bias(512), True,
+         _uniform(-512 ** -0.5, 512 ** -0.5), (-512 ** -0.5, 512 ** -0.5)),
 ]
 CASES += SEQUENCE
 

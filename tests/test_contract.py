@@ -12,7 +12,8 @@ import jinit
 FLOAT_DTYPES = ["float32", "bfloat16", "float16"]
 EXACT_DTYPES = ["int8", "int32", "uint8", "bool", "complex64"]
 # Deterministic initializers whose values are real, not integers.
-FLOATING = ("zer_o", "hippo_legs", "s4d", "mamba_a_log")
+FLOATING = ("zer_o", "hippo_legs", "hippo_legs_nplr", "s4d", "mamba_a_log",
+            "stft")
 KEY = jax.random.key(7)
 MEMBERS = 5
 
@@ -121,7 +122,8 @@ def test_zero_size_shapes_give_empty_arrays(case):
                                    "delta_orthogonal", "sparse",
                                    "convolution_orthogonal",
                                    "t_fixup_embedding", "zer_o",
-                                   "hippo_legs", "s4d", "mamba_a_log")],
+                                   "hippo_legs", "hippo_legs_nplr", "s4d",
+                                   "mamba_a_log", "stft")],
                          ids=repr)
 def test_any_rank(case, shape):
     chex.assert_shape(case.init(KEY, shape), shape)

@@ -36,6 +36,7 @@ ALL = [
     "he_normal",
     "he_uniform",
     "hippo_legs",
+    "hippo_legs_nplr",
     "identity",
     "lecun_normal",
     "lecun_uniform",
@@ -62,10 +63,12 @@ ALL = [
     "s4d",
     "serialize",
     "siren",
+    "siren_bias",
     "skip_init",
     "small_init",
     "sparse",
     "ssm_step",
+    "stft",
     "t_fixup",
     "t_fixup_embedding",
     "truncated_normal",
@@ -82,7 +85,8 @@ SIGNATURES = {
         "config: 'Mapping[str, Any]', "
         "draw: 'Draw | Elementwise | Deterministic', *, "
         "random: 'bool', floating: 'bool', allow_complex: 'bool', "
-        "check: 'Check | None', magnitude: 'Magnitude | None')"),
+        "check: 'Check | None', magnitude: 'Magnitude | None', "
+        "rounding: 'Rounding' = 'jax')"),
     "Initializer": "(*args, **kwargs)",
     "LsuvResult": (
         "(params: ForwardRef('Any'), variances: ForwardRef('jax.Array'), "
@@ -174,6 +178,10 @@ SIGNATURES = {
     "hippo_legs": (
         "(part: 'HippoPart' = 'A', *, "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "hippo_legs_nplr": (
+        "(part: 'NplrPart' = 'B', component: 'Component' = 'real', "
+        "b_clip: 'float | None' = 2.0, *, "
+        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "identity": (
         "(gain: 'float' = 1.0, *, batch_axis: 'Axes' = (), "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
@@ -192,15 +200,21 @@ SIGNATURES = {
     "lru_gamma_log": (
         "(nu_log: 'ArrayLike') -> 'jax.Array'"),
     "lru_input": (
-        "(seed: 'int | None' = None, *, "
-        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+        "(seed: 'int | None' = None, *, in_axis: 'Axes' = -2, "
+        "out_axis: 'Axes' = -1, batch_axis: 'Axes' = (), "
+        "dtype: 'DTypeLike | None' = None, "
+        "other_axes: 'OtherAxes' = 'receptive_field')"
+        " -> 'ConfiguredInitializer'"),
     "lru_nu_log": (
         "(r_min: 'float' = 0.0, r_max: 'float' = 1.0, "
         "seed: 'int | None' = None, *, "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "lru_output": (
-        "(seed: 'int | None' = None, *, "
-        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+        "(seed: 'int | None' = None, *, in_axis: 'Axes' = -2, "
+        "out_axis: 'Axes' = -1, batch_axis: 'Axes' = (), "
+        "dtype: 'DTypeLike | None' = None, "
+        "other_axes: 'OtherAxes' = 'receptive_field')"
+        " -> 'ConfiguredInitializer'"),
     "lru_theta_log": (
         "(max_phase: 'float' = 6.28, seed: 'int | None' = None, *, "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
@@ -219,7 +233,11 @@ SIGNATURES = {
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "mamba_dt_proj": (
         "(dt_scale: 'float' = 1.0, seed: 'int | None' = None, *, "
-        "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+        "in_axis: 'Axes' = -2, "
+        "out_axis: 'Axes' = -1, batch_axis: 'Axes' = (), "
+        "dtype: 'DTypeLike | None' = None, "
+        "other_axes: 'OtherAxes' = 'receptive_field')"
+        " -> 'ConfiguredInitializer'"),
     "materialize": "(key: 'jax.Array', specs: 'Any') -> 'Any'",
     "mimetic": (
         "(key: 'jax.Array | int', params: 'Any', *, num_heads: 'int', "
@@ -229,7 +247,10 @@ SIGNATURES = {
         "output_kernel: 'str' = '\\\\bout/kernel\\\\b', "
         "alpha_qk: 'float' = 0.7, beta_qk: 'float' = 0.7, "
         "alpha_vo: 'float' = 0.4, beta_vo: 'float' = 0.4, "
-        "distribution: 'Distribution' = 'uniform') -> 'Any'"),
+        "distribution: 'Distribution' = 'uniform', "
+        "vo_product: 'VoProduct' = 'authors_code', "
+        "in_axis: 'Axes | None' = None, out_axis: 'Axes | None' = None)"
+        " -> 'Any'"),
     "mup": "(specs: 'Any', base: 'Any') -> 'Any'",
     "mup_learning_rates": (
         "(specs: 'Any', base: 'Any', optimizer: 'Optimizer' = 'adam')"
@@ -258,6 +279,11 @@ SIGNATURES = {
         "(omega_0: 'float' = 30.0, first_layer: 'bool' = False, "
         "seed: 'int | None' = None, *, in_axis: 'Axes' = -2, "
         "out_axis: 'Axes' = -1, batch_axis: 'Axes' = (), "
+        "dtype: 'DTypeLike | None' = None, "
+        "other_axes: 'OtherAxes' = 'receptive_field')"
+        " -> 'ConfiguredInitializer'"),
+    "siren_bias": (
+        "(fan_in: 'int', seed: 'int | None' = None, *, "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
     "skip_init": (
         "(alpha: 'float' = 0.0, *, dtype: 'DTypeLike | None' = None)"
@@ -274,6 +300,11 @@ SIGNATURES = {
         "parametrization: 'Parametrization' = 'log', "
         "floor: 'float' = 0.0, seed: 'int | None' = None, *, "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "stft": (
+        "(side: 'Side' = 'real', window: 'str | Sequence[float] | None' = "
+        "'hann', scaling: 'Scaling | None' = 'density', "
+        "periodic: 'bool' = False, *, dtype: 'DTypeLike | None' = None)"
+        " -> 'ConfiguredInitializer'"),
     "t_fixup": (
         "(n_layers: 'int', stack: 'Stack' = 'encoder', "
         "seed: 'int | None' = None, *, "

@@ -93,8 +93,8 @@ def test_s4d_inv_approximates_s4d_legs():
     """S4D-Inv is the paper's closed-form approximation of LegS's spectrum.
 
     Median relative error 0.178 at N = 64; the other closed forms of the
-    authors' code are far off: ``N/pi (N/(n+1) - 1)`` ("inv2") 1.29, Lin
-    0.94.
+    authors' code are far off: ``N/pi (N/(n+1) - 1)`` ("inv2") 1.243, Lin
+    0.921.
     """
     m = 32
     legs = np.sort(np.asarray(jinit.s4d("legs")(None, (m,)), np.float64))

@@ -19,9 +19,10 @@ from jinit.schemes._residual import (
     t_fixup_embedding,
     wang_init,
 )
-from jinit.schemes._siren import siren
+from jinit.schemes._siren import siren, siren_bias
 from jinit.schemes._state_space import (
     hippo_legs,
+    hippo_legs_nplr,
     lru_gamma_log,
     lru_input,
     lru_nu_log,
@@ -45,6 +46,7 @@ __all__ = [
     "depth_scaled_normal",
     "fixup",
     "hippo_legs",
+    "hippo_legs_nplr",
     "lru_gamma_log",
     "lru_input",
     "lru_nu_log",
@@ -60,6 +62,7 @@ __all__ = [
     "mup_scaling",
     "s4d",
     "siren",
+    "siren_bias",
     "skip_init",
     "small_init",
     "ssm_step",

@@ -72,6 +72,13 @@ def _scaling(name: str, leaf: Any, base: Any) -> MupScaling:
         in_axes, out_axes = axes["in_axis"], axes["out_axis"]
         others = [a for a in range(len(shape))
                   if a not in in_axes + out_axes + axes["batch_axis"]]
+    for argument, dims in (("specs", shape), ("base", base_shape)):
+        empty = [a for a in (*in_axes, *out_axes) if dims[a] == 0]
+        if empty:
+            raise ValueError(
+                f"`{argument}` has shape {dims} at {name!r}: its fan axes "
+                f"{empty} have size 0, and muP scales by the ratio of each "
+                "width to the base's, so every width must be >= 1.")
     changed = [a for a in others if shape[a] != base_shape[a]]
     if changed:
         raise ValueError(
@@ -161,8 +168,9 @@ def mup_scaling(specs: Any, base: Any) -> Any:
       A tree of :class:`jinit.MupScaling` with the structure of ``specs``.
 
     Raises:
-      ValueError: ``base`` lacks a path of ``specs``, a rank differs, or an
-        axis other than the fans (a kernel's receptive field) changes.
+      ValueError: ``base`` lacks a path of ``specs``, a rank differs, an
+        axis other than the fans (a kernel's receptive field) changes, or a
+        fan axis of ``specs`` or ``base`` has size 0.
       TypeError: a leaf has no shape.
 
     Examples:
