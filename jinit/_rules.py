@@ -44,14 +44,19 @@ def compile_rules(rules: Sequence[Rule], *,
         ``(pattern, init)`` pairs (said in the error), or ``None``.
 
     Raises:
-      TypeError: a rule is not such a tuple, or its ``init`` is not
-        callable.
+      TypeError: ``rules`` is not a list (or other sequence) of rules, a
+        rule is not such a tuple, or its ``init`` is not callable.
       ValueError: a pattern is not a regular expression.
     """
     sizes = (2,) if without_sharding else (2, 3)
     wanted = (f"a (pattern, init) pair ({without_sharding})"
               if without_sharding else
               "a (pattern, init) or (pattern, init, sharding) tuple")
+    if isinstance(rules, (str, bytes)) or not isinstance(rules, Sequence):
+        raise TypeError(
+            f"`rules` must be a list of rules, each {wanted}, such as "
+            f"[(r\"kernel$\", jinit.he_normal())]; got "
+            f"{type(rules).__name__} {rules!r}.")
     compiled = []
     for rule in rules:
         if not isinstance(rule, tuple) or len(rule) not in sizes:

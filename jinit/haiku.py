@@ -122,11 +122,6 @@ def path_stable(rules: Sequence[Rule],
       >>> params["out"]["b"].tolist() == [0.0] * 8
       True
     """
-    if isinstance(rules, (str, bytes)) or not isinstance(rules, Sequence):
-        raise TypeError(
-            "`rules` must be a list of (pattern, init) pairs, such as "
-            "[(r\"/w$\", jinit.he_normal())]; got "
-            f"{type(rules).__name__} {rules!r}.")
     compiled = compile_rules(
         rules, without_sharding="Haiku places its parameters itself")
     if not hk.running_init():

@@ -133,10 +133,19 @@ def test_path_stable_rules_must_be_a_list(rules):
             return hk.Linear(2)(x)
 
     with pytest.raises(TypeError, match=(
-            r"`rules` must be a list of \(pattern, init\) pairs, such as "
-            r"\[\(r\"/w\$\", jinit.he_normal\(\)\)\]; got "
-            + type(rules).__name__)):
+            r"`rules` must be a list of rules, each a \(pattern, init\) pair "
+            r"\(Haiku places its parameters itself\), such as \[\(r\"kernel"
+            r"\$\", jinit.he_normal\(\)\)\]; got " + type(rules).__name__)):
         hk.transform(forward).init(KEY, jnp.ones((1, 3)))
+
+
+@pytest.mark.parametrize("rules", [None, "kernel$"])
+def test_assign_rules_must_be_a_list(rules):
+    with pytest.raises(TypeError, match=(
+            r"`rules` must be a list of rules, each a \(pattern, init\) or "
+            r"\(pattern, init, sharding\) tuple, .*; got "
+            + type(rules).__name__)):
+        jinit.assign({"kernel": jnp.zeros((2, 2))}, rules)
 
 
 def test_setting_an_argument_says_initializers_are_immutable():
