@@ -1,5 +1,6 @@
 """``python -m benchmarks``: jinit against jax.nn.initializers, Haiku, Keras 3
-(JAX backend) and torch.nn.init, side by side in one process; and whole
+(JAX backend) and torch.nn.init, side by side in one process; what
+``jinit.diagnose`` costs against a forward and backward pass; and whole
 models initialized by jinit, jax.nn.initializers and torch.nn.init, each
 first in a fresh process.
 
@@ -102,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
 
     tables = ([] if args.only_models
               else _initializer_tables(settings, present))
+    diagnose_table = suites.diagnose_cost(settings["repeats"],
+                                          settings["min_seconds"],
+                                          tiny=args.quick)
+    print("  done: jinit.diagnose", flush=True)
     model_table = suites.whole_models(
         present, settings["model_processes"],
         settings["model_warm_repeats"], tiny=args.quick)
@@ -118,8 +123,8 @@ def main(argv: list[str] | None = None) -> int:
         "machine": report.machine(),
         "libraries": {name: libraries.version(name) for name in present},
         "skipped": skipped,
-        "tables": [table.as_dict() for table in (*tables, model_table,
-                                                 construction_table)],
+        "tables": [table.as_dict() for table in (
+            *tables, diagnose_table, model_table, construction_table)],
     }
     print(report.text(record))
     args.out.mkdir(parents=True, exist_ok=True)

@@ -128,8 +128,27 @@ def _construction_cells(way: str, runs: Sequence[float],
             over("torch"), over("nnx-no-draw")]
 
 
+DIAGNOSE_HEADER = ["ms", "÷ forward+backward", "MiB", "÷ forward+backward"]
+
+
+def _diagnose_cells(name: str, row: dict[str, Any],
+                    base: dict[str, Any]) -> list[str]:
+    def over(figure: str) -> str:
+        return (f"{row[figure] / base[figure]:.2f}×"
+                if row[figure] and base[figure] else "—")
+
+    return [name, f"{row['seconds'] * 1e3:.1f}", over("seconds"),
+            "—" if row["bytes"] is None else f"{row['bytes'] / 2**20:.0f}",
+            over("bytes")]
+
+
 def _grid(table: dict[str, Any], present: Sequence[str]) -> list[list[str]]:
     """A table's header (its first cell empty) and rows, as cells."""
+    if "diagnose" in table:
+        base = table["diagnose"]["forward+backward"]
+        return [["", *DIAGNOSE_HEADER]] + [
+            _diagnose_cells(name, row, base)
+            for name, row in table["diagnose"].items()]
     if "construction" in table:
         medians = {way: statistics.median(runs)
                    for way, runs in table["construction"].items()}
@@ -167,7 +186,8 @@ def markdown_tables(record: dict[str, Any]) -> str:
     for table in record["tables"]:
         header, *rows = _grid(table, present)
         header[0] = ("model" if "models" in table else "way"
-                     if "construction" in table else "initializer"
+                     if "construction" in table else "computation"
+                     if "diagnose" in table else "initializer"
                      if table["elements"] else "row")
         lines = [f"### {table['title']}", ""]
         if "note" in table:

@@ -12,7 +12,7 @@ from typing import Any
 
 import jax
 
-from benchmarks import construction, libraries, measure, models
+from benchmarks import construction, diagnostics, libraries, measure, models
 
 KEY = jax.random.key(0)
 
@@ -62,6 +62,21 @@ class ConstructionTable:
     def as_dict(self) -> dict[str, Any]:
         return {"name": self.name, "title": self.title, "note": self.note,
                 "parameters": self.parameters, "construction": self.rows}
+
+
+@dataclass
+class DiagnoseTable:
+    """``jinit.diagnose`` against one forward and backward pass:
+    ``rows[contender]`` holds its ``seconds`` and ``bytes``."""
+
+    name: str
+    title: str
+    note: str
+    rows: dict[str, dict[str, float | None]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "title": self.title, "note": self.note,
+                "diagnose": self.rows}
 
 
 def _calls(name: str, shape: tuple[int, ...], dtype: str,
@@ -248,4 +263,25 @@ def whole_models(present: Sequence[str], processes: int, warm_repeats: int,
                 run[figure] for run in runs[library])
                 for library in contenders}
                for figure in ("cold", "warm", "peak_memory")}}
+    return table
+
+
+def diagnose_cost(repeats: int, min_seconds: float, tiny: bool
+                  ) -> DiagnoseTable:
+    """:func:`benchmarks.diagnostics.cost` as a table."""
+    figures = diagnostics.cost(repeats, min_seconds, tiny)
+    table = DiagnoseTable(
+        "diagnose",
+        "jinit.diagnose on a GPT-2-small-shaped model" + (
+            ", tiny sizes" if tiny else ""),
+        f"{figures['parameters'] / 1e6:.1f}M parameters, a batch of "
+        f"{figures['tokens']} tokens, float32, jitted: one forward and "
+        "backward pass of the next-token cross-entropy (its gradient with "
+        "respect to every parameter) against jinit.diagnose of the same "
+        f"function and loss ({figures['records']} weight operations). "
+        "Median seconds, timed in turn; memory: XLA's temporary and output "
+        "buffers of each compiled program.")
+    table.rows = {name: {"seconds": figures["seconds"][name],
+                         "bytes": figures["bytes"][name]}
+                  for name in figures["seconds"]}
     return table

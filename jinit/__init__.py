@@ -40,6 +40,14 @@ from jinit._variance_scaling import (
     lecun_uniform,
     variance_scaling,
 )
+from jinit.diagnostics import (
+    CoordCheck,
+    Diagnosis,
+    JacobianSpectrum,
+    LayerDiagnosis,
+    coord_check,
+    diagnose,
+)
 from jinit.schemes import (
     LsuvResult,
     MupScaling,
@@ -79,7 +87,11 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfiguredInitializer",
+    "CoordCheck",
+    "Diagnosis",
     "Initializer",
+    "JacobianSpectrum",
+    "LayerDiagnosis",
     "LsuvResult",
     "MupScaling",
     "Param",
@@ -90,11 +102,13 @@ __all__ = [
     "compute_fans",
     "constant",
     "convolution_orthogonal",
+    "coord_check",
     "deepnorm",
     "deepnorm_scales",
     "delta_orthogonal",
     "depth_scaled_normal",
     "deserialize",
+    "diagnose",
     "dirac",
     "ensemble",
     "fixup",

@@ -1,7 +1,7 @@
 """``python -m jinit`` and the ``jinit`` console script.
 
-With no command, the catalogue of every initializer; ``list``, ``show`` and
-``compare``.
+With no command, the catalogue of every initializer; ``list``, ``show``,
+``compare`` and ``check``.
 """
 
 import sys

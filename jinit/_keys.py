@@ -187,6 +187,17 @@ def path_string(path: Sequence[Any]) -> str:
     return "/".join(parts)
 
 
+def variable_path(path: Sequence[Any]) -> Sequence[Any]:
+    """``path`` without the trailing ``.value`` of a Flax NNX variable.
+
+    An ``nnx.Variable``'s array sits at (*the variable's path, ``value``):
+    jinit names it by the variable's path (``"layers/0/kernel"``).
+    """
+    if path and getattr(path[-1], "name", None) == "value":
+        return path[:-1]
+    return path
+
+
 # Paths listed in an error about a path that is not in a tree.
 SHOWN_PATHS = 30
 

@@ -31,7 +31,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from jinit import _keys
 from jinit._contract import Initializer
-from jinit._keys import unique_path_strings
+from jinit._keys import unique_path_strings, variable_path
 from jinit._rules import compile_rules
 from jinit._trees import redraw
 
@@ -168,10 +168,7 @@ def reinit(model: Model, key: jax.Array,
         rules, without_sharding="NNX variables keep their own sharding")
     graphdef, state = nnx.split(model)
     flat, treedef = jax.tree_util.tree_flatten_with_path(state)
-    # Each variable's array sits at (*variable path, "value").
-    names = unique_path_strings([
-        path[:-1] if path and getattr(path[-1], "name", None) == "value"
-        else path for path, _ in flat])
+    names = unique_path_strings([variable_path(path) for path, _ in flat])
     drawn = redraw(list(zip(names, (leaf for _, leaf in flat), strict=True)),
                    key, compiled, strict=strict)
     leaves = [drawn.get(index, leaf) for index, (_, leaf) in enumerate(flat)]

@@ -17,6 +17,7 @@ TITLES = ["Throughput, 64×64 float32", "Throughput, 64×64 bfloat16",
           "Ensemble of 4 × 32×32", "Orthogonal, float32",
           "First call at a new 32×16 shape, eager",
           "First call at a new 32×16 shape, jit",
+          "jinit.diagnose on a GPT-2-small-shaped model, tiny sizes",
           "Whole models, float32, tiny sizes",
           "Building a GPT-2-small-shaped model, float32, tiny sizes"]
 
@@ -31,6 +32,12 @@ def check_figures(record, libraries_run):
     positive, finite number of seconds, however long it took."""
     *tables, whole_models, construction = record["tables"]
     for table in tables:
+        if "diagnose" in table:  # jinit.diagnose against a forward+backward
+            assert set(table["diagnose"]) == {"forward+backward", "diagnose"}
+            for row in table["diagnose"].values():
+                assert positive_and_finite([row["seconds"]]), row
+                assert row["bytes"] is None or row["bytes"] > 0, row
+            continue
         for seconds in table["seconds"].values():
             assert set(seconds) == libraries_run
             assert positive_and_finite(seconds.values()), seconds
@@ -102,6 +109,8 @@ def record_of(seconds):
     times = {"jinit": seconds, "jax": seconds}
     return {"tables": [
         {"seconds": {"uniform": times}},
+        {"diagnose": {name: {"seconds": seconds, "bytes": 1}
+                      for name in ("forward+backward", "diagnose")}},
         {"models": {"GPT-2 small": {"cold": times, "warm": times,
                                     "peak_memory": {"jinit": 0, "jax": 1}}}},
         {"construction": {"nnx-jinit": [seconds]}}]}

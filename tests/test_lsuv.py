@@ -313,12 +313,14 @@ def _params():
      r"`layers` entry 'n' must name a floating-point array .* got int32"),
     (dict(layers=["b"], key=KEY), ValueError,
      r"`layers` entry 'b' has shape \(3,\); the orthonormal"),
-    (dict(apply_fn=lambda p, x: [x @ p["w"], x @ p["w"]]), ValueError,
+    (dict(apply_fn=lambda p, x: [x @ p["w"], x @ p["w"]], find_layers=False),
+     ValueError,
      r"`apply_fn` must return one output per entry of `layers` \(1\); "
      r"got a list of 2"),
-    (dict(apply_fn=lambda p, x: {"v": x @ p["w"]}), ValueError,
+    (dict(apply_fn=lambda p, x: {"v": x @ p["w"]}, find_layers=False),
+     ValueError,
      r"Mapping lacks the keys 'w' \(it has 'v'\)"),
-    (dict(apply_fn=lambda p, x: x @ p["w"]), TypeError,
+    (dict(apply_fn=lambda p, x: x @ p["w"], find_layers=False), TypeError,
      r"`apply_fn` must return a sequence .* got a single array of "
      r"shape \(2, 3\)"),
     (dict(apply_fn=lambda p, x: [jnp.ones((2,), jnp.int32)]), TypeError,

@@ -2,8 +2,9 @@
 
 Module-level imports between jinit's modules (those under
 ``typing.TYPE_CHECKING`` excluded) must form a directed acyclic graph, and
-the core (every module but the registry, ``jinit.cli``, ``jinit.schemes``
-and the framework adapters) imports none of those, nor the package itself.
+the core (every module but the registry, ``jinit.cli``, ``jinit.schemes``,
+``jinit.diagnostics`` and the framework adapters) imports none of those, nor
+the package itself.
 """
 
 import ast
@@ -13,8 +14,9 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "jinit"
 # What the core may not import: the registry of every initializer, the
-# schemes, the command line and the framework adapters.
-UPPER = ("jinit._registry", "jinit.cli", "jinit.schemes", "jinit.flax",
+# schemes, the diagnostics, the command line and the framework adapters.
+UPPER = ("jinit._registry", "jinit.cli", "jinit.schemes",
+         "jinit.diagnostics", "jinit.flax",
          "jinit.haiku", "jinit.equinox", "jinit.keras")
 
 

@@ -11,7 +11,11 @@ import jinit
 
 ALL = [
     "ConfiguredInitializer",
+    "CoordCheck",
+    "Diagnosis",
     "Initializer",
+    "JacobianSpectrum",
+    "LayerDiagnosis",
     "LsuvResult",
     "MupScaling",
     "Param",
@@ -22,11 +26,13 @@ ALL = [
     "compute_fans",
     "constant",
     "convolution_orthogonal",
+    "coord_check",
     "deepnorm",
     "deepnorm_scales",
     "delta_orthogonal",
     "depth_scaled_normal",
     "deserialize",
+    "diagnose",
     "dirac",
     "ensemble",
     "fixup",
@@ -87,7 +93,29 @@ SIGNATURES = {
         "random: 'bool', floating: 'bool', allow_complex: 'bool', "
         "check: 'Check | None', magnitude: 'Magnitude | None', "
         "rounding: 'Rounding' = 'jax')"),
+    "CoordCheck": (
+        "(widths: 'tuple[int, ...]', steps: 'int', "
+        "names: 'tuple[str, ...]', mean_abs: 'np.ndarray', "
+        "losses: 'np.ndarray', exponents: 'dict[str, np.ndarray]') "
+        "-> None"),
+    "Diagnosis": (
+        "(names: 'tuple[str, ...]', primitives: 'tuple[str, ...]', "
+        "output_shapes: 'tuple[tuple[int, ...], ...]', "
+        "forward_mean: 'jax.Array', forward_std: 'jax.Array', "
+        "forward_rms: 'jax.Array', backward_rms: 'jax.Array', "
+        "weight_rms: 'jax.Array', weight_grad_rms: 'jax.Array', "
+        "jacobian: 'JacobianSpectrum | None', backward: 'str', "
+        "flag_factor: 'float') -> None"),
     "Initializer": "(*args, **kwargs)",
+    "JacobianSpectrum": (
+        "(mean_squared_singular_value: ForwardRef('jax.Array'), "
+        "variance: ForwardRef('jax.Array'))"),
+    "LayerDiagnosis": (
+        "(index: 'int', path: 'str', primitive: 'str', "
+        "output_shape: 'tuple[int, ...]', forward_mean: 'jax.Array', "
+        "forward_std: 'jax.Array', forward_rms: 'jax.Array', "
+        "backward_rms: 'jax.Array', weight_rms: 'jax.Array', "
+        "weight_grad_rms: 'jax.Array') -> None"),
     "LsuvResult": (
         "(params: ForwardRef('Any'), variances: ForwardRef('jax.Array'), "
         "iterations: ForwardRef('jax.Array'))"),
@@ -118,6 +146,12 @@ SIGNATURES = {
     "convolution_orthogonal": (
         "(gain: 'float' = 1.0, seed: 'int | None' = None, *, "
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),
+    "coord_check": (
+        "(make: 'Callable[..., Any]', widths: 'Sequence[int]', "
+        "batch: 'tuple[Any, Any]', *, loss: 'Callable[[Any, Any], Any]', "
+        "optimizer: 'Any', steps: 'int' = 3, "
+        "key: 'jax.Array | None' = None, "
+        "progress: 'bool | None' = None) -> 'CoordCheck'"),
     "deepnorm": (
         "(stack: 'Stack' = 'decoder', encoder_layers: 'int' = 0, "
         "decoder_layers: 'int' = 0, seed: 'int | None' = None, *, "
@@ -136,6 +170,12 @@ SIGNATURES = {
         "seed: 'int | None' = None, *, dtype: 'DTypeLike | None' = None)"
         " -> 'ConfiguredInitializer'"),
     "deserialize": "(config: 'Mapping[str, Any]') -> 'ConfiguredInitializer'",
+    "diagnose": (
+        "(fn: 'Callable[..., Any]', params: 'Any', *args: 'Any', "
+        "loss: 'Callable[[Any], Any] | None' = None, "
+        "key: 'jax.Array | None' = None, jacobian: 'bool' = False, "
+        "jacobian_probes: 'int' = 8, flag_factor: 'float' = 2.0) "
+        "-> 'Diagnosis'"),
     "dirac": (
         "(groups: 'int' = 1, *, dtype: 'DTypeLike | None' = None)"
         " -> 'ConfiguredInitializer'"),
@@ -222,7 +262,8 @@ SIGNATURES = {
         "(apply_fn: 'Callable[[Any, Any], Any]', params: 'Any', "
         "batch: 'Any', layers: 'Sequence[str]', *, "
         "key: 'jax.Array | None' = None, target: 'float' = 1.0, "
-        "tol: 'float' = 0.1, max_iters: 'int' = 10) -> 'LsuvResult'"),
+        "tol: 'float' = 0.1, max_iters: 'int' = 10, "
+        "find_layers: 'bool | None' = None) -> 'LsuvResult'"),
     "mamba_a_log": (
         '(*, '
         "dtype: 'DTypeLike | None' = None) -> 'ConfiguredInitializer'"),

@@ -525,6 +525,13 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "compare", parents=[drawing],
         help="jinit against jax.nn.initializers, side by side")
+    check_parser = commands.add_parser(
+        "check",
+        help="is my initialization right? jinit.diagnose on a deep ReLU MLP "
+             "under He and Glorot, and the muP coordinate check")
+    check_parser.add_argument("--plot", metavar="DIR",
+                              help="also write the figures into DIR "
+                                   "(needs matplotlib)")
     return parser
 
 
@@ -541,6 +548,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = catalogue()
         elif arguments.command == "list":
             output = listing()
+        elif arguments.command == "check":
+            from jinit.cli._check import check
+            output = check(arguments.plot)
         elif arguments.command == "show":
             output = show(arguments.name, arguments.shape, arguments.dtype,
                           arguments.seed, arguments.settings, arguments.plot)

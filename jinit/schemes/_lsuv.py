@@ -13,8 +13,9 @@ import jax
 import jax.numpy as jnp
 
 from jinit import _dtypes, _keys, _validation
-from jinit._keys import unique_path_strings
+from jinit._keys import unique_path_strings, variable_path
 from jinit._structured import orthogonal
+from jinit.diagnostics import _weight_ops
 
 # Tol_var and T_max of Algorithm 1 of Mishkin & Matas (2016), with the
 # defaults of github.com/yobibyte/torch-lsuv (lsuv.lua).
@@ -87,6 +88,81 @@ def _locate(layers: tuple[str, ...], names: list[str], leaves: list[Any],
     return found
 
 
+def _returns_outputs(outputs: Any, layers: tuple[str, ...]) -> bool:
+    """Whether ``apply_fn``'s outputs have the form of the layers' outputs.
+
+    A Mapping with every path of ``layers``, or a sequence of as many.
+    """
+    if isinstance(outputs, Mapping):
+        return all(path in outputs for path in layers)
+    return (isinstance(outputs, Sequence) and not isinstance(outputs, str)
+            and len(outputs) == len(layers))
+
+
+def _found_sites(traced: _weight_ops.Traced, layers: tuple[str, ...]
+                 ) -> list[_weight_ops.Site]:
+    """The weight operation of each path of ``layers``, found in the jaxpr."""
+    records = _weight_ops.records(traced.plan)
+    found = []
+    for path in layers:
+        uses = [(site, name) for site, _, name in records
+                if site.path == path]
+        if not uses:
+            names = [name for _, _, name in records]
+            raise ValueError(
+                f"`layers` entry {path!r} is the weight of no weight "
+                "operation of `apply_fn` (a dot_general or convolution of "
+                "the data by it); the weight operations are those of: "
+                f"{_keys.shown_paths(names)}.")
+        if len(uses) > 1:
+            raise ValueError(
+                f"`layers` entry {path!r} is the weight of "
+                f"{len(uses)} weight operations of `apply_fn` "
+                f"({', '.join(name for _, name in uses)}); LSUV rescales a "
+                "weight for one output, so list weights used once.")
+        found.append(uses[0][0])
+    return found
+
+
+# The variance of layer n's output: variance(params, batch, n).
+Variance = Callable[[Any, Any, int], jax.Array]
+
+
+def _found_variances(apply_fn: Callable[[Any, Any], Any], params: Any,
+                     batch: Any, layers: tuple[str, ...]
+                     ) -> tuple[Variance, list[Any]]:
+    """The variance of each layer's output found in the jaxpr; the dtypes."""
+    # Traced on arrays, as lsuv's jax.jit passes every leaf.
+    traced, _, _, messages = _weight_ops.trace(
+        apply_fn, jax.tree.map(jnp.asarray, params),
+        (jax.tree.map(jnp.asarray, batch),))
+    sites = _found_sites(traced, layers)
+    _weight_ops.warn(messages)
+
+    def variance(params: Any, batch: Any, n: int) -> jax.Array:
+        _, stats = _weight_ops.evaluate(
+            traced, traced.param_arrays(params), jax.tree.leaves((batch,)))
+        return stats[sites[n].index]["variance"]
+
+    return variance, [site.output.dtype for site in sites]
+
+
+def _returned_variances(apply_fn: Callable[[Any, Any], Any], shapes: Any,
+                        layers: tuple[str, ...]
+                        ) -> tuple[Variance, list[Any]]:
+    """The variance of each layer's output ``apply_fn`` returns; the dtypes."""
+    _check_outputs(shapes, layers)
+    by_path = isinstance(shapes, Mapping)
+
+    def variance(params: Any, batch: Any, n: int) -> jax.Array:
+        outputs = apply_fn(params, batch)
+        output = outputs[layers[n]] if by_path else outputs[n]
+        return jnp.var(output.astype(_dtypes.sampling(output.dtype)))
+
+    return variance, [out.dtype for out in (
+        [shapes[path] for path in layers] if by_path else shapes)]
+
+
 def _check_outputs(outputs: Any, layers: tuple[str, ...]) -> None:
     """Checks the shapes and dtypes returned by ``apply_fn``."""
     if isinstance(outputs, Mapping):
@@ -124,7 +200,8 @@ def _check_outputs(outputs: Any, layers: tuple[str, ...]) -> None:
 def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
          layers: Sequence[str], *, key: jax.Array | None = None,
          target: float = 1.0, tol: float = DEFAULT_TOL,
-         max_iters: int = DEFAULT_MAX_ITERS) -> LsuvResult:
+         max_iters: int = DEFAULT_MAX_ITERS,
+         find_layers: bool | None = None) -> LsuvResult:
     r"""Rescales weights layer by layer until each output has unit variance.
 
     Layer-sequential unit-variance initialization (Algorithm 1 of Mishkin &
@@ -137,6 +214,16 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
     pre-initialization of the paper, ``jinit.orthogonal()(jinit.path_key(
     key, path), shape, dtype)``; without it, the weights are rescaled as
     they are.
+
+    ``apply_fn`` is either the model itself (``model.apply``, any
+    ``fn(params, batch)``), whose layers' outputs are found in its jaxpr as
+    :func:`jinit.diagnose` finds them (``B`` is then the output of the
+    ``dot_general`` or convolution that consumes the weight: before the
+    bias), or a function returning the layers' outputs themselves (a
+    sequence aligned with ``layers`` or a Mapping keyed by its paths).
+    Outputs of that form are read as the layers' outputs; pass
+    ``find_layers=True`` for a model that happens to return a sequence of
+    ``len(layers)`` arrays.
 
     ``layers`` must be in forward order: rescaling a weight changes the
     outputs of the layers after it, not before. A layer that misses the
@@ -156,9 +243,10 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
     before anything runs.
 
     Args:
-      apply_fn: ``apply_fn(params, batch)`` returning the outputs (before
-        the activation) of the layers of ``layers``: a sequence aligned with
-        ``layers`` or a Mapping keyed by its paths.
+      apply_fn: the model, ``apply_fn(params, batch)`` returning anything;
+        or a function returning the outputs (before the activation) of the
+        layers of ``layers``: a sequence aligned with ``layers`` or a
+        Mapping keyed by its paths.
       params: a pytree of parameters.
       batch: the data passed to ``apply_fn`` (any pytree).
       layers: paths of the weights to rescale, in forward order, as
@@ -169,6 +257,9 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
       target: the output variance sought (> 0).
       tol: the tolerance on ``|Var(B) - target|`` (> 0); default 0.1.
       max_iters: the most rescalings per layer (int >= 1); default 10.
+      find_layers: find the layers' outputs in ``apply_fn``'s jaxpr (True)
+        or take them from its outputs (False); by default, found unless the
+        outputs have the form of the layers' outputs.
 
     Returns:
       ``LsuvResult(params, variances, iterations)``: the rescaled
@@ -179,11 +270,14 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
     Raises:
       ValueError: ``layers`` is empty, repeats a path or names a path not in
         ``params``; a weight with fewer than 2 axes when ``key`` is given;
-        ``apply_fn`` returns the wrong number of outputs or lacks a key;
+        ``apply_fn`` returns the wrong number of outputs or lacks a key; a
+        path is the weight of no weight operation of the model, or of more
+        than one;
         ``target`` or ``tol`` <= 0; ``max_iters`` < 1.
-      TypeError: ``apply_fn`` is not callable; ``layers`` is not a sequence
-        of str; a listed weight or an output is not floating-point; ``key``
-        is not a PRNG key.
+      TypeError: ``apply_fn`` is not callable or does not trace; ``layers``
+        is not a sequence of str; a listed weight or an output is not
+        floating-point; ``key`` is not a PRNG key; ``find_layers`` is not a
+        bool or None.
 
     Examples:
       >>> import jax, jax.numpy as jnp, jinit
@@ -199,6 +293,15 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
       >>> result.iterations.dtype, result.params["w1"].shape
       (dtype('int32'), (32, 8))
 
+      The model as it is: its layers' outputs are found in its jaxpr.
+
+      >>> def model(params, x):
+      ...     return jnp.tanh(x @ params["w0"]) @ params["w1"]
+      >>> result = jinit.lsuv(model, params, x, ["w0", "w1"],
+      ...                     key=jax.random.key(1))
+      >>> bool(jnp.all(jnp.abs(result.variances - 1.0) < 0.1))
+      True
+
     References:
       Mishkin & Matas (2016), All you need is a good init, ICLR,
       https://arxiv.org/abs/1511.06422 (Algorithm 1; ``tol`` and
@@ -208,9 +311,9 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
     """
     if not callable(apply_fn):
         raise TypeError(
-            "`apply_fn` must be a function apply_fn(params, batch) returning "
-            f"the layers' outputs; got {type(apply_fn).__name__} "
-            f"{apply_fn!r}.")
+            "`apply_fn` must be a function apply_fn(params, batch): the "
+            "model, or one returning the layers' outputs; got "
+            f"{type(apply_fn).__name__} {apply_fn!r}.")
     layers = _check_layers(layers)
     target = _validation.check_positive("target", target)
     tol = _validation.check_positive("tol", tol)
@@ -219,16 +322,24 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
         key = _keys.required(key, "lsuv")
 
     flat, treedef = jax.tree_util.tree_flatten_with_path(params)
-    names = unique_path_strings([path for path, _ in flat])
+    names = unique_path_strings([variable_path(path) for path, _ in flat])
     leaves = [leaf for _, leaf in flat]
     where = _locate(layers, names, leaves, pre_init=key is not None)
     # The pre-initialization keeps shapes and dtypes, so this checks the
     # outputs it will give too.
     shapes = jax.eval_shape(apply_fn, params, batch)
-    _check_outputs(shapes, layers)
-    by_path = isinstance(shapes, Mapping)
-    chosen = ([shapes[path] for path in layers] if by_path else list(shapes))
-    variance_dtype = max((_dtypes.sampling(out.dtype) for out in chosen),
+    if find_layers is None:
+        find_layers = not _returns_outputs(shapes, layers)
+    elif not isinstance(find_layers, bool):
+        raise TypeError(f"`find_layers` must be True, False or None; got "
+                        f"{type(find_layers).__name__} {find_layers!r}.")
+    if find_layers:
+        output_variance, out_dtypes = _found_variances(apply_fn, params,
+                                                       batch, layers)
+    else:
+        output_variance, out_dtypes = _returned_variances(apply_fn, shapes,
+                                                          layers)
+    variance_dtype = max((_dtypes.sampling(dtype) for dtype in out_dtypes),
                          key=lambda dtype: dtype.itemsize)
 
     def run(leaves, batch, key):
@@ -243,9 +354,7 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
             def measure(weight, n=n, i=i):
                 trial = list(leaves)
                 trial[i] = weight
-                outputs = apply_fn(treedef.unflatten(trial), batch)
-                output = outputs[layers[n]] if by_path else outputs[n]
-                return jnp.var(output.astype(_dtypes.sampling(output.dtype)))
+                return output_variance(treedef.unflatten(trial), batch, n)
 
             def cond(state):
                 _, variance, count = state
