@@ -160,7 +160,7 @@ class _Planner:
         self.eligible = [
             jnp.issubdtype(leaf.dtype, jnp.floating) and leaf.ndim >= 2
             for leaf in leaves]
-        self.sizes = [int(np.prod(leaf.shape)) for leaf in leaves]
+        self.sizes = [math.prod(leaf.shape) for leaf in leaves]
         self.sites: list[Site] = []
         self.warnings: list[str] = []
 
@@ -171,14 +171,14 @@ class _Planner:
         candidates = sorted(i for i in taint.params if self.eligible[i])
         if not candidates:
             return None
-        size = int(np.prod(aval.shape))
+        size = math.prod(aval.shape)
         same = [i for i in candidates if self.sizes[i] == size]
         return (same or candidates)[0]
 
     def plan(self, jaxpr: Any, taints: Sequence[Taint],
              lengths: tuple[int, ...], record: bool
              ) -> tuple[Plan, list[Taint]]:
-        inner, consts = _open(jaxpr)
+        inner, _ = _open(jaxpr)
         env: dict[Any, Taint] = {}
         for var in inner.constvars:
             env[var] = CLEAN
@@ -195,7 +195,6 @@ class _Planner:
             steps.append(step)
             for var, taint in zip(eqn.outvars, outs, strict=True):
                 env[var] = taint
-        del consts
         return Plan(tuple(steps)), [read(atom) for atom in inner.outvars]
 
     def equation(self, eqn: Any, ins: list[Taint], lengths: tuple[int, ...],
