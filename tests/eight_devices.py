@@ -380,11 +380,59 @@ def check_x64_first_draw():
     return len(inits)
 
 
+def check_diagnose():
+    """``jinit.diagnose`` of an MLP under ``jax.set_mesh``, eagerly and
+    under jit: on Explicit axes with the batch split across the 8 devices,
+    and on Auto axes with the weights split (the first's columns, the
+    second's rows): the same records and statistics as unsharded. Returns
+    the records' paths."""
+    import jax
+    import jax.numpy as jnp
+    from jax.sharding import AxisType, NamedSharding
+    from jax.sharding import PartitionSpec as P
+
+    import jinit
+
+    def mlp(params, x):
+        return jax.nn.relu(x @ params["w0"]) @ params["w1"]
+
+    def loss(out):
+        return jnp.mean(out ** 2)
+
+    k0, k1 = jax.random.split(jax.random.key(0))
+    params = {"w0": jinit.he_normal()(k0, (32, 64)),
+              "w1": jinit.he_normal()(k1, (64, 16))}
+    x = jax.random.normal(jax.random.key(1), (64, 32))
+    alone = jinit.diagnose(mlp, params, x, loss=loss)
+    layouts = [(AxisType.Explicit, {"w0": P(), "w1": P()}, P("d", None)),
+               (AxisType.Auto, {"w0": P(None, "d"), "w1": P("d", None)},
+                P())]
+    for kind, weights, batch in layouts:
+        mesh = jax.make_mesh((8,), ("d",), axis_types=(kind,))
+        with jax.set_mesh(mesh):
+            placed = {name: jax.device_put(
+                value, NamedSharding(mesh, weights[name]))
+                for name, value in params.items()}
+            data = jax.device_put(x, NamedSharding(mesh, batch))
+            reports = [jinit.diagnose(mlp, placed, data, loss=loss),
+                       jax.jit(lambda p, x: jinit.diagnose(
+                           mlp, p, x, loss=loss))(placed, data)]
+        for report in reports:
+            assert report.names == alone.names, report.names
+            for field in ("forward_mean", "forward_std", "forward_rms",
+                          "backward_rms", "weight_rms", "weight_grad_rms"):
+                np.testing.assert_allclose(
+                    getattr(report, field), getattr(alone, field),
+                    rtol=1e-5, atol=1e-7, err_msg=f"{kind} {field}")
+    return list(alone.names)
+
+
 # Keras last: importing it sets up its backend in this process.
 CHECKS = {"out_sharding": check_out_sharding,
           "materialize": check_materialize,
           "nnx_model": check_nnx_model,
           "x64_first_draw": check_x64_first_draw,
+          "diagnose": check_diagnose,
           "keras_layouts": check_keras_layouts}
 
 

@@ -88,3 +88,7 @@ def test_model_parallel_layouts_on_eight_devices(eight_devices):
 
 def test_first_float64_draw_under_a_mesh_and_thread_local_x64(eight_devices):
     assert result(eight_devices, "x64_first_draw") == 2
+
+
+def test_diagnose_under_a_mesh_on_eight_devices(eight_devices):
+    assert result(eight_devices, "diagnose") == ["w0", "w1"]
