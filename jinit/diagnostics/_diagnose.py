@@ -14,7 +14,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend import core as jex
 
 from jinit import _dtypes, _keys, _validation
 from jinit.diagnostics import _weight_ops
@@ -350,7 +349,7 @@ def _jacobian(traced: _weight_ops.Traced, param_arrays: Sequence[Any],
               ) -> JacobianSpectrum:
     """Hutchinson estimates of tr(JJᵀ) and tr((JJᵀ)²) from JVP/VJP probes."""
     floating = [i for i, a in enumerate(arg_arrays) if _inexact(a.dtype)]
-    run = jex.jaxpr_as_fun(traced.jaxpr)
+    run = _weight_ops.core().jaxpr_as_fun(traced.jaxpr)
 
     def network(inputs: Sequence[Any]) -> list[Any]:
         args = list(arg_arrays)

@@ -38,7 +38,6 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend import core as jex
 
 from jinit import _dtypes
 from jinit._keys import unique_path_strings, variable_path
@@ -52,6 +51,17 @@ CALLS = {"pjit": "jaxpr", "jit": "jaxpr", "closed_call": "call_jaxpr",
          "checkpoint": "jaxpr"}
 # Primitives with no jaxpr of their own that run code jinit cannot see.
 FOREIGN = ("ffi_call", "custom_call", "pure_callback", "io_callback")
+
+
+def core() -> Any:
+    """``jax.extend.core``, imported at first use.
+
+    The ``jax.extend`` package imports Pallas, 15 ms that ``import jinit``
+    would otherwise spend for every user.
+    """
+    from jax.extend import core as extend_core
+
+    return extend_core
 
 
 class Taint(NamedTuple):
@@ -133,13 +143,13 @@ def _subjaxprs(params: Mapping[str, Any]) -> list[Any]:
     for value in params.values():
         values = value if isinstance(value, (tuple, list)) else (value,)
         found.extend(v for v in values
-                     if isinstance(v, (jex.Jaxpr, jex.ClosedJaxpr)))
+                     if isinstance(v, (core().Jaxpr, core().ClosedJaxpr)))
     return found
 
 
 def _open(jaxpr: Any) -> tuple[Any, Sequence[Any]]:
     """A (Jaxpr, consts) pair from a Jaxpr or a ClosedJaxpr."""
-    if isinstance(jaxpr, jex.ClosedJaxpr):
+    if isinstance(jaxpr, core().ClosedJaxpr):
         return jaxpr.jaxpr, jaxpr.consts
     return jaxpr, ()
 
@@ -185,8 +195,10 @@ class _Planner:
         for var, taint in zip(inner.invars, taints, strict=True):
             env[var] = taint
 
+        literal = core().Literal
+
         def read(atom: Any) -> Taint:
-            return CLEAN if isinstance(atom, jex.Literal) else env[atom]
+            return CLEAN if isinstance(atom, literal) else env[atom]
 
         steps: list[Step] = []
         for eqn in inner.eqns:
@@ -452,8 +464,10 @@ def _run(jaxpr: Any, invals: Sequence[Any], plan: Plan, probes: Probes,
     for var, value in zip(inner.invars, invals, strict=True):
         env[var] = value
 
+    literal = core().Literal
+
     def read(atom: Any) -> Any:
-        return atom.val if isinstance(atom, jex.Literal) else env[atom]
+        return atom.val if isinstance(atom, literal) else env[atom]
 
     for eqn, step in zip(inner.eqns, plan.steps, strict=True):
         ins = [read(atom) for atom in eqn.invars]
