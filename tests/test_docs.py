@@ -177,6 +177,25 @@ def test_the_api_reference_names_every_public_name():
         "add one to the page of its kind.")
 
 
+def test_the_index_pages_are_complete():
+    """docs/index.md links every page; docs/api/index.md's table names every
+    public name; mkdocs.yml's nav holds every page and notebook."""
+    home = (DOCS / "index.md").read_text(encoding="utf-8")
+    unlinked = [page.name for page in sorted(DOCS.glob("*.md"))
+                if page.name != "index.md" and f"]({page.name}" not in home]
+    assert not unlinked, f"docs/index.md does not link {unlinked}"
+    table = (DOCS / "api" / "index.md").read_text(encoding="utf-8")
+    unlisted = [name for name in jinit.__all__ if f"`{name}`" not in table]
+    assert not unlisted, f"docs/api/index.md's table lacks {unlisted}"
+    nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
+    pages = [page.relative_to(DOCS).as_posix()
+             for page in sorted(DOCS.rglob("*.md"))]
+    notebooks = [f"notebooks/{notebook.name}" for notebook in
+                 sorted((ROOT / "notebooks").glob("*.ipynb"))]
+    outside = [page for page in pages + notebooks if f" {page}" not in nav]
+    assert not outside, f"mkdocs.yml's nav lacks {outside}"
+
+
 def test_the_api_reference_names_only_what_exists():
     for path in documented():
         module, _, attribute = path.rpartition(".")

@@ -62,16 +62,6 @@ Parametrization = Literal["log", "softplus"]
 PARAMETRIZATIONS: tuple[Parametrization, ...] = typing.get_args(
     Parametrization)
 
-GU_2020 = ("Gu, Dao, Ermon, Rudra & Ré (2020), HiPPO: Recurrent Memory with "
-           "Optimal Polynomial Projections, https://arxiv.org/abs/2008.07669")
-GU_2022 = ("Gu, Gupta, Goel & Ré (2022), On the Parameterization and "
-           "Initialization of Diagonal State Space Models, "
-           "https://arxiv.org/abs/2206.11893")
-ORVIETO_2023 = ("Orvieto et al. (2023), Resurrecting Recurrent Neural "
-                "Networks for Long Sequences, https://arxiv.org/abs/2303.06349")
-GU_DAO_2023 = ("Gu & Dao (2023), Mamba: Linear-Time Sequence Modeling with "
-               "Selective State Spaces, https://arxiv.org/abs/2312.00752")
-
 
 # Deterministic values: float64 on the host, rounded once to the dtype and
 # repeated over the leading axes.
