@@ -657,3 +657,13 @@ def test_python_m_jinit_check_prints_the_demonstration_and_its_figures(
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         "coord_check_mup.png", "coord_check_standard.png",
         "diagnose_glorot_normal.png", "diagnose_he_normal.png"]
+
+
+def test_python_m_jinit_check_names_a_plot_folder_it_cannot_use(tmp_path,
+                                                                capsys):
+    from jinit.cli import main
+    file = tmp_path / "taken"
+    file.write_text("")
+    assert main(["check", "--plot", str(file)]) == 2
+    assert capsys.readouterr().err == (
+        f"jinit: error: --plot {file}: File exists\n")

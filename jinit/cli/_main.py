@@ -550,7 +550,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = listing()
         elif arguments.command == "check":
             from jinit.cli._check import check
-            output = check(arguments.plot)
+            try:
+                output = check(arguments.plot)
+            except OSError as error:  # --plot: a file, or not writable.
+                raise CliError(f"--plot {arguments.plot}: "
+                               f"{error.strerror or error}") from error
         elif arguments.command == "show":
             output = show(arguments.name, arguments.shape, arguments.dtype,
                           arguments.seed, arguments.settings, arguments.plot)

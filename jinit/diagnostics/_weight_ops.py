@@ -87,7 +87,6 @@ class Site:
       path: the path of the parameter leaf its weight operand comes from.
       leaf: that leaf's place among the array leaves of ``params``.
       primitive: ``"dot_general"`` or ``"conv_general_dilated"``.
-      operand: which operand is the weight (0 or 1).
       output: the shape and dtype of its output.
       weight: the shape and dtype of its weight operand.
       lengths: the lengths of the scans around it, outermost first.
@@ -96,7 +95,6 @@ class Site:
     path: str
     leaf: int
     primitive: str
-    operand: int
     output: jax.ShapeDtypeStruct
     weight: jax.ShapeDtypeStruct
     lengths: tuple[int, ...]
@@ -225,7 +223,6 @@ class _Planner:
                     return None, joined
                 out = eqn.outvars[0].aval
                 site = Site(len(self.sites), self.paths[leaf], leaf, name,
-                            operand,
                             jax.ShapeDtypeStruct(out.shape, out.dtype),
                             jax.ShapeDtypeStruct(aval.shape, aval.dtype),
                             lengths)
