@@ -11,8 +11,15 @@ import os
 
 os.environ["JINIT_CACHE_DIR"] = ""
 
-ADAPTERS = {"jinit/flax.py": "flax", "jinit/haiku.py": "haiku",
-            "jinit/equinox.py": "equinox", "jinit/keras.py": "keras"}
+ADAPTERS = {
+    "jinit/flax.py": "flax",
+    "jinit/haiku.py": "haiku",
+    "jinit/equinox.py": "equinox",
+    "jinit/keras.py": "keras",
+}
 
-collect_ignore = [path for path, framework in ADAPTERS.items()
-                  if importlib.util.find_spec(framework) is None]
+collect_ignore = [
+    path
+    for path, framework in ADAPTERS.items()
+    if importlib.util.find_spec(framework) is None
+]

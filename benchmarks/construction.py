@@ -43,9 +43,17 @@ from typing import Any
 
 from benchmarks import measure
 
-WAYS = ("nnx-flax", "nnx-no-draw", "nnx-zeros", "nnx-jinit",
-        "nnx-jinit-first-run", "nnx-abstract", "equinox", "equinox-jinit",
-        "torch")
+WAYS = (
+    "nnx-flax",
+    "nnx-no-draw",
+    "nnx-zeros",
+    "nnx-jinit",
+    "nnx-jinit-first-run",
+    "nnx-abstract",
+    "equinox",
+    "equinox-jinit",
+    "torch",
+)
 # GPT-2 small; TINY for the smoke test.
 GPT2 = {"d_model": 768, "vocab": 50257, "context": 1024, "layers": 12}
 TINY = {"d_model": 32, "vocab": 97, "context": 16, "layers": 2}
@@ -63,19 +71,21 @@ def _nnx(inits: dict[str, Any], sizes: dict[str, int], rngs: Any) -> Any:
         def __init__(self) -> None:
             self.ln_1 = nnx.LayerNorm(d, rngs=rngs, **inits["norm"])
             self.attn = nnx.Linear(d, 3 * d, rngs=rngs, **inits["weight"])
-            self.attn_proj = nnx.Linear(d, d, rngs=rngs,
-                                        **inits["projection"])
+            self.attn_proj = nnx.Linear(d, d, rngs=rngs, **inits["projection"])
             self.ln_2 = nnx.LayerNorm(d, rngs=rngs, **inits["norm"])
             self.fc = nnx.Linear(d, 4 * d, rngs=rngs, **inits["weight"])
-            self.fc_proj = nnx.Linear(4 * d, d, rngs=rngs,
-                                      **inits["projection"])
+            self.fc_proj = nnx.Linear(
+                4 * d, d, rngs=rngs, **inits["projection"]
+            )
 
     class Model(nnx.Module):
         def __init__(self) -> None:
-            self.wte = nnx.Embed(sizes["vocab"], d, rngs=rngs,
-                                 **inits["embedding"])
-            self.wpe = nnx.Embed(sizes["context"], d, rngs=rngs,
-                                 **inits["embedding"])
+            self.wte = nnx.Embed(
+                sizes["vocab"], d, rngs=rngs, **inits["embedding"]
+            )
+            self.wpe = nnx.Embed(
+                sizes["context"], d, rngs=rngs, **inits["embedding"]
+            )
             self.blocks = nnx.List([Block() for _ in range(layers)])
             self.ln_f = nnx.LayerNorm(d, rngs=rngs, **inits["norm"])
 
@@ -88,11 +98,12 @@ def _jinit_inits(layers: int) -> dict[str, Any]:
 
     weight = jinit.random_normal(stddev=STDDEV)
     projection = jinit.random_normal(stddev=STDDEV / math.sqrt(2 * layers))
-    return {"weight": {"kernel_init": weight, "bias_init": jinit.zeros()},
-            "projection": {"kernel_init": projection,
-                           "bias_init": jinit.zeros()},
-            "embedding": {"embedding_init": weight},
-            "norm": {"scale_init": jinit.ones(), "bias_init": jinit.zeros()}}
+    return {
+        "weight": {"kernel_init": weight, "bias_init": jinit.zeros()},
+        "projection": {"kernel_init": projection, "bias_init": jinit.zeros()},
+        "embedding": {"embedding_init": weight},
+        "norm": {"scale_init": jinit.ones(), "bias_init": jinit.zeros()},
+    }
 
 
 def _zeros_inits(everywhere: bool) -> dict[str, Any]:
@@ -101,23 +112,30 @@ def _zeros_inits(everywhere: bool) -> dict[str, Any]:
     import jinit
 
     zeros = jinit.zeros()
-    dense = {"kernel_init": zeros} | ({"bias_init": zeros} if everywhere
-                                     else {})
-    return {"weight": dense, "projection": dense,
-            "embedding": {"embedding_init": zeros},
-            "norm": {"scale_init": zeros, "bias_init": zeros} if everywhere
-            else {}}
+    dense = {"kernel_init": zeros} | (
+        {"bias_init": zeros} if everywhere else {}
+    )
+    return {
+        "weight": dense,
+        "projection": dense,
+        "embedding": {"embedding_init": zeros},
+        "norm": {"scale_init": zeros, "bias_init": zeros} if everywhere else {},
+    }
 
 
 def _jinit_rules(layers: int) -> list[tuple[str, Any]]:
     """The rules of :func:`_jinit_inits` over the model's paths."""
     import jinit
 
-    return [(r"_proj/kernel", jinit.random_normal(
-                stddev=STDDEV / math.sqrt(2 * layers))),
-            (r"(kernel|embedding|weight)$", jinit.random_normal(
-                stddev=STDDEV)),
-            (r"scale$", jinit.ones()), (r"bias$", jinit.zeros())]
+    return [
+        (
+            r"_proj/kernel",
+            jinit.random_normal(stddev=STDDEV / math.sqrt(2 * layers)),
+        ),
+        (r"(kernel|embedding|weight)$", jinit.random_normal(stddev=STDDEV)),
+        (r"scale$", jinit.ones()),
+        (r"bias$", jinit.zeros()),
+    ]
 
 
 def _equinox(sizes: dict[str, int], key: Any) -> Any:
@@ -185,8 +203,11 @@ def _torch(sizes: dict[str, int]) -> Any:
 
 def available(way: str) -> bool:
     """Whether the libraries building the model ``way`` are installed."""
-    needs = {"torch": ("torch",), "equinox": ("equinox",),
-             "equinox-jinit": ("equinox",)}.get(way, ("flax",))
+    needs = {
+        "torch": ("torch",),
+        "equinox": ("equinox",),
+        "equinox-jinit": ("equinox",),
+    }.get(way, ("flax",))
     return all(importlib.util.find_spec(name) is not None for name in needs)
 
 
@@ -209,8 +230,9 @@ def builder(way: str, sizes: dict[str, int]) -> Callable[[], Any]:
 
         def through_jinit() -> Any:
             abstract = eqx.filter_eval_shape(equinox)
-            return jinit.equinox.reinit(abstract, jax.random.key(0),
-                                        _jinit_rules(sizes["layers"]))
+            return jinit.equinox.reinit(
+                abstract, jax.random.key(0), _jinit_rules(sizes["layers"])
+            )
 
         return through_jinit
     from flax import nnx
@@ -219,18 +241,23 @@ def builder(way: str, sizes: dict[str, int]) -> Callable[[], Any]:
         import jinit.flax
 
         def abstract() -> Any:
-            model = nnx.eval_shape(lambda: _nnx(
-                _jinit_inits(sizes["layers"]), sizes, nnx.Rngs(0)))
-            return jinit.flax.reinit(model, jax.random.key(0),
-                                     _jinit_rules(sizes["layers"]))
+            model = nnx.eval_shape(
+                lambda: _nnx(_jinit_inits(sizes["layers"]), sizes, nnx.Rngs(0))
+            )
+            return jinit.flax.reinit(
+                model, jax.random.key(0), _jinit_rules(sizes["layers"])
+            )
 
         return abstract
     way = way.removesuffix("-first-run")
-    inits = {"nnx-flax": lambda: {role: {} for role in (
-                 "weight", "projection", "embedding", "norm")},
-             "nnx-no-draw": lambda: _zeros_inits(everywhere=False),
-             "nnx-zeros": lambda: _zeros_inits(everywhere=True),
-             "nnx-jinit": lambda: _jinit_inits(sizes["layers"])}[way]
+    inits = {
+        "nnx-flax": lambda: {
+            role: {} for role in ("weight", "projection", "embedding", "norm")
+        },
+        "nnx-no-draw": lambda: _zeros_inits(everywhere=False),
+        "nnx-zeros": lambda: _zeros_inits(everywhere=True),
+        "nnx-jinit": lambda: _jinit_inits(sizes["layers"]),
+    }[way]
     return lambda: _nnx(inits(), sizes, nnx.Rngs(0))
 
 
@@ -265,8 +292,11 @@ def seconds(way: str, tiny: bool) -> dict[str, float]:
     else:
         import jax
 
-        count = sum(leaf.size for leaf in jax.tree.leaves(model)
-                    if hasattr(leaf, "size"))
+        count = sum(
+            leaf.size
+            for leaf in jax.tree.leaves(model)
+            if hasattr(leaf, "size")
+        )
     return {"seconds": elapsed, "parameters": count}
 
 
@@ -278,20 +308,28 @@ def in_fresh_process(way: str, tiny: bool) -> dict[str, float]:
     """
     with tempfile.TemporaryDirectory() as fresh:
         return measure.in_fresh_process(
-            "benchmarks.construction", way, *(["--tiny"] if tiny else []),
-            env={"OMP_WAIT_POLICY": "PASSIVE"} | (
-                {"JINIT_CACHE_DIR": fresh} if way == "nnx-jinit-first-run"
-                else {}))
+            "benchmarks.construction",
+            way,
+            *(["--tiny"] if tiny else []),
+            env={"OMP_WAIT_POLICY": "PASSIVE"}
+            | (
+                {"JINIT_CACHE_DIR": fresh}
+                if way == "nnx-jinit-first-run"
+                else {}
+            ),
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.construction",
         description="Prints, as JSON, the seconds one fresh process takes "
-        "to build the GPT-2-small-shaped model one way.")
+        "to build the GPT-2-small-shaped model one way.",
+    )
     parser.add_argument("way", choices=WAYS)
-    parser.add_argument("--tiny", action="store_true",
-                        help="the smoke test's sizes")
+    parser.add_argument(
+        "--tiny", action="store_true", help="the smoke test's sizes"
+    )
     args = parser.parse_args(argv)
     print(json.dumps(seconds(args.way, args.tiny)))
 

@@ -30,16 +30,22 @@ from benchmarks import libraries, report, suites
 SHAPES = ((3, 5), (256, 384), (4, 1000, 77))
 # jinit initializer: the jax.nn.initializers one drawing the same values.
 SAME_AS_JAX = {
-    "normal": (jinit.random_normal(stddev=0.05),
-               jax.nn.initializers.normal(0.05)),
-    "uniform": (jinit.random_uniform(0.0, 0.05),
-                jax.nn.initializers.uniform(0.05)),
-    "truncated_normal": (jinit.variance_scaling(2.0, "fan_in",
-                                                "truncated_normal"),
-                         jax.nn.initializers.variance_scaling(
-                             2.0, "fan_in", "truncated_normal")),
-    "glorot_uniform": (jinit.glorot_uniform(),
-                       jax.nn.initializers.glorot_uniform()),
+    "normal": (
+        jinit.random_normal(stddev=0.05),
+        jax.nn.initializers.normal(0.05),
+    ),
+    "uniform": (
+        jinit.random_uniform(0.0, 0.05),
+        jax.nn.initializers.uniform(0.05),
+    ),
+    "truncated_normal": (
+        jinit.variance_scaling(2.0, "fan_in", "truncated_normal"),
+        jax.nn.initializers.variance_scaling(2.0, "fan_in", "truncated_normal"),
+    ),
+    "glorot_uniform": (
+        jinit.glorot_uniform(),
+        jax.nn.initializers.glorot_uniform(),
+    ),
     "lecun_normal": (jinit.lecun_normal(), jax.nn.initializers.lecun_normal()),
 }
 COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
@@ -48,20 +54,25 @@ COMPILE_EVENT = "/jax/core/compile/backend_compile_duration"
 def bit_identity() -> list[str]:
     """The failures: every case eager and jitted, against JAX's draw."""
     failures = []
-    dtypes = [np.float32] + ([np.float64] if jax.config.read(
-        "jax_enable_x64") else [])
+    dtypes = [np.float32] + (
+        [np.float64] if jax.config.read("jax_enable_x64") else []
+    )
     key = jax.random.key(2024)
     for name, (ours, theirs) in SAME_AS_JAX.items():
         for shape in SHAPES:
             for dtype in dtypes:
                 expected = np.asarray(theirs(key, shape, dtype))
                 for mode, made in (
-                        ("eager", ours(key, shape, dtype)),
-                        ("jit", jax.jit(ours, static_argnums=(1, 2))(
-                            key, shape, dtype))):
+                    ("eager", ours(key, shape, dtype)),
+                    (
+                        "jit",
+                        jax.jit(ours, static_argnums=(1, 2))(key, shape, dtype),
+                    ),
+                ):
                     if np.asarray(made).tobytes() != expected.tobytes():
-                        failures.append(f"{name} {shape} "
-                                        f"{np.dtype(dtype).name} {mode}")
+                        failures.append(
+                            f"{name} {shape} {np.dtype(dtype).name} {mode}"
+                        )
     return failures
 
 
@@ -75,8 +86,12 @@ def compilations_at_new_shapes() -> int:
         compiled[0] += event == COMPILE_EVENT
 
     key = jax.random.key(7)
-    kinds = [jinit.he_normal(), jinit.glorot_uniform(), jinit.zeros(),
-             jinit.identity()]
+    kinds = [
+        jinit.he_normal(),
+        jinit.glorot_uniform(),
+        jinit.zeros(),
+        jinit.identity(),
+    ]
     for init in kinds:
         init(key, (8, 8))
     jax.monitoring.register_event_duration_secs_listener(count)
@@ -86,31 +101,49 @@ def compilations_at_new_shapes() -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.device_check",
-                                     description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes, one process per way")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.device_check",
+        description=__doc__.splitlines()[0],
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes, one process per way"
+    )
     args = parser.parse_args(argv)
     backend = jax.default_backend()
     print(f"jax {jax.__version__} on {backend}: {jax.devices()}", flush=True)
     failures = bit_identity()
     print(f"bit identity: {'ok' if not failures else failures}", flush=True)
     compiled = compilations_at_new_shapes()
-    print(f"compilations of 12 eager calls at new shapes: {compiled}",
-          flush=True)
-    present = [name for name in ("jinit", "jax", "torch")
-               if libraries.available()[name]]
+    print(
+        f"compilations of 12 eager calls at new shapes: {compiled}", flush=True
+    )
+    present = [
+        name
+        for name in ("jinit", "jax", "torch")
+        if libraries.available()[name]
+    ]
     size = 256 if args.quick else 4096
-    tables = [suites.throughput(size, "float32", present, 3 if args.quick
-                                else 11, 0.0 if args.quick else 1.0),
-              suites.first_call("eager", ("normal", "he_normal"), present,
-                                2 if args.quick else 5,
-                                64 if args.quick else 1448),
-              suites.build_a_model(present, 1 if args.quick else 3,
-                                   tiny=args.quick)]
-    record = {"libraries": {name: libraries.version(name)
-                            for name in present},
-              "tables": [table.as_dict() for table in tables]}
+    tables = [
+        suites.throughput(
+            size,
+            "float32",
+            present,
+            3 if args.quick else 11,
+            0.0 if args.quick else 1.0,
+        ),
+        suites.first_call(
+            "eager",
+            ("normal", "he_normal"),
+            present,
+            2 if args.quick else 5,
+            64 if args.quick else 1448,
+        ),
+        suites.build_a_model(present, 1 if args.quick else 3, tiny=args.quick),
+    ]
+    record = {
+        "libraries": {name: libraries.version(name) for name in present},
+        "tables": [table.as_dict() for table in tables],
+    }
     print(report.text(record))
     passed = not failures and (backend != "cpu" or compiled == 0)
     print(f"\ndevice check on {backend}: {'PASSED' if passed else 'FAILED'}")

@@ -55,17 +55,23 @@ def gpt2_logits(params: dict[str, Any], tokens: jax.Array) -> jax.Array:
     x = x + _last(params["wpe"][:length], x)
     causal = jnp.tril(jnp.ones((length, length), bool))
     for block in params["h"]:
-        q, k, v = jnp.split(_dense(_layer_norm(x, block["ln_1"]),
-                                   block["attn"]["c_attn"]), 3, axis=-1)
+        q, k, v = jnp.split(
+            _dense(_layer_norm(x, block["ln_1"]), block["attn"]["c_attn"]),
+            3,
+            axis=-1,
+        )
         split = lambda t: t.reshape(*t.shape[:2], heads, -1)  # noqa: E731
         scores = jnp.einsum("bqhd,bkhd->bhqk", split(q), split(k))
-        scores = jnp.where(_last(causal, scores),
-                           scores / math.sqrt(d_model // heads), -1e9)
-        attended = jnp.einsum("bhqk,bkhd->bqhd", jax.nn.softmax(scores),
-                              split(v)).reshape(x.shape)
+        scores = jnp.where(
+            _last(causal, scores), scores / math.sqrt(d_model // heads), -1e9
+        )
+        attended = jnp.einsum(
+            "bhqk,bkhd->bqhd", jax.nn.softmax(scores), split(v)
+        ).reshape(x.shape)
         x = x + _dense(attended, block["attn"]["c_proj"])
-        hidden = jax.nn.gelu(_dense(_layer_norm(x, block["ln_2"]),
-                                    block["mlp"]["c_fc"]))
+        hidden = jax.nn.gelu(
+            _dense(_layer_norm(x, block["ln_2"]), block["mlp"]["c_fc"])
+        )
         x = x + _dense(hidden, block["mlp"]["c_proj"])
     return _layer_norm(x, params["ln_f"]) @ params["wte"].T
 
@@ -78,8 +84,11 @@ def _cross_entropy(logits: jax.Array, targets: jax.Array) -> jax.Array:
 def _bytes(compiled: Any) -> int | None:
     """XLA's temporary and output buffers of a compiled program."""
     analysis = compiled.memory_analysis()
-    return None if analysis is None else int(
-        analysis.temp_size_in_bytes + analysis.output_size_in_bytes)
+    return (
+        None
+        if analysis is None
+        else int(analysis.temp_size_in_bytes + analysis.output_size_in_bytes)
+    )
 
 
 def cost(repeats: int, min_seconds: float, tiny: bool) -> dict[str, Any]:
@@ -91,29 +100,36 @@ def cost(repeats: int, min_seconds: float, tiny: bool) -> dict[str, Any]:
     params = jinit.materialize(jax.random.key(0), models.gpt2(**sizes))
     vocab = params["wte"].shape[0]
     sequence = min(SEQUENCE, params["wpe"].shape[0])
-    tokens = jax.random.randint(jax.random.key(1), (BATCH, sequence + 1), 0,
-                                vocab)
+    tokens = jax.random.randint(
+        jax.random.key(1), (BATCH, sequence + 1), 0, vocab
+    )
     inputs, targets = tokens[:, :-1], tokens[:, 1:]
 
     def loss(logits: jax.Array) -> jax.Array:
         return _cross_entropy(logits, targets)
 
     def pass_(params: Any, inputs: jax.Array) -> Any:
-        return jax.value_and_grad(
-            lambda p: loss(gpt2_logits(p, inputs)))(params)
+        return jax.value_and_grad(lambda p: loss(gpt2_logits(p, inputs)))(
+            params
+        )
 
     def diagnosis(params: Any, inputs: jax.Array) -> jinit.Diagnosis:
         return jinit.diagnose(gpt2_logits, params, inputs, loss=loss)
 
-    compiled = {name: jax.jit(fn).lower(params, inputs).compile()
-                for name, fn in (("forward+backward", pass_),
-                                 ("diagnose", diagnosis))}
+    compiled = {
+        name: jax.jit(fn).lower(params, inputs).compile()
+        for name, fn in (("forward+backward", pass_), ("diagnose", diagnosis))
+    }
     seconds = measure.medians(
         {name: lambda c=c: c(params, inputs) for name, c in compiled.items()},
-        repeats, min_seconds)
+        repeats,
+        min_seconds,
+    )
     records = len(compiled["diagnose"](params, inputs).names)
-    return {"seconds": seconds,
-            "bytes": {name: _bytes(c) for name, c in compiled.items()},
-            "records": records,
-            "parameters": sum(x.size for x in jax.tree.leaves(params)),
-            "tokens": BATCH * sequence}
+    return {
+        "seconds": seconds,
+        "bytes": {name: _bytes(c) for name, c in compiled.items()},
+        "records": records,
+        "parameters": sum(x.size for x in jax.tree.leaves(params)),
+        "tokens": BATCH * sequence,
+    }

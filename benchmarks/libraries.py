@@ -25,8 +25,14 @@ import jinit
 # "truncated_normal" are the fixed laws (std 0.05; truncation at 2 std); the
 # others follow each library's own definition, which for torch's xavier and
 # kaiming normal is an untruncated normal.
-INITIALIZERS = ("uniform", "normal", "truncated_normal", "glorot_uniform",
-                "glorot_normal", "he_normal")
+INITIALIZERS = (
+    "uniform",
+    "normal",
+    "truncated_normal",
+    "glorot_uniform",
+    "glorot_normal",
+    "he_normal",
+)
 ORTHOGONAL = "orthogonal"
 JAX_LIBRARIES = ("jinit", "jax", "haiku", "keras")
 ALL_LIBRARIES = (*JAX_LIBRARIES, "torch")
@@ -34,8 +40,10 @@ ALL_LIBRARIES = (*JAX_LIBRARIES, "torch")
 
 def available() -> dict[str, bool]:
     """Which libraries can be benchmarked here."""
-    return {library: importlib.util.find_spec(library) is not None
-            for library in ALL_LIBRARIES}
+    return {
+        library: importlib.util.find_spec(library) is not None
+        for library in ALL_LIBRARIES
+    }
 
 
 def version(library: str) -> str:
@@ -75,12 +83,15 @@ def _haiku(name: str):
         "uniform": initializers.RandomUniform(-0.05, 0.05),
         "normal": initializers.RandomNormal(0.05),
         "truncated_normal": initializers.TruncatedNormal(0.05),
-        "glorot_uniform": initializers.VarianceScaling(1.0, "fan_avg",
-                                                       "uniform"),
-        "glorot_normal": initializers.VarianceScaling(1.0, "fan_avg",
-                                                      "truncated_normal"),
-        "he_normal": initializers.VarianceScaling(2.0, "fan_in",
-                                                  "truncated_normal"),
+        "glorot_uniform": initializers.VarianceScaling(
+            1.0, "fan_avg", "uniform"
+        ),
+        "glorot_normal": initializers.VarianceScaling(
+            1.0, "fan_avg", "truncated_normal"
+        ),
+        "he_normal": initializers.VarianceScaling(
+            2.0, "fan_in", "truncated_normal"
+        ),
         "orthogonal": initializers.Orthogonal(),
     }[name]
 
@@ -101,8 +112,9 @@ def _keras_class(name: str):
     }[name]
 
 
-def jax_draw(library: str, name: str, shape: tuple[int, ...],
-             dtype: str) -> Callable[[jax.Array], jax.Array]:
+def jax_draw(
+    library: str, name: str, shape: tuple[int, ...], dtype: str
+) -> Callable[[jax.Array], jax.Array]:
     """``draw(key)`` computing initializer ``name`` of ``library`` at
     ``shape`` in ``dtype``; pure, so it can be jitted and vmapped."""
     dtype = jnp.dtype(dtype)
@@ -114,7 +126,8 @@ def jax_draw(library: str, name: str, shape: tuple[int, ...],
 
         init = _haiku(name)
         model = hk.transform(
-            lambda: hk.get_parameter("w", shape, dtype, init=init))
+            lambda: hk.get_parameter("w", shape, dtype, init=init)
+        )
         return lambda key: model.init(key)["~"]["w"]
     if library == "keras":
         cls = _keras_class(name)
@@ -128,12 +141,14 @@ def jax_draw(library: str, name: str, shape: tuple[int, ...],
             return init(shape, dtype.name)
 
         return draw
-    raise ValueError(f"`library` must be one of {JAX_LIBRARIES}; got "
-                     f"{library!r}.")
+    raise ValueError(
+        f"`library` must be one of {JAX_LIBRARIES}; got {library!r}."
+    )
 
 
-def torch_draw(name: str, shape: tuple[int, ...],
-               dtype: str) -> Callable[[], object]:
+def torch_draw(
+    name: str, shape: tuple[int, ...], dtype: str
+) -> Callable[[], object]:
     """``draw()`` allocating a tensor and initializing it with
     ``torch.nn.init``."""
     import torch
@@ -142,8 +157,9 @@ def torch_draw(name: str, shape: tuple[int, ...],
     fill = {
         "uniform": lambda t: init.uniform_(t, -0.05, 0.05),
         "normal": lambda t: init.normal_(t, 0.0, 0.05),
-        "truncated_normal": lambda t: init.trunc_normal_(t, 0.0, 0.05, -0.1,
-                                                         0.1),
+        "truncated_normal": lambda t: init.trunc_normal_(
+            t, 0.0, 0.05, -0.1, 0.1
+        ),
         "glorot_uniform": init.xavier_uniform_,
         "glorot_normal": init.xavier_normal_,
         "he_normal": init.kaiming_normal_,

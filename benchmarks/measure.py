@@ -38,8 +38,11 @@ def in_turn(names: Sequence[str], rounds: int) -> Iterator[str]:
         yield from [*names[start:], *names[:start]]
 
 
-def medians(calls: Mapping[str, Callable[[], Any]], repeats: int,
-            min_seconds: float = 0.0) -> dict[str, float]:
+def medians(
+    calls: Mapping[str, Callable[[], Any]],
+    repeats: int,
+    min_seconds: float = 0.0,
+) -> dict[str, float]:
     """Median seconds per call of each of ``calls``, after one untimed
     warm-up call each (which compiles), over at least ``repeats`` rounds and
     enough rounds (at most 200) for each contender to run ``min_seconds``:
@@ -54,8 +57,9 @@ def medians(calls: Mapping[str, Callable[[], Any]], repeats: int,
     return {name: statistics.median(times) for name, times in seconds.items()}
 
 
-def first_calls(calls: Mapping[str, Callable[[int], Callable[[], Any]]],
-                trials: int) -> dict[str, float]:
+def first_calls(
+    calls: Mapping[str, Callable[[int], Callable[[], Any]]], trials: int
+) -> dict[str, float]:
     """Median seconds of a first call: ``calls[name](trial)`` builds a call
     that nothing has run before (a new shape), timed once, compile
     included."""
@@ -66,8 +70,9 @@ def first_calls(calls: Mapping[str, Callable[[int], Callable[[], Any]]],
     return {name: statistics.median(times) for name, times in seconds.items()}
 
 
-def in_fresh_process(module: str, *args: str,
-                     env: Mapping[str, str] | None = None) -> dict[str, Any]:
+def in_fresh_process(
+    module: str, *args: str, env: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The line of JSON that ``python -m module *args`` prints last, run in
     a new Python process from the repository root, with ``env`` added to
     this process's environment.
@@ -76,8 +81,14 @@ def in_fresh_process(module: str, *args: str,
       RuntimeError: the process failed (its stderr is included).
     """
     command = [sys.executable, "-m", module, *args]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True,
-                          check=False, env={**os.environ, **(env or {})})
+    done = subprocess.run(
+        command,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, **(env or {})},
+    )
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr}")
     return json.loads(done.stdout.splitlines()[-1])

@@ -32,19 +32,28 @@ LIBRARIES = ("jinit", "jax", "torch")
 COLD_SEED, WARM_SEED = 0, 1
 
 
-def _dense(d_in: int, d_out: int, weight: Callable[..., jax.Array]
-           ) -> dict[str, jinit.Param]:
-    return {"w": jinit.Param((d_in, d_out), weight),
-            "b": jinit.Param((d_out,), jinit.zeros())}
+def _dense(
+    d_in: int, d_out: int, weight: Callable[..., jax.Array]
+) -> dict[str, jinit.Param]:
+    return {
+        "w": jinit.Param((d_in, d_out), weight),
+        "b": jinit.Param((d_out,), jinit.zeros()),
+    }
 
 
 def _layer_norm(d: int) -> dict[str, jinit.Param]:
-    return {"g": jinit.Param((d,), jinit.ones()),
-            "b": jinit.Param((d,), jinit.zeros())}
+    return {
+        "g": jinit.Param((d,), jinit.ones()),
+        "b": jinit.Param((d,), jinit.zeros()),
+    }
 
 
-def gpt2(d_model: int = 768, vocab: int = 50257, context: int = 1024,
-         layers: int = 12) -> dict[str, Any]:
+def gpt2(
+    d_model: int = 768,
+    vocab: int = 50257,
+    context: int = 1024,
+    layers: int = 12,
+) -> dict[str, Any]:
     """GPT-2's parameters in the Hugging Face layout (GPT-2 small by
     default: 148 tensors, 124.4M parameters).
 
@@ -68,17 +77,23 @@ def gpt2(d_model: int = 768, vocab: int = 50257, context: int = 1024,
     def block() -> dict[str, Any]:
         return {
             "ln_1": _layer_norm(d_model),
-            "attn": {"c_attn": _dense(d_model, 3 * d_model, weight),
-                     "c_proj": _dense(d_model, d_model, projection)},
+            "attn": {
+                "c_attn": _dense(d_model, 3 * d_model, weight),
+                "c_proj": _dense(d_model, d_model, projection),
+            },
             "ln_2": _layer_norm(d_model),
-            "mlp": {"c_fc": _dense(d_model, 4 * d_model, weight),
-                    "c_proj": _dense(4 * d_model, d_model, projection)},
+            "mlp": {
+                "c_fc": _dense(d_model, 4 * d_model, weight),
+                "c_proj": _dense(4 * d_model, d_model, projection),
+            },
         }
 
-    return {"wte": jinit.Param((vocab, d_model), weight),
-            "wpe": jinit.Param((context, d_model), weight),
-            "h": [block() for _ in range(layers)],
-            "ln_f": _layer_norm(d_model)}
+    return {
+        "wte": jinit.Param((vocab, d_model), weight),
+        "wpe": jinit.Param((context, d_model), weight),
+        "h": [block() for _ in range(layers)],
+        "ln_f": _layer_norm(d_model),
+    }
 
 
 def resnet50(width: int = 64, classes: int = 1000) -> dict[str, Any]:
@@ -109,41 +124,57 @@ def resnet50(width: int = 64, classes: int = 1000) -> dict[str, Any]:
         return {"kernel": jinit.Param((size, size, d_in, d_out), he_fan_out)}
 
     def batch_norm(d: int) -> dict[str, jinit.Param]:
-        return {"scale": jinit.Param((d,), jinit.ones()),
-                "bias": jinit.Param((d,), jinit.zeros())}
+        return {
+            "scale": jinit.Param((d,), jinit.ones()),
+            "bias": jinit.Param((d,), jinit.zeros()),
+        }
 
     def bottleneck(d_in: int, planes: int) -> dict[str, Any]:
-        block = {"conv1": conv(1, d_in, planes), "bn1": batch_norm(planes),
-                 "conv2": conv(3, planes, planes), "bn2": batch_norm(planes),
-                 "conv3": conv(1, planes, 4 * planes),
-                 "bn3": batch_norm(4 * planes)}
+        block = {
+            "conv1": conv(1, d_in, planes),
+            "bn1": batch_norm(planes),
+            "conv2": conv(3, planes, planes),
+            "bn2": batch_norm(planes),
+            "conv3": conv(1, planes, 4 * planes),
+            "bn3": batch_norm(4 * planes),
+        }
         if d_in != 4 * planes:
-            block["downsample"] = {"conv": conv(1, d_in, 4 * planes),
-                                   "bn": batch_norm(4 * planes)}
+            block["downsample"] = {
+                "conv": conv(1, d_in, 4 * planes),
+                "bn": batch_norm(4 * planes),
+            }
         return block
 
-    params: dict[str, Any] = {"conv1": conv(7, 3, width),
-                              "bn1": batch_norm(width)}
+    params: dict[str, Any] = {
+        "conv1": conv(7, 3, width),
+        "bn1": batch_norm(width),
+    }
     d_in = width
     for stage, blocks in enumerate((3, 4, 6, 3)):
         planes = width * 2**stage
         params[f"layer{stage + 1}"] = [
             bottleneck(d_in if i == 0 else 4 * planes, planes)
-            for i in range(blocks)]
+            for i in range(blocks)
+        ]
         d_in = 4 * planes
     params["fc"] = {
-        "kernel": jinit.Param((d_in, classes), jinit.variance_scaling(
-            1 / 3, "fan_in", "uniform")),
-        "bias": jinit.Param((classes,), jinit.zeros())}
+        "kernel": jinit.Param(
+            (d_in, classes), jinit.variance_scaling(1 / 3, "fan_in", "uniform")
+        ),
+        "bias": jinit.Param((classes,), jinit.zeros()),
+    }
     return params
 
 
 MODELS: dict[str, Callable[..., dict[str, Any]]] = {
-    "GPT-2 small": gpt2, "ResNet-50": resnet50}
+    "GPT-2 small": gpt2,
+    "ResNet-50": resnet50,
+}
 # The smoke test's sizes: every tensor of the full model, far fewer elements.
 TINY: dict[str, dict[str, int]] = {
     "GPT-2 small": {"d_model": 64, "vocab": 512, "context": 64, "layers": 2},
-    "ResNet-50": {"width": 8, "classes": 10}}
+    "ResNet-50": {"width": 8, "classes": 10},
+}
 
 
 def build(model: str, tiny: bool = False) -> dict[str, Any]:
@@ -155,10 +186,13 @@ def build(model: str, tiny: bool = False) -> dict[str, Any]:
 def size(specs: Any) -> dict[str, int]:
     """The tensors, parameters and parameter bytes of a tree of specs."""
     leaves = jax.tree.leaves(specs)
-    return {"tensors": len(leaves),
-            "parameters": sum(math.prod(spec.shape) for spec in leaves),
-            "bytes": sum(math.prod(spec.shape) * spec.dtype.itemsize
-                         for spec in leaves)}
+    return {
+        "tensors": len(leaves),
+        "parameters": sum(math.prod(spec.shape) for spec in leaves),
+        "bytes": sum(
+            math.prod(spec.shape) * spec.dtype.itemsize for spec in leaves
+        ),
+    }
 
 
 def _described(init: Callable[..., jax.Array]) -> tuple[str, dict[str, Any]]:
@@ -167,8 +201,9 @@ def _described(init: Callable[..., jax.Array]) -> tuple[str, dict[str, Any]]:
     return config["name"], config["config"]
 
 
-def _jax_initializer(init: Callable[..., jax.Array]
-                     ) -> Callable[..., jax.Array]:
+def _jax_initializer(
+    init: Callable[..., jax.Array],
+) -> Callable[..., jax.Array]:
     """The ``jax.nn.initializers`` equivalent of a jinit initializer of the
     models (a zero-mean normal, zeros, ones or a variance scaling)."""
     initializers = jax.nn.initializers
@@ -180,9 +215,10 @@ def _jax_initializer(init: Callable[..., jax.Array]
     if name == "variance_scaling":
         distribution = config["distribution"]
         return initializers.variance_scaling(
-            config["scale"], config["mode"],
-            "normal" if distribution == "untruncated_normal"
-            else distribution)
+            config["scale"],
+            config["mode"],
+            "normal" if distribution == "untruncated_normal" else distribution,
+        )
     raise ValueError(f"no jax.nn.initializers equivalent of {init!r}.")
 
 
@@ -191,13 +227,17 @@ def jax_materialize(seed: int, specs: Any) -> Any:
     per parameter with keys from ``jax.random.split``."""
     leaves, treedef = jax.tree.flatten(specs)
     keys = jax.random.split(jax.random.key(seed), len(leaves))
-    return treedef.unflatten([
-        _jax_initializer(spec.init)(key, spec.shape, spec.dtype)
-        for key, spec in zip(keys, leaves, strict=True)])
+    return treedef.unflatten(
+        [
+            _jax_initializer(spec.init)(key, spec.shape, spec.dtype)
+            for key, spec in zip(keys, leaves, strict=True)
+        ]
+    )
 
 
-def _torch_leaf(spec: jinit.Param) -> tuple[tuple[int, ...],
-                                            Callable[..., Any]]:
+def _torch_leaf(
+    spec: jinit.Param,
+) -> tuple[tuple[int, ...], Callable[..., Any]]:
     """The torch shape of a parameter and ``fill(tensor, generator)``
     initializing it with ``torch.nn.init``.
 
@@ -213,20 +253,27 @@ def _torch_leaf(spec: jinit.Param) -> tuple[tuple[int, ...],
     name, config = _described(spec.init)
     if name == "random_normal":
         return spec.shape, lambda tensor, generator: init.normal_(
-            tensor, config["mean"], config["stddev"], generator=generator)
+            tensor, config["mean"], config["stddev"], generator=generator
+        )
     if name in ("zeros", "ones"):
         fill = getattr(init, f"{name}_")
         return spec.shape, lambda tensor, generator: fill(tensor)
-    kaiming = {"untruncated_normal": init.kaiming_normal_,
-               "uniform": init.kaiming_uniform_}
-    if (name == "variance_scaling" and config["scale"] <= 2
-            and config["mode"] in ("fan_in", "fan_out")
-            and config["distribution"] in kaiming):
+    kaiming = {
+        "untruncated_normal": init.kaiming_normal_,
+        "uniform": init.kaiming_uniform_,
+    }
+    if (
+        name == "variance_scaling"
+        and config["scale"] <= 2
+        and config["mode"] in ("fan_in", "fan_out")
+        and config["distribution"] in kaiming
+    ):
         *spatial, d_in, d_out = spec.shape
         fill = kaiming[config["distribution"]]
         slope = math.sqrt(2 / config["scale"] - 1)
         return (d_out, d_in, *spatial), lambda tensor, generator: fill(
-            tensor, a=slope, mode=config["mode"], generator=generator)
+            tensor, a=slope, mode=config["mode"], generator=generator
+        )
     raise ValueError(f"no torch.nn.init equivalent of {spec.init!r}.")
 
 
@@ -246,8 +293,7 @@ def torch_materialize(seed: int, specs: Any) -> Any:
 
 
 INITIALIZE: dict[str, Callable[[int, Any], Any]] = {
-    "jinit": lambda seed, specs: jinit.materialize(jax.random.key(seed),
-                                                   specs),
+    "jinit": lambda seed, specs: jinit.materialize(jax.random.key(seed), specs),
     "jax": jax_materialize,
     "torch": torch_materialize,
 }
@@ -284,8 +330,9 @@ def _start(library: str) -> None:
         torch.set_num_threads(os.cpu_count() or 1)
 
 
-def figures(model: str, library: str, tiny: bool,
-            warm_repeats: int) -> dict[str, float]:
+def figures(
+    model: str, library: str, tiny: bool, warm_repeats: int
+) -> dict[str, float]:
     """One process's figures, its first initialization of the model.
 
     Returns:
@@ -304,36 +351,51 @@ def figures(model: str, library: str, tiny: bool,
     cold = time.perf_counter() - start
     growth = _peak_resident_bytes() - before
     warm = measure.medians(
-        {library: lambda: initialize(WARM_SEED, specs)}, warm_repeats)
-    return {"cold": cold, "warm": warm[library],
-            "peak_memory": growth / size(specs)["bytes"]}
+        {library: lambda: initialize(WARM_SEED, specs)}, warm_repeats
+    )
+    return {
+        "cold": cold,
+        "warm": warm[library],
+        "peak_memory": growth / size(specs)["bytes"],
+    }
 
 
-def in_fresh_process(model: str, library: str, tiny: bool,
-                     warm_repeats: int) -> dict[str, float]:
+def in_fresh_process(
+    model: str, library: str, tiny: bool, warm_repeats: int
+) -> dict[str, float]:
     """:func:`figures`, measured in a new Python process.
 
     Raises:
       RuntimeError: the process failed (its stderr is included).
     """
     return measure.in_fresh_process(
-        "benchmarks.models", model, library, "--warm-repeats",
-        str(warm_repeats), *(["--tiny"] if tiny else []))
+        "benchmarks.models",
+        model,
+        library,
+        "--warm-repeats",
+        str(warm_repeats),
+        *(["--tiny"] if tiny else []),
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.models",
         description="Prints, as JSON, the figures of one fresh process "
-        "initializing one model.")
+        "initializing one model.",
+    )
     parser.add_argument("model", choices=list(MODELS))
     parser.add_argument("library", choices=LIBRARIES)
-    parser.add_argument("--tiny", action="store_true",
-                        help="the smoke test's sizes")
+    parser.add_argument(
+        "--tiny", action="store_true", help="the smoke test's sizes"
+    )
     parser.add_argument("--warm-repeats", type=int, default=3)
     args = parser.parse_args(argv)
-    print(json.dumps(figures(args.model, args.library, args.tiny,
-                             args.warm_repeats)))
+    print(
+        json.dumps(
+            figures(args.model, args.library, args.tiny, args.warm_repeats)
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -25,10 +25,19 @@ import jax
 from benchmarks import libraries
 
 OTHERS = tuple(name for name in libraries.ALL_LIBRARIES if name != "jinit")
-MODEL_HEADER = ("tensors", "parameters", "jinit cold s", "jax cold s",
-                "jax÷jinit cold", "torch cold s", "jinit warm s",
-                "jax warm s", "jax÷jinit warm", "jinit peak÷bytes",
-                "jax peak÷bytes")
+MODEL_HEADER = (
+    "tensors",
+    "parameters",
+    "jinit cold s",
+    "jax cold s",
+    "jax÷jinit cold",
+    "torch cold s",
+    "jinit warm s",
+    "jax warm s",
+    "jax÷jinit warm",
+    "jinit peak÷bytes",
+    "jax peak÷bytes",
+)
 
 
 def machine() -> dict[str, Any]:
@@ -43,8 +52,9 @@ def machine() -> dict[str, Any]:
         pass
     memory = None
     if hasattr(os, "sysconf") and "SC_PHYS_PAGES" in os.sysconf_names:
-        memory = round(os.sysconf("SC_PHYS_PAGES")
-                       * os.sysconf("SC_PAGE_SIZE") / 2**30, 1)
+        memory = round(
+            os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30, 1
+        )
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),
@@ -54,16 +64,19 @@ def machine() -> dict[str, Any]:
         "jax_backend": jax.default_backend(),
         "jax_devices": [str(device) for device in jax.devices()],
         "date": datetime.datetime.now(datetime.UTC).strftime(
-            "%Y-%m-%d %H:%M UTC"),
+            "%Y-%m-%d %H:%M UTC"
+        ),
     }
 
 
 def source() -> str:
     """The git commit the run was made from, marked when the tree had
     uncommitted changes; "unknown" outside a git checkout."""
+
     def git(*args: str) -> str:
-        return subprocess.run(["git", *args], capture_output=True, text=True,
-                              check=True).stdout.strip()
+        return subprocess.run(
+            ["git", *args], capture_output=True, text=True, check=True
+        ).stdout.strip()
 
     try:
         commit = git("rev-parse", "--short", "HEAD")
@@ -84,8 +97,9 @@ def _ratio_cell(seconds: dict[str, float], library: str) -> str:
     return "—" if value is None else f"{value:.3g}×"
 
 
-def _cells(table: dict[str, Any], row: str,
-           present: Sequence[str]) -> list[str]:
+def _cells(
+    table: dict[str, Any], row: str, present: Sequence[str]
+) -> list[str]:
     seconds = table["seconds"][row]
     cells = [row, f"{seconds['jinit'] * 1e3:.1f}"]
     if table["elements"]:
@@ -106,40 +120,62 @@ def _figure(figures: dict[str, float], library: str) -> str:
 
 def _model_cells(model: str, row: dict[str, Any]) -> list[str]:
     cold, warm, peak = row["cold"], row["warm"], row["peak_memory"]
-    return [model, str(row["tensors"]), f"{row['parameters'] / 1e6:.1f}M",
-            _figure(cold, "jinit"), _figure(cold, "jax"),
-            _ratio_cell(cold, "jax"), _figure(cold, "torch"),
-            _figure(warm, "jinit"), _figure(warm, "jax"),
-            _ratio_cell(warm, "jax"), _figure(peak, "jinit"),
-            _figure(peak, "jax")]
+    return [
+        model,
+        str(row["tensors"]),
+        f"{row['parameters'] / 1e6:.1f}M",
+        _figure(cold, "jinit"),
+        _figure(cold, "jax"),
+        _ratio_cell(cold, "jax"),
+        _figure(cold, "torch"),
+        _figure(warm, "jinit"),
+        _figure(warm, "jax"),
+        _ratio_cell(warm, "jax"),
+        _figure(peak, "jinit"),
+        _figure(peak, "jax"),
+    ]
 
 
 CONSTRUCTION_HEADER = ["seconds", "range", "÷ torch", "÷ nnx-no-draw"]
 
 
-def _construction_cells(way: str, runs: Sequence[float],
-                        medians: dict[str, float]) -> list[str]:
+def _construction_cells(
+    way: str, runs: Sequence[float], medians: dict[str, float]
+) -> list[str]:
     median = statistics.median(runs)
 
     def over(other: str) -> str:
         return f"{median / medians[other]:.2f}×" if other in medians else "—"
 
-    return [way, f"{median:.3f}", f"{min(runs):.3f}–{max(runs):.3f}",
-            over("torch"), over("nnx-no-draw")]
+    return [
+        way,
+        f"{median:.3f}",
+        f"{min(runs):.3f}–{max(runs):.3f}",
+        over("torch"),
+        over("nnx-no-draw"),
+    ]
 
 
 DIAGNOSE_HEADER = ["ms", "÷ forward+backward", "MiB", "÷ forward+backward"]
 
 
-def _diagnose_cells(name: str, row: dict[str, Any],
-                    base: dict[str, Any]) -> list[str]:
+def _diagnose_cells(
+    name: str, row: dict[str, Any], base: dict[str, Any]
+) -> list[str]:
     def over(figure: str) -> str:
-        return (f"{row[figure] / base[figure]:.2f}×"
-                if row[figure] and base[figure] else "—")
+        return (
+            f"{row[figure] / base[figure]:.2f}×"
+            if row[figure] and base[figure]
+            else "—"
+        )
 
-    return [name, f"{row['seconds'] * 1e3:.1f}", over("seconds"),
-            "—" if row["bytes"] is None else f"{row['bytes'] / 2**20:.0f}",
-            over("bytes")]
+    return [
+        name,
+        f"{row['seconds'] * 1e3:.1f}",
+        over("seconds"),
+        "—" if row["bytes"] is None else f"{row['bytes'] / 2**20:.0f}",
+        over("bytes"),
+    ]
 
 
 def _grid(table: dict[str, Any], present: Sequence[str]) -> list[list[str]]:
@@ -148,18 +184,24 @@ def _grid(table: dict[str, Any], present: Sequence[str]) -> list[list[str]]:
         base = table["diagnose"]["forward+backward"]
         return [["", *DIAGNOSE_HEADER]] + [
             _diagnose_cells(name, row, base)
-            for name, row in table["diagnose"].items()]
+            for name, row in table["diagnose"].items()
+        ]
     if "construction" in table:
-        medians = {way: statistics.median(runs)
-                   for way, runs in table["construction"].items()}
+        medians = {
+            way: statistics.median(runs)
+            for way, runs in table["construction"].items()
+        }
         return [["", *CONSTRUCTION_HEADER]] + [
             _construction_cells(way, runs, medians)
-            for way, runs in table["construction"].items()]
+            for way, runs in table["construction"].items()
+        ]
     if "models" in table:
         return [["", *MODEL_HEADER]] + [
-            _model_cells(model, row) for model, row in table["models"].items()]
+            _model_cells(model, row) for model, row in table["models"].items()
+        ]
     return [_header(table, present)] + [
-        _cells(table, row, present) for row in table["seconds"]]
+        _cells(table, row, present) for row in table["seconds"]
+    ]
 
 
 def text(record: dict[str, Any]) -> str:
@@ -168,14 +210,15 @@ def text(record: dict[str, Any]) -> str:
     blocks = []
     for table in record["tables"]:
         rows = _grid(table, present)
-        widths = [max(len(row[i]) for row in rows)
-                  for i in range(len(rows[0]))]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
         lines = [table["title"], *textwrap.wrap(table.get("note", ""), 79)]
         lines += [
-            "  ".join(cell.ljust(width) if i == 0 else cell.rjust(width)
-                      for i, (cell, width) in enumerate(zip(row, widths,
-                                                            strict=True)))
-            for row in rows]
+            "  ".join(
+                cell.ljust(width) if i == 0 else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            )
+            for row in rows
+        ]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
@@ -185,15 +228,21 @@ def markdown_tables(record: dict[str, Any]) -> str:
     blocks = []
     for table in record["tables"]:
         header, *rows = _grid(table, present)
-        header[0] = ("model" if "models" in table else "way"
-                     if "construction" in table else "computation"
-                     if "diagnose" in table else "initializer"
-                     if table["elements"] else "row")
+        header[0] = (
+            "model"
+            if "models" in table
+            else "way"
+            if "construction" in table
+            else "computation"
+            if "diagnose" in table
+            else "initializer"
+            if table["elements"]
+            else "row"
+        )
         lines = [f"### {table['title']}", ""]
         if "note" in table:
             lines += [table["note"], ""]
-        lines += ["| " + " | ".join(header) + " |",
-                  "|" + "---|" * len(header)]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         lines += ["| " + " | ".join(row) + " |" for row in rows]
         blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
@@ -218,26 +267,40 @@ def chart(record: dict[str, Any], path: Path) -> bool:
     import matplotlib.pyplot as plt
 
     present = [name for name in OTHERS if name in record["libraries"]]
-    figure, axes = plt.subplots(len(tables), 1, squeeze=False,
-                                figsize=(9, 2.6 * len(tables)))
+    figure, axes = plt.subplots(
+        len(tables), 1, squeeze=False, figsize=(9, 2.6 * len(tables))
+    )
     width = 0.8 / max(len(present), 1)
     for axis, table in zip(axes[:, 0], tables, strict=True):
         rows = list(table["seconds"])
         for i, library in enumerate(present):
-            values = [ratio(table["seconds"][row], library) or 0.0
-                      for row in rows]
-            axis.bar([r + i * width for r in range(len(rows))], values,
-                     width, label=f"vs {library}")
+            values = [
+                ratio(table["seconds"][row], library) or 0.0 for row in rows
+            ]
+            axis.bar(
+                [r + i * width for r in range(len(rows))],
+                values,
+                width,
+                label=f"vs {library}",
+            )
         axis.axhline(1.0, color="black", linewidth=0.8)
-        axis.set_xticks([r + width * (len(present) - 1) / 2
-                         for r in range(len(rows))], rows, fontsize=8)
+        axis.set_xticks(
+            [r + width * (len(present) - 1) / 2 for r in range(len(rows))],
+            rows,
+            fontsize=8,
+        )
         axis.set_ylabel("× faster")
         axis.set_title(table["title"], fontsize=9)
-    figure.suptitle("jinit speed-up: other library's time / jinit's time",
-                    fontsize=10)
-    figure.legend(*axes[0, 0].get_legend_handles_labels(), fontsize=8,
-                  ncol=len(present), loc="upper center",
-                  bbox_to_anchor=(0.5, 0.97))
+    figure.suptitle(
+        "jinit speed-up: other library's time / jinit's time", fontsize=10
+    )
+    figure.legend(
+        *axes[0, 0].get_legend_handles_labels(),
+        fontsize=8,
+        ncol=len(present),
+        loc="upper center",
+        bbox_to_anchor=(0.5, 0.97),
+    )
     figure.tight_layout(rect=(0, 0, 1, 0.95))
     figure.savefig(path, dpi=110)
     plt.close(figure)
@@ -247,9 +310,11 @@ def chart(record: dict[str, Any], path: Path) -> bool:
 def markdown(record: dict[str, Any], chart_path: str | None) -> str:
     """The whole BENCHMARKS.md."""
     info = record["machine"]
-    versions = ", ".join(f"{name} {record['libraries'][name]}"
-                         for name in libraries.ALL_LIBRARIES
-                         if name in record["libraries"])
+    versions = ", ".join(
+        f"{name} {record['libraries'][name]}"
+        for name in libraries.ALL_LIBRARIES
+        if name in record["libraries"]
+    )
     skipped = ", ".join(record["skipped"]) or "none"
     lines = [
         "# Benchmarks",

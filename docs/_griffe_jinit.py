@@ -32,7 +32,8 @@ import griffe
 PACKAGE = "jinit"
 ROLE = re.compile(
     r":(?:py:)?(?:func|class|meth|mod|data|attr|obj|exc|const):"
-    r"`(?P<short>~?)(?P<target>[^`]+)`")
+    r"`(?P<short>~?)(?P<target>[^`]+)`"
+)
 LITERAL_BLOCK = re.compile(r"(?<=\S)::$", flags=re.MULTILINE)
 
 
@@ -52,8 +53,11 @@ def _objects(obj: griffe.Object) -> Iterator[griffe.Object]:
 
 def _is_factory(value: Any) -> bool:
     """Whether ``value`` is a factory made by ``jinit._contract.factory``."""
-    return (callable(value) and hasattr(value, "about")
-            and "__signature__" in getattr(value, "__dict__", {}))
+    return (
+        callable(value)
+        and hasattr(value, "about")
+        and "__signature__" in getattr(value, "__dict__", {})
+    )
 
 
 def _annotation(annotation: Any, scope: griffe.Module) -> Any:
@@ -63,31 +67,49 @@ def _annotation(annotation: Any, scope: griffe.Module) -> Any:
     if not isinstance(annotation, str):
         annotation = inspect.formatannotation(annotation)
     return griffe.safe_get_annotation(
-        ast.parse(annotation, mode="eval").body, scope)
+        ast.parse(annotation, mode="eval").body, scope
+    )
 
 
-def _function(name: str, value: Any, module: griffe.Module,
-              where: griffe.Object, package: griffe.Module
-              ) -> griffe.Function:
+def _function(
+    name: str,
+    value: Any,
+    module: griffe.Module,
+    where: griffe.Object,
+    package: griffe.Module,
+) -> griffe.Function:
     """A griffe function of the run-time ``value``, defined at ``where``."""
     signature = inspect.signature(value)
-    parameters = griffe.Parameters(*(
-        griffe.Parameter(
-            parameter.name,
-            annotation=_annotation(parameter.annotation, module),
-            kind=griffe.ParameterKind(parameter.kind.description),
-            default=(None if parameter.default is parameter.empty
-                     else repr(parameter.default)))
-        for parameter in signature.parameters.values()))
+    parameters = griffe.Parameters(
+        *(
+            griffe.Parameter(
+                parameter.name,
+                annotation=_annotation(parameter.annotation, module),
+                kind=griffe.ParameterKind(parameter.kind.description),
+                default=(
+                    None
+                    if parameter.default is parameter.empty
+                    else repr(parameter.default)
+                ),
+            )
+            for parameter in signature.parameters.values()
+        )
+    )
     function = griffe.Function(
-        name, lineno=where.lineno, endlineno=where.endlineno,
+        name,
+        lineno=where.lineno,
+        endlineno=where.endlineno,
         parameters=parameters,
-        returns=_annotation(signature.return_annotation, package))
+        returns=_annotation(signature.return_annotation, package),
+    )
     template = module.docstring
     function.docstring = griffe.Docstring(
-        inspect.getdoc(value) or "", lineno=where.lineno, parent=function,
+        inspect.getdoc(value) or "",
+        lineno=where.lineno,
+        parent=function,
         parser=template.parser if template else None,
-        parser_options=template.parser_options if template else None)
+        parser_options=template.parser_options if template else None,
+    )
     return function
 
 
@@ -101,8 +123,10 @@ def _markdown(text: str, obj: griffe.Object) -> str:
         except (griffe.NameResolutionError, ValueError):
             identifier = target
         shown = target.rsplit(".", 1)[-1] if match["short"] else target
-        return (f'<autoref identifier="{identifier}" optional>'
-                f"<code>{shown}</code></autoref>")
+        return (
+            f'<autoref identifier="{identifier}" optional>'
+            f"<code>{shown}</code></autoref>"
+        )
 
     return LITERAL_BLOCK.sub(":", ROLE.sub(link, text))
 
@@ -127,7 +151,8 @@ class JinitDocs(griffe.Extension):
                     continue
                 if member.is_attribute:  # he_normal = _preset("he_normal")
                     module.set_member(
-                        name, _function(name, value, module, member, pkg))
+                        name, _function(name, value, module, member, pkg)
+                    )
                 elif member.is_function:
                     returns = inspect.signature(value).return_annotation
                     member.returns = _annotation(returns, pkg)

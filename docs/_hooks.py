@@ -34,10 +34,16 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
             if files.get_file_from_path(uri) is not None:
                 raise ValueError(
                     f"docs/{uri} shadows {path}; keep that file in "
-                    f"{path.parent.relative_to(ROOT)}/ only.")
+                    f"{path.parent.relative_to(ROOT)}/ only."
+                )
             # A file of the site read from the repository's root rather than
             # docs/ (not File.generated, which mkdocs-jupyter cannot read).
-            files.append(File(uri, src_dir=str(ROOT),
-                              dest_dir=config.site_dir,
-                              use_directory_urls=config.use_directory_urls))
+            files.append(
+                File(
+                    uri,
+                    src_dir=str(ROOT),
+                    dest_dir=config.site_dir,
+                    use_directory_urls=config.use_directory_urls,
+                )
+            )
     return files

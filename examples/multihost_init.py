@@ -49,37 +49,63 @@ import time
 
 def arguments(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--local", type=int, default=0, metavar="N",
-                        help="start N processes on this machine (CPU)")
-    parser.add_argument("--devices", type=int, default=1,
-                        help="CPU devices per process (with --local)")
-    parser.add_argument("--mesh", default=None,
-                        help="mesh shape, e.g. 4 or 2x2 (default: all "
-                        "devices on one axis)")
-    parser.add_argument("--coordinator", default=None,
-                        help="host:port of process 0")
+    parser.add_argument(
+        "--local",
+        type=int,
+        default=0,
+        metavar="N",
+        help="start N processes on this machine (CPU)",
+    )
+    parser.add_argument(
+        "--devices",
+        type=int,
+        default=1,
+        help="CPU devices per process (with --local)",
+    )
+    parser.add_argument(
+        "--mesh",
+        default=None,
+        help="mesh shape, e.g. 4 or 2x2 (default: all devices on one axis)",
+    )
+    parser.add_argument(
+        "--coordinator", default=None, help="host:port of process 0"
+    )
     parser.add_argument("--num-processes", type=int, default=None)
     parser.add_argument("--process-id", type=int, default=None)
-    parser.add_argument("--width", type=int, default=64,
-                        help="model width d (with --layers 16 --vocab "
-                        "50304: 536M parameters)")
+    parser.add_argument(
+        "--width",
+        type=int,
+        default=64,
+        help="model width d (with --layers 16 --vocab 50304: 536M parameters)",
+    )
     parser.add_argument("--layers", type=int, default=2)
     parser.add_argument("--vocab", type=int, default=512)
-    parser.add_argument("--elementwise-only", action="store_true",
-                        help="leave out the leaves computed whole "
-                        "(orthogonal, sparse, jax.nn.initializers)")
+    parser.add_argument(
+        "--elementwise-only",
+        action="store_true",
+        help="leave out the leaves computed whole "
+        "(orthogonal, sparse, jax.nn.initializers)",
+    )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timeout", type=float, default=600.0,
-                        help="seconds before --local stops its processes")
-    parser.add_argument("--flax", action="store_true",
-                        help="also build a Flax NNX model with "
-                        "jinit.flax.sharded initializers")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=600.0,
+        help="seconds before --local stops its processes",
+    )
+    parser.add_argument(
+        "--flax",
+        action="store_true",
+        help="also build a Flax NNX model with jinit.flax.sharded initializers",
+    )
     # Set by --local for the processes it starts; the tests stop one process
     # with --crash-process to check that the others do not hang.
-    parser.add_argument("--local-devices", type=int, default=0,
-                        help=argparse.SUPPRESS)
-    parser.add_argument("--crash-process", type=int, default=None,
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--local-devices", type=int, default=0, help=argparse.SUPPRESS
+    )
+    parser.add_argument(
+        "--crash-process", type=int, default=None, help=argparse.SUPPRESS
+    )
     return parser.parse_args(argv)
 
 
@@ -97,19 +123,40 @@ def launch_local(args: argparse.Namespace, argv: list[str]) -> int:
             rest.append(word)
         skip = word == "--local"
     outputs = [tempfile.TemporaryFile("w+") for _ in range(args.local)]
-    children = [subprocess.Popen(
-        [sys.executable, __file__, *rest, "--coordinator",
-         f"localhost:{port}", "--num-processes", str(args.local),
-         "--process-id", str(i), "--local-devices", str(args.devices)],
-        env=dict(os.environ, JAX_PLATFORMS="cpu"), stdout=output)
-        for i, output in enumerate(outputs)]
+    children = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                __file__,
+                *rest,
+                "--coordinator",
+                f"localhost:{port}",
+                "--num-processes",
+                str(args.local),
+                "--process-id",
+                str(i),
+                "--local-devices",
+                str(args.devices),
+            ],
+            env=dict(os.environ, JAX_PLATFORMS="cpu"),
+            stdout=output,
+        )
+        for i, output in enumerate(outputs)
+    ]
     deadline = time.monotonic() + args.timeout
     while None in [child.poll() for child in children]:
-        failed = [i for i, child in enumerate(children)
-                  if child.returncode not in (None, 0)]
+        failed = [
+            i
+            for i, child in enumerate(children)
+            if child.returncode not in (None, 0)
+        ]
         if failed or time.monotonic() > deadline:
-            print(f"process {failed[0]} failed" if failed else
-                  f"timed out after {args.timeout:.0f} s", file=sys.stderr)
+            print(
+                f"process {failed[0]} failed"
+                if failed
+                else f"timed out after {args.timeout:.0f} s",
+                file=sys.stderr,
+            )
             for child in children:
                 child.kill()
                 child.wait()
@@ -139,35 +186,49 @@ def model(d: int, layers: int, vocab: int, mesh, elementwise_only: bool):
     replicated = NamedSharding(mesh, P())
 
     def norm():
-        return {"scale": jinit.Param((d,), jinit.ones(), sharding=replicated),
-                "bias": jinit.Param((d,), jinit.zeros(), sharding=replicated)}
+        return {
+            "scale": jinit.Param((d,), jinit.ones(), sharding=replicated),
+            "bias": jinit.Param((d,), jinit.zeros(), sharding=replicated),
+        }
 
     def block():
         proj = jinit.random_normal(stddev=0.02 / (2 * layers) ** 0.5)
-        return {"ln_1": norm(), "ln_2": norm(),
-                "qkv": jinit.Param((d, 3 * d), jinit.glorot_uniform(),
-                                   sharding=columns),
-                "out": jinit.Param((d, d), proj, sharding=by_row),
-                "up": jinit.Param((d, 4 * d), jinit.he_normal(),
-                                  sharding=columns),
-                "up_bias": jinit.Param((4 * d,), jinit.constant(0.01),
-                                       sharding=NamedSharding(mesh,
-                                                              P(last))),
-                "down": jinit.Param((4 * d, d), proj, sharding=by_row)}
+        return {
+            "ln_1": norm(),
+            "ln_2": norm(),
+            "qkv": jinit.Param(
+                (d, 3 * d), jinit.glorot_uniform(), sharding=columns
+            ),
+            "out": jinit.Param((d, d), proj, sharding=by_row),
+            "up": jinit.Param((d, 4 * d), jinit.he_normal(), sharding=columns),
+            "up_bias": jinit.Param(
+                (4 * d,),
+                jinit.constant(0.01),
+                sharding=NamedSharding(mesh, P(last)),
+            ),
+            "down": jinit.Param((4 * d, d), proj, sharding=by_row),
+        }
 
-    tree = {"wte": jinit.Param((vocab, d), jinit.random_normal(stddev=0.02),
-                               jnp.bfloat16, by_row),
-            "wpe": jinit.Param((256, d), jinit.truncated_normal(stddev=0.01),
-                               sharding=replicated),
-            "h": [block() for _ in range(layers)], "ln_f": norm()}
+    tree = {
+        "wte": jinit.Param(
+            (vocab, d), jinit.random_normal(stddev=0.02), jnp.bfloat16, by_row
+        ),
+        "wpe": jinit.Param(
+            (256, d), jinit.truncated_normal(stddev=0.01), sharding=replicated
+        ),
+        "h": [block() for _ in range(layers)],
+        "ln_f": norm(),
+    }
     if not elementwise_only:  # Computed whole on every process, then placed.
-        tree["readout"] = jinit.Param((d, d), jinit.orthogonal(),
-                                      sharding=columns)
-        tree["router"] = jinit.Param((d, 32),
-                                     jinit.sparse(0.5), sharding=columns)
-        tree["gate"] = jinit.Param((d, d),
-                                   jax.nn.initializers.lecun_normal(),
-                                   sharding=by_row)
+        tree["readout"] = jinit.Param(
+            (d, d), jinit.orthogonal(), sharding=columns
+        )
+        tree["router"] = jinit.Param(
+            (d, 32), jinit.sparse(0.5), sharding=columns
+        )
+        tree["gate"] = jinit.Param(
+            (d, d), jax.nn.initializers.lecun_normal(), sharding=by_row
+        )
     return tree
 
 
@@ -179,25 +240,32 @@ def digest_of_shard(values, index, shape) -> int:
     more memory than a row."""
     import numpy as np
 
-    bits = np.ascontiguousarray(values).view(
-        f"u{values.dtype.itemsize}").astype(np.uint64)
+    bits = (
+        np.ascontiguousarray(values)
+        .view(f"u{values.dtype.itemsize}")
+        .astype(np.uint64)
+    )
     index = (*index, *[slice(None)] * (len(shape) - len(index)))
     shape, index = (1, *shape), (slice(0, 1), *index)  # 0-d and 1-d too.
     bits = bits.reshape(1, *bits.shape)
     spans = [range(*s.indices(n)) for s, n in zip(index, shape, strict=True)]
-    strides = [int(np.prod(shape[a + 1:], dtype=np.int64))
-               for a in range(len(shape))]
+    strides = [
+        int(np.prod(shape[a + 1 :], dtype=np.int64)) for a in range(len(shape))
+    ]
     within_row = np.zeros(bits.shape[1:], np.uint64)  # The trailing axes.
-    for axis, (span, stride) in enumerate(zip(spans[1:], strides[1:],
-                                              strict=True)):
+    for axis, (span, stride) in enumerate(
+        zip(spans[1:], strides[1:], strict=True)
+    ):
         offsets = np.asarray(span, np.uint64) * np.uint64(stride)
-        within_row += offsets.reshape([-1 if a == axis else 1
-                                       for a in range(len(spans) - 1)])
+        within_row += offsets.reshape(
+            [-1 if a == axis else 1 for a in range(len(spans) - 1)]
+        )
     total = np.zeros((), np.uint64)
     for row, plane in zip(spans[0], bits, strict=True):
         flat = within_row + np.uint64(row * strides[0])
-        total += np.sum(plane * (np.uint64(2) * flat + np.uint64(1)),
-                        dtype=np.uint64)
+        total += np.sum(
+            plane * (np.uint64(2) * flat + np.uint64(1)), dtype=np.uint64
+        )
     return int(total)
 
 
@@ -233,13 +301,27 @@ def nnx_model(d: int, vocab: int, mesh, seed: int, wrap):
 
     class Model(nnx.Module):
         def __init__(self, rngs):
-            self.embed = nnx.Embed(vocab, d, rngs=rngs, embedding_init=wrap(
-                jinit.random_normal(stddev=0.02), (last, None)))
-            self.up = nnx.Linear(d, 4 * d, rngs=rngs, kernel_init=wrap(
-                jinit.he_normal(), (None, last)), bias_init=wrap(
-                jinit.zeros(), (last,)))
-            self.down = nnx.Linear(4 * d, d, rngs=rngs, kernel_init=wrap(
-                jinit.orthogonal(), (last, None)))
+            self.embed = nnx.Embed(
+                vocab,
+                d,
+                rngs=rngs,
+                embedding_init=wrap(
+                    jinit.random_normal(stddev=0.02), (last, None)
+                ),
+            )
+            self.up = nnx.Linear(
+                d,
+                4 * d,
+                rngs=rngs,
+                kernel_init=wrap(jinit.he_normal(), (None, last)),
+                bias_init=wrap(jinit.zeros(), (last,)),
+            )
+            self.down = nnx.Linear(
+                4 * d,
+                d,
+                rngs=rngs,
+                kernel_init=wrap(jinit.orthogonal(), (last, None)),
+            )
 
     return Model(nnx.Rngs(seed))
 
@@ -258,10 +340,18 @@ def describe(tree) -> tuple[list[str], dict, list[int]]:
         paths.append(path)
         mine, shards[path] = 0, []
         for shard in leaf.addressable_shards:
-            digest = digest_of_shard(np.asarray(shard.data), shard.index,
-                                     leaf.shape)
-            shards[path].append([[list(s.indices(n))[:2] for s, n in zip(
-                shard.index, leaf.shape, strict=True)], f"{digest:016x}"])
+            digest = digest_of_shard(
+                np.asarray(shard.data), shard.index, leaf.shape
+            )
+            shards[path].append(
+                [
+                    [
+                        list(s.indices(n))[:2]
+                        for s, n in zip(shard.index, leaf.shape, strict=True)
+                    ],
+                    f"{digest:016x}",
+                ]
+            )
             if shard.replica_id == 0:  # Each element counted once.
                 mine += digest
         partial.append(mine % 2**64)
@@ -279,14 +369,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.local_devices:  # One process of a --local run.
         jax.config.update("jax_num_cpu_devices", args.local_devices)
         jax.config.update("jax_cpu_collectives_implementation", "gloo")
-    if args.num_processes != 1 and (args.coordinator or args.num_processes
-                                    or os.environ.get("SLURM_JOB_ID")
-                                    or os.environ.get("OMPI_COMM_WORLD_SIZE")):
-        jax.distributed.initialize(args.coordinator, args.num_processes,
-                                   args.process_id)
+    if args.num_processes != 1 and (
+        args.coordinator
+        or args.num_processes
+        or os.environ.get("SLURM_JOB_ID")
+        or os.environ.get("OMPI_COMM_WORLD_SIZE")
+    ):
+        jax.distributed.initialize(
+            args.coordinator, args.num_processes, args.process_id
+        )
     if args.process_id is not None and args.process_id == args.crash_process:
-        print(f"process {args.process_id}: crashing on purpose "
-              "(--crash-process)", file=sys.stderr, flush=True)
+        print(
+            f"process {args.process_id}: crashing on purpose (--crash-process)",
+            file=sys.stderr,
+            flush=True,
+        )
         os._exit(3)  # As a crash would: no clean shutdown.
     import hashlib
 
@@ -295,57 +392,87 @@ def main(argv: list[str] | None = None) -> int:
 
     import jinit
 
-    shape = (tuple(int(n) for n in args.mesh.split("x")) if args.mesh
-             else (jax.device_count(),))
-    names = ("x", "y")[:len(shape)] if len(shape) > 1 else ("model",)
-    mesh = jax.make_mesh(shape, names, axis_types=(
-        jax.sharding.AxisType.Explicit,) * len(shape))
+    shape = (
+        tuple(int(n) for n in args.mesh.split("x"))
+        if args.mesh
+        else (jax.device_count(),)
+    )
+    names = ("x", "y")[: len(shape)] if len(shape) > 1 else ("model",)
+    mesh = jax.make_mesh(
+        shape, names, axis_types=(jax.sharding.AxisType.Explicit,) * len(shape)
+    )
     key = jax.random.key(args.seed)
-    specs = model(args.width, args.layers, args.vocab, mesh,
-                  args.elementwise_only)
+    specs = model(
+        args.width, args.layers, args.vocab, mesh, args.elementwise_only
+    )
     before = resident("VmRSS")
     resident_peak_reset()
     start = time.perf_counter()
     tree = {"params": jax.block_until_ready(jinit.materialize(key, specs))}
     seconds = time.perf_counter() - start
     peak_growth = resident("VmHWM") - before
-    share = sum(shard.data.nbytes for leaf in jax.tree.leaves(tree)
-                for shard in leaf.addressable_shards)
+    share = sum(
+        shard.data.nbytes
+        for leaf in jax.tree.leaves(tree)
+        for shard in leaf.addressable_shards
+    )
     if args.flax:
         from flax import nnx
 
         import jinit.flax
 
         with jax.set_mesh(mesh):
-            built = nnx_model(args.width, args.vocab, mesh, args.seed,
-                              jinit.flax.sharded)
+            built = nnx_model(
+                args.width, args.vocab, mesh, args.seed, jinit.flax.sharded
+            )
         tree["nnx"] = nnx.state(built, nnx.Param)
 
     paths, shards, partial = describe(tree)
     # Every path's key, as every process derives it (they must agree).
-    path_keys = hashlib.sha256(b"".join(
-        np.asarray(jax.random.key_data(jinit.path_key(key, path))).tobytes()
-        for path in sorted(jax.tree_util.keystr(p) for p, _ in
-                           jax.tree_util.tree_flatten_with_path(specs)[0])
-    )).hexdigest()
-    print(json.dumps({"process": jax.process_index(),
-                      "devices": [d.id for d in jax.local_devices()],
-                      "shards": shards, "path_keys": path_keys,
-                      "peak_growth": peak_growth, "share": share,
-                      "seconds": seconds}),
-          flush=True)
+    path_keys = hashlib.sha256(
+        b"".join(
+            np.asarray(jax.random.key_data(jinit.path_key(key, path))).tobytes()
+            for path in sorted(
+                jax.tree_util.keystr(p)
+                for p, _ in jax.tree_util.tree_flatten_with_path(specs)[0]
+            )
+        )
+    ).hexdigest()
+    print(
+        json.dumps(
+            {
+                "process": jax.process_index(),
+                "devices": [d.id for d in jax.local_devices()],
+                "shards": shards,
+                "path_keys": path_keys,
+                "peak_growth": peak_growth,
+                "share": share,
+                "seconds": seconds,
+            }
+        ),
+        flush=True,
+    )
     # The whole arrays' digests: the sum of every process's partial sums.
     words = np.asarray(partial, np.uint64)
-    gathered = np.asarray(multihost_utils.process_allgather(
-        words.view(np.uint32))).reshape(-1, len(words) * 2)
+    gathered = np.asarray(
+        multihost_utils.process_allgather(words.view(np.uint32))
+    ).reshape(-1, len(words) * 2)
     with np.errstate(over="ignore"):
         total_each = gathered.view(np.uint64).sum(axis=0, dtype=np.uint64)
         total = int(total_each.sum(dtype=np.uint64))
     if jax.process_index() == 0:
-        print(json.dumps({"digests": {
-            path: f"{int(d):016x}"
-            for path, d in zip(paths, total_each, strict=True)},
-            "total": f"{total:016x}"}), flush=True)
+        print(
+            json.dumps(
+                {
+                    "digests": {
+                        path: f"{int(d):016x}"
+                        for path, d in zip(paths, total_each, strict=True)
+                    },
+                    "total": f"{total:016x}",
+                }
+            ),
+            flush=True,
+        )
     if jax.process_count() > 1:
         jax.distributed.shutdown()
     return 0

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 if TYPE_CHECKING:
     from jinit._contract import ConfiguredInitializer
 
-Family = Literal["constant", "distribution", "variance scaling",
-                 "structured", "scheme"]
+Family = Literal[
+    "constant", "distribution", "variance scaling", "structured", "scheme"
+]
 # The kinds of initializer, in the order the registry lists them.
 FAMILIES: tuple[Family, ...] = typing.get_args(Family)
 
@@ -81,10 +82,12 @@ class About:
         if self.family not in FAMILIES:
             raise ValueError(
                 f"`family` must be one of {', '.join(map(repr, FAMILIES))}; "
-                f"got {self.family!r}.")
+                f"got {self.family!r}."
+            )
         if "\n" in self.formula:
-            raise ValueError(f"`formula` must be one line; got "
-                             f"{self.formula!r}.")
+            raise ValueError(
+                f"`formula` must be one line; got {self.formula!r}."
+            )
 
 
 class Described(Protocol):
@@ -93,8 +96,7 @@ class Described(Protocol):
     about: About
     __name__: str
 
-    def __call__(self, *args: Any, **kwargs: Any) -> ConfiguredInitializer:
-        ...
+    def __call__(self, *args: Any, **kwargs: Any) -> ConfiguredInitializer: ...
 
 
 def described(value: object) -> Described | None:

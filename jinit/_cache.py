@@ -42,8 +42,11 @@ def _recorded() -> list[str]:
         keys = json.loads((folder / FILE).read_text())
     except (OSError, ValueError):
         return []
-    return [key for key in keys if isinstance(key, str)] if isinstance(
-        keys, list) else []
+    return (
+        [key for key in keys if isinstance(key, str)]
+        if isinstance(keys, list)
+        else []
+    )
 
 
 def passed(key: str) -> bool:

@@ -60,10 +60,14 @@ class Initializer(Protocol):
     signature (``jax.nn.initializers`` ones included).
     """
 
-    def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
-                 *, out_sharding: Sharding | PartitionSpec | None = None
-                 ) -> jax.Array:
-        ...
+    def __call__(
+        self,
+        key: jax.Array | None,
+        shape: Any,
+        dtype: Any = None,
+        *,
+        out_sharding: Sharding | PartitionSpec | None = None,
+    ) -> jax.Array: ...
 
 
 class Fill(NamedTuple):
@@ -71,6 +75,7 @@ class Fill(NamedTuple):
 
     ``value`` is a 0-d NumPy array of the dtype.
     """
+
     value: np.ndarray
 
 
@@ -87,6 +92,7 @@ class Elementwise(NamedTuple):
     :func:`jinit.materialize` makes both kinds of law on the host of a CPU
     without compiling anything per shape.
     """
+
     law: Callable[[Shape, np.dtype], _draws.Affine | Fill | None]
     otherwise: Draw | None = None
 
@@ -100,6 +106,7 @@ class Deterministic(NamedTuple):
     computed in the traced program rather than embedded in it as a constant.
     The two give the same values (they are exact: no arithmetic rounds).
     """
+
     values: Callable[[Any, Shape, np.dtype], Any]
 
 
@@ -112,6 +119,7 @@ class Call(NamedTuple):
     :class:`Elementwise`), or ``None`` (always for a zero-size shape, which
     has no elements).
     """
+
     key: jax.Array | None
     shape: Shape
     dtype: np.dtype
@@ -127,28 +135,51 @@ class ConfiguredInitializer:
     pickles by rebuilding from its factory and arguments.
     """
 
-    __slots__ = ("_build", "_config", "_draw", "_random", "_floating",
-                 "_allow_complex", "_check", "_magnitude", "_rounding",
-                 "__name__", "__weakref__")
+    __slots__ = (
+        "_build",
+        "_config",
+        "_draw",
+        "_random",
+        "_floating",
+        "_allow_complex",
+        "_check",
+        "_magnitude",
+        "_rounding",
+        "__name__",
+        "__weakref__",
+    )
 
-    def __init__(self, build: Callable[..., ConfiguredInitializer],
-                 config: Mapping[str, Any],
-                 draw: Draw | Elementwise | Deterministic, *,
-                 random: bool, floating: bool, allow_complex: bool,
-                 check: Check | None, magnitude: Magnitude | None,
-                 rounding: Rounding = "jax"):
+    def __init__(
+        self,
+        build: Callable[..., ConfiguredInitializer],
+        config: Mapping[str, Any],
+        draw: Draw | Elementwise | Deterministic,
+        *,
+        random: bool,
+        floating: bool,
+        allow_complex: bool,
+        check: Check | None,
+        magnitude: Magnitude | None,
+        rounding: Rounding = "jax",
+    ):
         if rounding not in ROUNDINGS:
             raise ValueError(
                 f"`rounding` must be one of {', '.join(map(repr, ROUNDINGS))};"
-                f" got {rounding!r}.")
+                f" got {rounding!r}."
+            )
         # Immutable (see __setattr__): the slots are set once, here.
-        for name, value in (("_build", build), ("_config", dict(config)),
-                            ("_draw", draw), ("_random", random),
-                            ("_floating", floating),
-                            ("_allow_complex", allow_complex),
-                            ("_check", check), ("_magnitude", magnitude),
-                            ("_rounding", rounding),
-                            ("__name__", build.__name__)):
+        for name, value in (
+            ("_build", build),
+            ("_config", dict(config)),
+            ("_draw", draw),
+            ("_random", random),
+            ("_floating", floating),
+            ("_allow_complex", allow_complex),
+            ("_check", check),
+            ("_magnitude", magnitude),
+            ("_rounding", rounding),
+            ("__name__", build.__name__),
+        ):
             object.__setattr__(self, name, value)
 
     def __setattr__(self, name: str, value: object) -> None:
@@ -162,16 +193,19 @@ class ConfiguredInitializer:
             raise AttributeError(
                 f"initializers are immutable: `{name}` of {self!r} cannot be "
                 f"set. Build a new one with it changed: "
-                f"init.clone({name}={value!r}).")
+                f"init.clone({name}={value!r})."
+            )
         raise AttributeError(
             f"initializers are immutable: {self!r} has no attribute {name!r} "
             f"to set; its arguments are {', '.join(config) or 'none'}, which "
-            f"init.clone(argument=value) changes in a new initializer.")
+            f"init.clone(argument=value) changes in a new initializer."
+        )
 
     def __delattr__(self, name: str) -> None:
         raise AttributeError(
             f"initializers are immutable: {name!r} of {self!r} cannot be "
-            "deleted.")
+            "deleted."
+        )
 
     def __getattr__(self, name: str) -> Any:
         """The factory's arguments read as attributes, as on Keras objects.
@@ -186,7 +220,8 @@ class ConfiguredInitializer:
             return config[name]
         raise AttributeError(
             f"the initializer has no attribute {name!r}; its arguments are "
-            f"{', '.join(config) or 'none'}.")
+            f"{', '.join(config) or 'none'}."
+        )
 
     @property
     def name(self) -> str:
@@ -232,16 +267,25 @@ class ConfiguredInitializer:
         if rounding not in ROUNDINGS:
             raise ValueError(
                 f"`rounding` must be one of {', '.join(map(repr, ROUNDINGS))};"
-                f" got {rounding!r}.")
+                f" got {rounding!r}."
+            )
         if not (self._random and isinstance(self._draw, Elementwise)):
             return self
         return ConfiguredInitializer(
-            self._build, self._config, self._draw, random=self._random,
-            floating=self._floating, allow_complex=self._allow_complex,
-            check=self._check, magnitude=self._magnitude, rounding=rounding)
+            self._build,
+            self._config,
+            self._draw,
+            random=self._random,
+            floating=self._floating,
+            allow_complex=self._allow_complex,
+            check=self._check,
+            magnitude=self._magnitude,
+            rounding=rounding,
+        )
 
-    def law(self, shape: Shape, work_dtype: np.dtype
-            ) -> _draws.Affine | Fill | None:
+    def law(
+        self, shape: Shape, work_dtype: np.dtype
+    ) -> _draws.Affine | Fill | None:
         """The law of every element at ``shape``, drawn in ``work_dtype``.
 
         See :class:`Elementwise`; ``None`` where the values have no such law.
@@ -251,16 +295,24 @@ class ConfiguredInitializer:
         if not isinstance(self._draw, Elementwise):
             return None
         law = self._draw.law(shape, work_dtype)
-        if (self._rounding == "keras" and isinstance(law, _draws.Affine)
-                and work_dtype != np.float64):
+        if (
+            self._rounding == "keras"
+            and isinstance(law, _draws.Affine)
+            and work_dtype != np.float64
+        ):
             exact = self._draw.law(shape, np.dtype(np.float64))
             assert isinstance(exact, _draws.Affine)  # The same law.
 
             def rounded(value: float | None) -> float | None:
-                return (None if value is None
-                        else float(np.asarray(value, work_dtype)))
-            law = dataclasses.replace(law, scale=rounded(exact.scale),
-                                      shift=rounded(exact.shift))
+                return (
+                    None
+                    if value is None
+                    else float(np.asarray(value, work_dtype))
+                )
+
+            law = dataclasses.replace(
+                law, scale=rounded(exact.scale), shift=rounded(exact.shift)
+            )
         return law
 
     def get_config(self) -> dict[str, Any]:
@@ -274,8 +326,11 @@ class ConfiguredInitializer:
         the :attr:`rounding` is this one's.
         """
         built = self._build(**config)
-        return (built if self._rounding == built.rounding
-                else built.with_rounding(self._rounding))
+        return (
+            built
+            if self._rounding == built.rounding
+            else built.with_rounding(self._rounding)
+        )
 
     def clone(self, **changes: Any) -> ConfiguredInitializer:
         """An initializer built anew from the same arguments, or some changed.
@@ -296,8 +351,9 @@ class ConfiguredInitializer:
         """
         return self.from_config({**self._config, **changes})
 
-    def prepare(self, key: jax.Array | None, shape: Any,
-                dtype: Any = None) -> Call:
+    def prepare(
+        self, key: jax.Array | None, shape: Any, dtype: Any = None
+    ) -> Call:
         """Checks a call's arguments and resolves its key and dtypes.
 
         It draws nothing: :func:`jinit.materialize` uses it to draw many
@@ -313,21 +369,30 @@ class ConfiguredInitializer:
                 "and Haiku call their initializers; a jinit initializer "
                 "takes a PRNG key first: init(key, shape, dtype). In Keras, "
                 "pass kernel_initializer=jinit.keras.initializer(init); in "
-                "Haiku, w_init=jinit.haiku.initializer(init).")
+                "Haiku, w_init=jinit.haiku.initializer(init)."
+            )
         if shape is _NO_SHAPE:
-            raise TypeError(f"`{self.name}` takes (key, shape, dtype=None); "
-                            f"got no `shape` (key {key!r}).")
+            raise TypeError(
+                f"`{self.name}` takes (key, shape, dtype=None); "
+                f"got no `shape` (key {key!r})."
+            )
         shape = _shapes.canonical(shape)
         if self._check is not None:
             self._check(shape, self._config, self.name)
-        dtype = _dtypes.resolve(dtype, self._config.get("dtype"),
-                                floating=self._floating,
-                                allow_complex=self._allow_complex,
-                                initializer=self.name)
+        dtype = _dtypes.resolve(
+            dtype,
+            self._config.get("dtype"),
+            floating=self._floating,
+            allow_complex=self._allow_complex,
+            initializer=self.name,
+        )
         work_dtype = _dtypes.sampling(dtype) if self._random else dtype
         _shapes.check_size(shape, dtype, work_dtype)
-        key = (_keys.resolve(key, self._config.get("seed"), self.name)
-               if self._random else None)
+        key = (
+            _keys.resolve(key, self._config.get("seed"), self.name)
+            if self._random
+            else None
+        )
         law = None
         if math.prod(shape):
             law = self.law(shape, work_dtype)
@@ -336,13 +401,19 @@ class ConfiguredInitializer:
             elif law is None and self._magnitude is not None:
                 _dtypes.check_range(
                     self._magnitude(shape, self._config, work_dtype),
-                    (work_dtype, dtype), repr(self))
+                    (work_dtype, dtype),
+                    repr(self),
+                )
         return Call(key, shape, dtype, work_dtype, law)
 
-    def __call__(self, key: jax.Array | None, shape: Any = _NO_SHAPE,
-                 dtype: Any = None, *,
-                 out_sharding: Sharding | PartitionSpec | None = None
-                 ) -> jax.Array:
+    def __call__(
+        self,
+        key: jax.Array | None,
+        shape: Any = _NO_SHAPE,
+        dtype: Any = None,
+        *,
+        out_sharding: Sharding | PartitionSpec | None = None,
+    ) -> jax.Array:
         """The initializer's values for ``key`` at ``shape`` in ``dtype``.
 
         Called eagerly, nothing is compiled per shape: constants and
@@ -356,50 +427,75 @@ class ConfiguredInitializer:
         call = self.prepare(key, shape, dtype)
         check_fits(out_sharding, call.shape)
         if math.prod(call.shape) == 0:  # No elements: nothing to compile.
-            return place(jax.device_put(np.zeros(call.shape, call.dtype)),
-                         out_sharding)
+            return place(
+                jax.device_put(np.zeros(call.shape, call.dtype)), out_sharding
+            )
         if isinstance(call.law, Fill):
             if not _host_draws.eager():
-                return place(jnp.full(call.shape, call.law.value, call.dtype),
-                             out_sharding)
+                return place(
+                    jnp.full(call.shape, call.law.value, call.dtype),
+                    out_sharding,
+                )
             if out_sharding is None:
                 return _host_draws.filled(call.shape, call.law.value)
             # Each process fills only its own shards.
-            return from_host(call.shape, out_sharding, np.broadcast_to(
-                call.law.value, call.shape).__getitem__)
+            return from_host(
+                call.shape,
+                out_sharding,
+                np.broadcast_to(call.law.value, call.shape).__getitem__,
+            )
         if call.law is not None:
             assert call.key is not None  # Affine laws are random ones.
             drawn = host_draw(call) if out_sharding is None else None
             if drawn is not None:
                 return _host_draws.sample_many([drawn])[0]
-            return _draws.sample(call.key, call.shape, call.work_dtype,
-                                    call.dtype, call.law, out_sharding)
+            return _draws.sample(
+                call.key,
+                call.shape,
+                call.work_dtype,
+                call.dtype,
+                call.law,
+                out_sharding,
+            )
         if isinstance(self._draw, Deterministic):
             eager = _host_draws.eager()
-            values = self._draw.values(np if eager else jnp, call.shape,
-                                       call.work_dtype)
+            values = self._draw.values(
+                np if eager else jnp, call.shape, call.work_dtype
+            )
             if eager and out_sharding is not None:
-                return from_host(call.shape, out_sharding, np.asarray(
-                    values, call.dtype).__getitem__)
+                return from_host(
+                    call.shape,
+                    out_sharding,
+                    np.asarray(values, call.dtype).__getitem__,
+                )
             return place(jnp.asarray(values, call.dtype), out_sharding)
-        draw = (self._draw.otherwise if isinstance(self._draw, Elementwise)
-                else self._draw)
+        draw = (
+            self._draw.otherwise
+            if isinstance(self._draw, Elementwise)
+            else self._draw
+        )
         assert draw is not None  # An Elementwise without a law has one.
         values = draw(call.key, call.shape, call.work_dtype)
         return place(values.astype(call.dtype), out_sharding)
 
     if TYPE_CHECKING:  # `shape` is required; only a mistaken call omits it.
+
         def __call__(
-                self, key: jax.Array | None, shape: Any, dtype: Any = None, *,
-                out_sharding: Sharding | PartitionSpec | None = None
-        ) -> jax.Array:
-            ...
+            self,
+            key: jax.Array | None,
+            shape: Any,
+            dtype: Any = None,
+            *,
+            out_sharding: Sharding | PartitionSpec | None = None,
+        ) -> jax.Array: ...
 
     def __repr__(self) -> str:
         defaults = _defaults(self._build)
-        shown = [f"{name}={_show(value)}"
-                 for name, value in self._config.items()
-                 if value != defaults[name]]
+        shown = [
+            f"{name}={_show(value)}"
+            for name, value in self._config.items()
+            if value != defaults[name]
+        ]
         made = f"{self.name}({', '.join(shown)})"
         if self._rounding != "jax":
             made += f".with_rounding({self._rounding!r})"
@@ -420,8 +516,9 @@ class ConfiguredInitializer:
         return _rebuild, (self._build, self._config, self._rounding)
 
 
-def host_draw(call: Call, key_data: np.ndarray | None = None
-              ) -> _host_draws.HostDraw | None:
+def host_draw(
+    call: Call, key_data: np.ndarray | None = None
+) -> _host_draws.HostDraw | None:
     """``call`` as a draw of :func:`jinit._host_draws.sample_many`, if it is.
 
     That is a call of a random affine law, made eagerly (no ``jit`` tracing
@@ -430,20 +527,26 @@ def host_draw(call: Call, key_data: np.ndarray | None = None
     words of ``call.key`` where the caller has them on the host already,
     saves reading them back from the device.
     """
-    if (not isinstance(call.law, _draws.Affine) or call.key is None
-            or isinstance(call.key, jax.core.Tracer)
-            or not _host_draws.eager()
-            or not _host_draws.packs(call.key, call.shape, call.work_dtype)):
+    if (
+        not isinstance(call.law, _draws.Affine)
+        or call.key is None
+        or isinstance(call.key, jax.core.Tracer)
+        or not _host_draws.eager()
+        or not _host_draws.packs(call.key, call.shape, call.work_dtype)
+    ):
         return None
     if key_data is None:
         key_data = np.asarray(jax.random.key_data(call.key))
-    return _host_draws.HostDraw(key_data, call.shape, call.work_dtype,
-                                call.dtype, call.law)
+    return _host_draws.HostDraw(
+        key_data, call.shape, call.work_dtype, call.dtype, call.law
+    )
 
 
-def _rebuild(build: Callable[..., ConfiguredInitializer],
-             config: Mapping[str, Any], rounding: Rounding = "jax"
-             ) -> ConfiguredInitializer:
+def _rebuild(
+    build: Callable[..., ConfiguredInitializer],
+    config: Mapping[str, Any],
+    rounding: Rounding = "jax",
+) -> ConfiguredInitializer:
     return build(**config).with_rounding(rounding)
 
 
@@ -453,8 +556,10 @@ def _show(value: object) -> str:
 
 @functools.cache
 def _defaults(build: Callable[..., Any]) -> dict[str, Any]:
-    return {name: parameter.default for name, parameter
-            in inspect.signature(build).parameters.items()}
+    return {
+        name: parameter.default
+        for name, parameter in inspect.signature(build).parameters.items()
+    }
 
 
 def _freeze(name: str, value: object) -> object:
@@ -484,7 +589,8 @@ def _is_key(value: object) -> bool:
 
 def _is_shape(value: object) -> bool:
     return isinstance(value, (tuple, list)) and all(
-        isinstance(dim, (int, np.integer)) for dim in value)
+        isinstance(dim, (int, np.integer)) for dim in value
+    )
 
 
 def _is_dtype(value: object) -> bool:
@@ -509,15 +615,20 @@ class Factory(Protocol[P]):
     __signature__: inspect.Signature
     about: About | None
 
-    def __call__(self, *args: P.args,
-                 **kwargs: P.kwargs) -> ConfiguredInitializer:
-        ...
+    def __call__(
+        self, *args: P.args, **kwargs: P.kwargs
+    ) -> ConfiguredInitializer: ...
 
 
-def factory(*, random: bool, allow_complex: bool = False,
-            check: Check | None = None, floating: bool | None = None,
-            magnitude: Magnitude | None = None, about: About | None = None
-            ) -> Callable[[Callable[P, Any]], Factory[P]]:
+def factory(
+    *,
+    random: bool,
+    allow_complex: bool = False,
+    check: Check | None = None,
+    floating: bool | None = None,
+    magnitude: Magnitude | None = None,
+    about: About | None = None,
+) -> Callable[[Callable[P, Any]], Factory[P]]:
     """Turns a function returning a draw closure into a jinit factory.
 
     Args:
@@ -555,12 +666,14 @@ def factory(*, random: bool, allow_complex: bool = False,
                     f"`{fn.__name__}` is a factory: build the initializer "
                     f"first, then call it: {fn.__name__}()(key, shape, "
                     f"dtype). In a framework pass kernel_init="
-                    f"jinit.{fn.__name__}(), not jinit.{fn.__name__}.")
+                    f"jinit.{fn.__name__}(), not jinit.{fn.__name__}."
+                )
             try:
                 return built(args, kwargs)
             except (TypeError, ValueError) as error:
-                if not (args and _is_shape(args[0])
-                        or any(map(_is_dtype, args[1:]))):
+                if not (
+                    args and _is_shape(args[0]) or any(map(_is_dtype, args[1:]))
+                ):
                     raise
                 # Called as the initializer it builds: Keras calls
                 # init(shape, dtype=dtype), Haiku init(shape, dtype).
@@ -573,39 +686,53 @@ def factory(*, random: bool, allow_complex: bool = False,
                     f"initializer=jinit.keras.initializer(jinit.{name}()); "
                     f"in Haiku w_init=jinit.haiku.initializer(jinit.{name}())"
                     f"; in Flax kernel_init=jinit.{name}(). (The call as a "
-                    f"factory failed: {error})") from error
+                    f"factory failed: {error})"
+                ) from error
 
-        def built(args: tuple[Any, ...], kwargs: dict[str, Any]
-                  ) -> ConfiguredInitializer:
+        def built(
+            args: tuple[Any, ...], kwargs: dict[str, Any]
+        ) -> ConfiguredInitializer:
             try:
                 bound = signature.bind(*args, **kwargs)
             except TypeError as error:
                 allowed = ", ".join(signature.parameters)
-                raise TypeError(f"{fn.__name__}(): {error}; its arguments are "
-                                f"{allowed}.") from None
+                raise TypeError(
+                    f"{fn.__name__}(): {error}; its arguments are {allowed}."
+                ) from None
             bound.apply_defaults()
             config: dict[str, Any] = {
                 name: _freeze(name, value)
-                for name, value in bound.arguments.items()}
+                for name, value in bound.arguments.items()
+            }
             needs_floating = random if floating is None else floating
             if config.get("dtype") is not None:
-                _dtypes.check_kind(config["dtype"], floating=needs_floating,
-                                   allow_complex=allow_complex,
-                                   initializer=fn.__name__)
+                _dtypes.check_kind(
+                    config["dtype"],
+                    floating=needs_floating,
+                    allow_complex=allow_complex,
+                    initializer=fn.__name__,
+                )
             # The arguments, bound above, are fn's in canonical form.
             draw = typing.cast("Callable[..., Any]", fn)(**config)
             if isinstance(draw, ConfiguredInitializer):
                 draw = draw._draw  # A named special case of another factory.
             return ConfiguredInitializer(
-                build, config, draw, random=random,
-                floating=needs_floating, allow_complex=allow_complex,
-                check=check, magnitude=magnitude)
+                build,
+                config,
+                draw,
+                random=random,
+                floating=needs_floating,
+                allow_complex=allow_complex,
+                check=check,
+                magnitude=magnitude,
+            )
 
         made = typing.cast("Factory[P]", build)
         made.about = about
         # fn's parameters; fn returns a draw, the factory an initializer.
         made.__signature__ = signature.replace(
-            return_annotation="ConfiguredInitializer")
+            return_annotation="ConfiguredInitializer"
+        )
         return made
 
     return decorate

@@ -24,15 +24,17 @@ from jinit._contract import Elementwise, factory
 TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
 
 
-def _normal_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
-                      dtype: np.dtype) -> float:
+def _normal_magnitude(
+    shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
+) -> float:
     """The largest part of a complex normal draw.
 
     Each part has variance ``stddev**2 / 2``.
     """
     real = jnp.finfo(dtype).dtype
-    return (abs(config["mean"]) + config["stddev"]
-            * _draws.normal_extreme(real) / np.sqrt(2))
+    return abs(config["mean"]) + config["stddev"] * _draws.normal_extreme(
+        real
+    ) / np.sqrt(2)
 
 
 def _jax_normal(config: Mapping[str, Any]) -> Any:
@@ -45,8 +47,10 @@ def _jax_normal(config: Mapping[str, Any]) -> Any:
 def _jax_uniform(config: Mapping[str, Any]) -> Any:
     """``jax.nn.initializers.uniform(scale)``, which draws U[0, scale)."""
     if config["minval"] != 0:
-        return ("minval != 0, as jax's uniform(scale) draws U[0, scale); use "
-                "--set minval=0")
+        return (
+            "minval != 0, as jax's uniform(scale) draws U[0, scale); use "
+            "--set minval=0"
+        )
     return jax.nn.initializers.uniform(config["maxval"])
 
 
@@ -57,12 +61,25 @@ def _jax_truncated_normal(config: Mapping[str, Any]) -> Any:
     return jax.nn.initializers.truncated_normal(config["stddev"])
 
 
-@factory(random=True, allow_complex=True, magnitude=_normal_magnitude,
-         about=About(family="distribution", formula="N(mean, stddev^2)",
-                     details="N(mean, stddev²)", keras=True, jax=_jax_normal))
-def random_normal(mean: float = 0.0, stddev: float = 0.05,
-                  seed: int | None = None, *,
-                  dtype: DTypeLike | None = None) -> Elementwise:
+@factory(
+    random=True,
+    allow_complex=True,
+    magnitude=_normal_magnitude,
+    about=About(
+        family="distribution",
+        formula="N(mean, stddev^2)",
+        details="N(mean, stddev²)",
+        keras=True,
+        jax=_jax_normal,
+    ),
+)
+def random_normal(
+    mean: float = 0.0,
+    stddev: float = 0.05,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Elementwise:
     """Initializer that draws from a normal distribution.
 
     ``W ~ N(mean, stddev**2)``, computed as ``z * stddev + mean`` with
@@ -98,21 +115,33 @@ def random_normal(mean: float = 0.0, stddev: float = 0.05,
     law = _draws.Affine("normal", (), stddev, mean or None)
 
     def complex_draw(key, shape, dtype):
-        values = _draws.normal(key, shape, dtype) * np.asarray(stddev,
-                                                                  dtype)
+        values = _draws.normal(key, shape, dtype) * np.asarray(stddev, dtype)
         return values + np.asarray(mean, dtype) if mean else values
 
     return Elementwise(
-        lambda shape, dtype: (None if jnp.issubdtype(
-            dtype, jnp.complexfloating) else law), complex_draw)
+        lambda shape, dtype: (
+            None if jnp.issubdtype(dtype, jnp.complexfloating) else law
+        ),
+        complex_draw,
+    )
 
 
-@factory(random=True, about=About(
-    family="distribution", formula="U[minval, maxval)", keras=True,
-    jax=_jax_uniform))
-def random_uniform(minval: float = -0.05, maxval: float = 0.05,
-                   seed: int | None = None, *,
-                   dtype: DTypeLike | None = None) -> Elementwise:
+@factory(
+    random=True,
+    about=About(
+        family="distribution",
+        formula="U[minval, maxval)",
+        keras=True,
+        jax=_jax_uniform,
+    ),
+)
+def random_uniform(
+    minval: float = -0.05,
+    maxval: float = 0.05,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Elementwise:
     """Initializer that draws from a uniform distribution.
 
     ``W ~ U[minval, maxval)``, exactly ``jax.random.uniform(key, shape, dtype,
@@ -140,22 +169,34 @@ def random_uniform(minval: float = -0.05, maxval: float = 0.05,
     minval = _validation.check_real("minval", minval)
     maxval = _validation.check_real("maxval", maxval)
     if minval > maxval:
-        raise ValueError(f"`minval` must be <= `maxval`; got minval={minval!r}"
-                         f", maxval={maxval!r}.")
+        raise ValueError(
+            f"`minval` must be <= `maxval`; got minval={minval!r}"
+            f", maxval={maxval!r}."
+        )
 
     law = _draws.Affine("uniform", (minval, maxval))
     return Elementwise(lambda shape, dtype: law)
 
 
-@factory(random=True, about=About(
-    family="distribution", formula="N(mean, stddev^2) cut at mean +- 2 stddev",
-    details="N(mean, stddev²) with values beyond mean ± 2·stddev redrawn "
-            "(inverse-CDF sampling); `stddev` is the underlying normal's, so "
-            "the samples' std is 0.8796·stddev",
-    keras=True, jax=_jax_truncated_normal))
-def truncated_normal(mean: float = 0.0, stddev: float = 0.05,
-                     seed: int | None = None, *,
-                     dtype: DTypeLike | None = None) -> Elementwise:
+@factory(
+    random=True,
+    about=About(
+        family="distribution",
+        formula="N(mean, stddev^2) cut at mean +- 2 stddev",
+        details="N(mean, stddev²) with values beyond mean ± 2·stddev redrawn "
+        "(inverse-CDF sampling); `stddev` is the underlying normal's, so "
+        "the samples' std is 0.8796·stddev",
+        keras=True,
+        jax=_jax_truncated_normal,
+    ),
+)
+def truncated_normal(
+    mean: float = 0.0,
+    stddev: float = 0.05,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Elementwise:
     """Initializer that draws from a truncated normal distribution.
 
     ``W ~ N(mean, stddev**2)`` conditioned on ``|W - mean| < 2 * stddev``:
@@ -188,6 +229,7 @@ def truncated_normal(mean: float = 0.0, stddev: float = 0.05,
     mean = _validation.check_real("mean", mean)
     stddev = _validation.check_nonnegative("stddev", stddev)
 
-    law = _draws.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
-                           stddev, mean or None)
+    law = _draws.Affine(
+        "truncated_normal", (-TRUNCATION, TRUNCATION), stddev, mean or None
+    )
     return Elementwise(lambda shape, dtype: law)

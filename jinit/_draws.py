@@ -63,8 +63,11 @@ from jinit._sharding import place
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 # The self-check's draws (:func:`kernel_agrees`): each unit with its bounds,
 # in a shape of three axes (row-major strides, several rows).
-CHECKED_UNITS = (("uniform", (-0.5, 2.0)), ("normal", ()),
-                 ("truncated_normal", (-1.0, 3.0)))
+CHECKED_UNITS = (
+    ("uniform", (-0.5, 2.0)),
+    ("normal", ()),
+    ("truncated_normal", (-1.0, 3.0)),
+)
 CHECKED_SHAPE = (3, 4, 5)
 
 
@@ -78,10 +81,12 @@ def uses_kernel(key: jax.Array, dtype: np.dtype) -> bool:
 
     Anything else draws with ``jax.random``.
     """
-    return (str(jax.random.key_impl(key)) == "threefry2x32"
-            and bool(_config().jax_threefry_partitionable)
-            and np.dtype(dtype) in KERNEL_DTYPES
-            and kernel_agrees(np.dtype(dtype)))
+    return (
+        str(jax.random.key_impl(key)) == "threefry2x32"
+        and bool(_config().jax_threefry_partitionable)
+        and np.dtype(dtype) in KERNEL_DTYPES
+        and kernel_agrees(np.dtype(dtype))
+    )
 
 
 def kernel_agrees(dtype: np.dtype) -> bool:
@@ -102,8 +107,11 @@ def kernel_agrees(dtype: np.dtype) -> bool:
     x64 = bool(_config().jax_enable_x64)
     if np.dtype(dtype).itemsize > 4 and not x64:
         return False
-    return _self_check(np.dtype(dtype), x64=x64, partitionable=bool(
-        _config().jax_threefry_partitionable))
+    return _self_check(
+        np.dtype(dtype),
+        x64=x64,
+        partitionable=bool(_config().jax_threefry_partitionable),
+    )
 
 
 def check_key(dtype: np.dtype, *, x64: bool, partitionable: bool) -> str:
@@ -118,17 +126,26 @@ def check_key(dtype: np.dtype, *, x64: bool, partitionable: bool) -> str:
     module = sys.modules[jax.random.normal.__module__].__file__
     assert module is not None  # A module read from a file.
     folder = os.path.dirname(module)
-    sources = sorted(entry.path for entry in os.scandir(folder)
-                     if entry.name.endswith(".py"))
+    sources = sorted(
+        entry.path for entry in os.scandir(folder) if entry.name.endswith(".py")
+    )
     stamps = []
     for path in [*sources, __file__, _threefry.__file__]:
         status = os.stat(path)
-        stamps.append([os.path.basename(path), status.st_size,
-                       status.st_mtime_ns])
-    return json.dumps([
-        jax.__version__, getattr(jax.lib, "__version__", None), dtype.name,
-        x64, partitionable,
-        os.environ.get("XLA_FLAGS", ""), stamps])
+        stamps.append(
+            [os.path.basename(path), status.st_size, status.st_mtime_ns]
+        )
+    return json.dumps(
+        [
+            jax.__version__,
+            getattr(jax.lib, "__version__", None),
+            dtype.name,
+            x64,
+            partitionable,
+            os.environ.get("XLA_FLAGS", ""),
+            stamps,
+        ]
+    )
 
 
 @functools.cache
@@ -160,8 +177,10 @@ def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
     else:
         if differ is None:  # No CPU backend: the kernel never runs.
             return False
-        reason = (f"the fused threefry kernel's {dtype.name} "
-                  f"{', '.join(differ)} draws differ from jax.random's")
+        reason = (
+            f"the fused threefry kernel's {dtype.name} "
+            f"{', '.join(differ)} draws differ from jax.random's"
+        )
     if differ == []:
         _cache.record(verdict)
         return True
@@ -169,7 +188,9 @@ def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
         f"jinit: on JAX {jax.__version__}, {reason}; {dtype.name} draws "
         "fall back to jax.random (the same values, 2.5-4x slower on CPU). "
         "Please report this to jinit with your JAX version.",
-        RuntimeWarning, stacklevel=2)
+        RuntimeWarning,
+        stacklevel=2,
+    )
     return False
 
 
@@ -186,9 +207,13 @@ def _units_that_differ(dtype: np.dtype) -> list[str] | None:
     units = [unit for unit, _ in CHECKED_UNITS]
 
     def both(key, bounds):
-        return [(_kernel(unit, key, CHECKED_SHAPE, dtype, numbers),
-                 UNITS[unit][0](key, CHECKED_SHAPE, dtype, *numbers))
-                for unit, numbers in zip(units, bounds, strict=True)]
+        return [
+            (
+                _kernel(unit, key, CHECKED_SHAPE, dtype, numbers),
+                UNITS[unit][0](key, CHECKED_SHAPE, dtype, *numbers),
+            )
+            for unit, numbers in zip(units, bounds, strict=True)
+        ]
 
     # One program, with traced bounds as the draws compile them, compiled
     # ahead of time without XLA's backend optimizations: 0.16 s on CPU
@@ -196,31 +221,54 @@ def _units_that_differ(dtype: np.dtype) -> list[str] | None:
     # here: XLA keeps IEEE arithmetic at every level (no fast math), and the
     # hash is integer.
     key = jax.random.key(20250101, impl="threefry2x32")
-    bounds = [tuple(np.asarray(number, dtype) for number in numbers)
-              for _, numbers in CHECKED_UNITS]
+    bounds = [
+        tuple(np.asarray(number, dtype) for number in numbers)
+        for _, numbers in CHECKED_UNITS
+    ]
     inputs = jax.device_put((key, bounds), cpu)
-    draws = jax.jit(both).lower(*inputs).compile(
-        compiler_options={"xla_backend_optimization_level": "0"})(*inputs)
-    return [unit for unit, (ours, theirs) in zip(units, draws, strict=True)
-            if not _same_bits(np.asarray(ours), np.asarray(theirs))]
+    draws = (
+        jax.jit(both)
+        .lower(*inputs)
+        .compile(compiler_options={"xla_backend_optimization_level": "0"})(
+            *inputs
+        )
+    )
+    return [
+        unit
+        for unit, (ours, theirs) in zip(units, draws, strict=True)
+        if not _same_bits(np.asarray(ours), np.asarray(theirs))
+    ]
 
 
 def _same_bits(ours: np.ndarray, theirs: np.ndarray) -> bool:
-    return (ours.dtype == theirs.dtype and ours.shape == theirs.shape
-            and ours.tobytes() == theirs.tobytes())
+    return (
+        ours.dtype == theirs.dtype
+        and ours.shape == theirs.shape
+        and ours.tobytes() == theirs.tobytes()
+    )
 
 
-def _kernel(unit: str, key: jax.Array, shape: tuple[int, ...],
-            dtype: np.dtype, bounds: tuple[jax.Array, ...]) -> jax.Array:
+def _kernel(
+    unit: str,
+    key: jax.Array,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    bounds: tuple[jax.Array, ...],
+) -> jax.Array:
     """The ``unit`` draw for ``key``, computed by the fused kernel."""
-    bits = _threefry.random_bits(jax.random.key_data(key),
-                                 jnp.finfo(dtype).bits, shape)
+    bits = _threefry.random_bits(
+        jax.random.key_data(key), jnp.finfo(dtype).bits, shape
+    )
     return from_bits(unit, bits, dtype, bounds)
 
 
-def _select(kernel: Callable[..., jax.Array],
-            reference: Callable[..., jax.Array], key: jax.Array,
-            dtype: np.dtype, *args: jax.Array) -> jax.Array:
+def _select(
+    kernel: Callable[..., jax.Array],
+    reference: Callable[..., jax.Array],
+    key: jax.Array,
+    dtype: np.dtype,
+    *args: jax.Array,
+) -> jax.Array:
     """``kernel(key, *args)`` on CPU where exact, else ``reference``.
 
     Both compute the same values.
@@ -230,9 +278,12 @@ def _select(kernel: Callable[..., jax.Array],
     return lax.platform_dependent(key, *args, cpu=kernel, default=reference)
 
 
-def _unit_interval(bits: jax.Array, dtype: np.dtype,
-                   minval: jax.Array | np.ndarray,
-                   maxval: jax.Array | np.ndarray) -> jax.Array:
+def _unit_interval(
+    bits: jax.Array,
+    dtype: np.dtype,
+    minval: jax.Array | np.ndarray,
+    maxval: jax.Array | np.ndarray,
+) -> jax.Array:
     """``jax.random.uniform``'s arithmetic on random words.
 
     The top mantissa bits of each word give a float in [1, 2), shifted to
@@ -240,15 +291,16 @@ def _unit_interval(bits: jax.Array, dtype: np.dtype,
     """
     info = jnp.finfo(dtype)
     unsigned = bits.dtype
-    mantissa = (lax.shift_right_logical(
-        bits, np.array(info.bits - info.nmant, unsigned))
-        | np.array(1.0, dtype).view(unsigned))
+    mantissa = lax.shift_right_logical(
+        bits, np.array(info.bits - info.nmant, unsigned)
+    ) | np.array(1.0, dtype).view(unsigned)
     floats = lax.bitcast_convert_type(mantissa, dtype) - np.array(1.0, dtype)
     return jnp.maximum(minval, floats * (maxval - minval) + minval)
 
 
-def from_bits(unit: str, bits: jax.Array, dtype: np.dtype,
-               bounds: tuple[jax.Array, ...]) -> jax.Array:
+def from_bits(
+    unit: str, bits: jax.Array, dtype: np.dtype, bounds: tuple[jax.Array, ...]
+) -> jax.Array:
     """The ``unit`` draw ``jax.random`` makes from the random words ``bits``.
 
     ``unit`` is one of :data:`UNITS`.
@@ -257,37 +309,53 @@ def from_bits(unit: str, bits: jax.Array, dtype: np.dtype,
         return _unit_interval(bits, dtype, *bounds)
     sqrt2 = np.array(np.sqrt(2), dtype)
     if unit == "normal":
-        low = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype),
-                           dtype=dtype)
+        low = np.nextafter(
+            np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype
+        )
         u = _unit_interval(bits, dtype, low, np.array(1.0, dtype))
         return lax.mul(sqrt2, lax.erf_inv(u))
     lower, upper = bounds
-    u = _unit_interval(bits, dtype, lax.erf(lower / sqrt2),
-                       lax.erf(upper / sqrt2))
-    return jnp.clip(sqrt2 * lax.erf_inv(u),
-                    lax.nextafter(lower, np.array(np.inf, dtype)),
-                    lax.nextafter(upper, np.array(-np.inf, dtype)))
+    u = _unit_interval(
+        bits, dtype, lax.erf(lower / sqrt2), lax.erf(upper / sqrt2)
+    )
+    return jnp.clip(
+        sqrt2 * lax.erf_inv(u),
+        lax.nextafter(lower, np.array(np.inf, dtype)),
+        lax.nextafter(upper, np.array(-np.inf, dtype)),
+    )
 
 
 # unit: (jax.random's function of (key, shape, dtype, *bounds), bound names)
 UNITS = {
-    "uniform": (lambda key, shape, dtype, low, high: jax.random.uniform(
-        key, shape, dtype, low, high), ("minval", "maxval")),
+    "uniform": (
+        lambda key, shape, dtype, low, high: jax.random.uniform(
+            key, shape, dtype, low, high
+        ),
+        ("minval", "maxval"),
+    ),
     "normal": (jax.random.normal, ()),
-    "truncated_normal": (lambda key, shape, dtype, lower, upper:
-                         jax.random.truncated_normal(key, lower, upper, shape,
-                                                     dtype),
-                         ("lower", "upper")),
+    "truncated_normal": (
+        lambda key, shape, dtype, lower, upper: jax.random.truncated_normal(
+            key, lower, upper, shape, dtype
+        ),
+        ("lower", "upper"),
+    ),
 }
 
 
-def _unit(unit: str, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
-          bounds: tuple[float | jax.Array, ...]) -> jax.Array:
+def _unit(
+    unit: str,
+    key: jax.Array,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    bounds: tuple[float | jax.Array, ...],
+) -> jax.Array:
     """The ``unit`` draw for ``key``, from the kernel or ``jax.random``."""
     # Opaque, so that under a caller's jit XLA does not fold constant bounds
     # into the arithmetic (eager calls pass them at run time, as JAX does).
-    bounds = tuple(_opaque(lax.convert_element_type(bound, dtype))
-                   for bound in bounds)
+    bounds = tuple(
+        _opaque(lax.convert_element_type(bound, dtype)) for bound in bounds
+    )
     if max(shape, default=0) >= _threefry.WORD:
         # The kernel counts along each axis in one 32-bit word; JAX counts
         # in 64 bits, exact for any dimension.
@@ -295,20 +363,28 @@ def _unit(unit: str, key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     return _select(
         lambda key, *bounds: _kernel(unit, key, shape, dtype, bounds),
         lambda key, *bounds: UNITS[unit][0](key, shape, dtype, *bounds),
-        key, dtype, *bounds)
+        key,
+        dtype,
+        *bounds,
+    )
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def uniform(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
-            minval: float | jax.Array = 0.0,
-            maxval: float | jax.Array = 1.0) -> jax.Array:
+def uniform(
+    key: jax.Array,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    minval: float | jax.Array = 0.0,
+    maxval: float | jax.Array = 1.0,
+) -> jax.Array:
     """``jax.random.uniform(key, shape, dtype, minval, maxval)``."""
     return _unit("uniform", key, shape, dtype, (minval, maxval))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
-def normal(key: jax.Array, shape: tuple[int, ...],
-           dtype: np.dtype) -> jax.Array:
+def normal(
+    key: jax.Array, shape: tuple[int, ...], dtype: np.dtype
+) -> jax.Array:
     """``jax.random.normal(key, shape, dtype)``, real or complex.
 
     A complex draw has independent real and imaginary parts, each of variance
@@ -324,9 +400,13 @@ def normal(key: jax.Array, shape: tuple[int, ...],
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
-def truncated_normal(key: jax.Array, lower: float | jax.Array,
-                     upper: float | jax.Array, shape: tuple[int, ...],
-                     dtype: np.dtype) -> jax.Array:
+def truncated_normal(
+    key: jax.Array,
+    lower: float | jax.Array,
+    upper: float | jax.Array,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+) -> jax.Array:
     """``jax.random.truncated_normal(key, lower, upper, shape, dtype)``.
 
     A standard normal restricted to (lower, upper), by the inverse CDF.
@@ -335,8 +415,9 @@ def truncated_normal(key: jax.Array, lower: float | jax.Array,
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
-def orthogonal(key: jax.Array, n: int, shape: tuple[int, ...],
-               dtype: np.dtype, m: int) -> jax.Array:
+def orthogonal(
+    key: jax.Array, n: int, shape: tuple[int, ...], dtype: np.dtype, m: int
+) -> jax.Array:
     """``jax.random.orthogonal(key, n, shape, dtype, m)``.
 
     Haar-random ``(*shape, n, m)`` matrices with orthonormal columns (rows when
@@ -359,6 +440,7 @@ class Affine:
     multiplication or addition (not the same as 1 or 0: adding 0.0 turns
     -0.0 into +0.0).
     """
+
     unit: str
     bounds: tuple[float, ...] = ()
     scale: float | None = None
@@ -366,10 +448,15 @@ class Affine:
 
     def arguments(self, dtype: np.dtype) -> tuple[Any, ...]:
         """The law's numbers as ``dtype`` scalars: (bounds, scale, shift)."""
+
         def cast(value):
             return None if value is None else np.asarray(value, dtype)
-        return (tuple(cast(bound) for bound in self.bounds),
-                cast(self.scale), cast(self.shift))
+
+        return (
+            tuple(cast(bound) for bound in self.bounds),
+            cast(self.scale),
+            cast(self.shift),
+        )
 
     def support(self, dtype: np.dtype) -> tuple[float, float]:
         """The smallest and largest value drawn in ``dtype``, as exact floats.
@@ -387,8 +474,9 @@ class Affine:
             low, high = low + float(shift), high + float(shift)
         return low, high
 
-    def check_range(self, dtype: np.dtype, out_dtype: np.dtype,
-                    initializer: str) -> None:
+    def check_range(
+        self, dtype: np.dtype, out_dtype: np.dtype, initializer: str
+    ) -> None:
         """Raises ``ValueError`` if the law's values cannot be drawn and cast.
 
         That is if drawing the law in ``dtype`` and casting it to ``out_dtype``
@@ -401,9 +489,12 @@ class Affine:
                 f"`{initializer}` scales its values by {self.scale:.6g}, "
                 f"which rounds to 0 in {dtype.name} (smallest positive value "
                 f"{jnp.finfo(dtype).smallest_subnormal:.6g}): every value "
-                "would be 0. Use a larger scale or a wider dtype.")
-        numbers = [*self.bounds, *(
-            value for value in (self.scale, self.shift) if value is not None)]
+                "would be 0. Use a larger scale or a wider dtype."
+            )
+        numbers = [
+            *self.bounds,
+            *(value for value in (self.scale, self.shift) if value is not None),
+        ]
         if self.unit == "uniform":
             numbers.append(self.bounds[1] - self.bounds[0])  # Drawn in dtype.
         _dtypes.check_range(max(map(abs, numbers)), (dtype,), initializer)
@@ -414,8 +505,9 @@ class Affine:
         except ValueError as error:
             raise ValueError(f"`{initializer}`: {error}") from None
 
-    def output_range(self, dtype: np.dtype, out_dtype: np.dtype
-                     ) -> tuple[np.ndarray, np.ndarray] | None:
+    def output_range(
+        self, dtype: np.dtype, out_dtype: np.dtype
+    ) -> tuple[np.ndarray, np.ndarray] | None:
         """Where a bounded law's values are clamped before a narrowing cast.
 
         The values, drawn in ``dtype``, are clamped before the cast to a
@@ -446,20 +538,21 @@ class Affine:
             return None
         low, high = self.support(dtype)
         open_high = self.unit == "uniform" and low < high
-        clamp = _dtypes.values_within(out_dtype, low, high,
-                                      open_high=open_high)
+        clamp = _dtypes.values_within(out_dtype, low, high, open_high=open_high)
         support = f"[{low:.6g}, {high:.6g}{')' if open_high else ']'}"
         if clamp is None:
             raise ValueError(
                 f"no {out_dtype.name} value lies in the support {support} of "
-                "the law; use a wider dtype or a wider range.")
+                "the law; use a wider dtype or a wider range."
+            )
         if (low or high) and not (float(clamp[0]) or float(clamp[1])):
             raise ValueError(
                 f"the only {out_dtype.name} value in the support {support} "
                 f"of the law is 0 (the smallest non-zero {out_dtype.name} "
                 f"value is {float(jnp.finfo(out_dtype).smallest_subnormal):.6g}"
                 "): every value would be 0. Request a wider dtype or larger "
-                "arguments.")
+                "arguments."
+            )
         return _dtypes.rounding_into(dtype, out_dtype, *clamp)
 
 
@@ -475,7 +568,8 @@ def normal_extreme(dtype: np.dtype) -> float:
     with jax.ensure_compile_time_eval():  # Also when first asked in a trace.
         # One compilation, not one per operation.
         values = jax.jit(from_bits, static_argnums=(0, 2, 3))(
-            "normal", words, dtype, ())
+            "normal", words, dtype, ()
+        )
         return float(np.max(np.abs(np.asarray(values))))
 
 
@@ -487,7 +581,8 @@ def _opaque(x: jax.Array) -> jax.Array:
     unsigned = np.dtype(f"uint{x.dtype.itemsize * 8}")
     zero = lax.optimization_barrier(np.zeros((), unsigned))
     return lax.bitcast_convert_type(
-        lax.bitcast_convert_type(x, unsigned) ^ zero, x.dtype)
+        lax.bitcast_convert_type(x, unsigned) ^ zero, x.dtype
+    )
 
 
 def rounded(x: jax.Array) -> jax.Array:
@@ -501,8 +596,9 @@ def rounded(x: jax.Array) -> jax.Array:
     return lax.min(_opaque(x), np.array(jnp.finfo(x.dtype).max, x.dtype))
 
 
-def rescale(values: jax.Array, scale: ArrayLike | None,
-            shift: ArrayLike | None) -> jax.Array:
+def rescale(
+    values: jax.Array, scale: ArrayLike | None, shift: ArrayLike | None
+) -> jax.Array:
     if scale is not None:
         values = _opaque(values) * scale
     if shift is not None:
@@ -510,8 +606,11 @@ def rescale(values: jax.Array, scale: ArrayLike | None,
     return values
 
 
-def cast(values: jax.Array, out_dtype: np.dtype,
-         clamp: tuple[ArrayLike, ArrayLike] | None) -> jax.Array:
+def cast(
+    values: jax.Array,
+    out_dtype: np.dtype,
+    clamp: tuple[ArrayLike, ArrayLike] | None,
+) -> jax.Array:
     """``values`` in ``out_dtype``, clamped first to ``clamp`` where given.
 
     See :meth:`Affine.output_range`.
@@ -520,24 +619,39 @@ def cast(values: jax.Array, out_dtype: np.dtype,
     return values.astype(out_dtype)
 
 
-def _sample(key: jax.Array, bounds: tuple[jax.Array, ...],
-            scale: jax.Array | None, shift: jax.Array | None,
-            clamp: tuple[jax.Array, jax.Array] | None, *,
-            shape: tuple[int, ...], dtype: np.dtype, out_dtype: np.dtype,
-            unit: str) -> jax.Array:
+def _sample(
+    key: jax.Array,
+    bounds: tuple[jax.Array, ...],
+    scale: jax.Array | None,
+    shift: jax.Array | None,
+    clamp: tuple[jax.Array, jax.Array] | None,
+    *,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    out_dtype: np.dtype,
+    unit: str,
+) -> jax.Array:
     values = rescale(_unit(unit, key, shape, dtype, bounds), scale, shift)
     return cast(values, out_dtype, clamp)
 
 
 @functools.lru_cache(maxsize=64)
 def _sampler(out_sharding: Any) -> Callable[..., jax.Array]:
-    return jax.jit(_sample, out_shardings=out_sharding,
-                   static_argnames=("shape", "dtype", "out_dtype", "unit"))
+    return jax.jit(
+        _sample,
+        out_shardings=out_sharding,
+        static_argnames=("shape", "dtype", "out_dtype", "unit"),
+    )
 
 
-def sample(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
-           out_dtype: np.dtype, law: Affine,
-           out_sharding: Any = None) -> jax.Array:
+def sample(
+    key: jax.Array,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    out_dtype: np.dtype,
+    law: Affine,
+    out_sharding: Any = None,
+) -> jax.Array:
     """``law`` drawn in ``dtype`` for ``key`` and cast to ``out_dtype``.
 
     In one compiled function per shape.
@@ -549,12 +663,22 @@ def sample(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     ``jit`` the result has that sharding too, on Explicit and Auto axes.
     """
     bounds, scale, shift = law.arguments(dtype)
-    drawn = _sampler(out_sharding)(key, bounds, scale, shift,
-                                   law.output_range(dtype, out_dtype),
-                                   shape=shape, dtype=dtype,
-                                   out_dtype=out_dtype, unit=law.unit)
+    drawn = _sampler(out_sharding)(
+        key,
+        bounds,
+        scale,
+        shift,
+        law.output_range(dtype, out_dtype),
+        shape=shape,
+        dtype=dtype,
+        out_dtype=out_dtype,
+        unit=law.unit,
+    )
     # Inside a caller's jit, the nested jit's out_shardings are dropped on
     # Explicit mesh axes (the result's type keeps the inferred sharding):
     # placed again, the caller's program computes the shards in place.
-    return place(drawn, out_sharding) if isinstance(
-        drawn, jax.core.Tracer) else drawn
+    return (
+        place(drawn, out_sharding)
+        if isinstance(drawn, jax.core.Tracer)
+        else drawn
+    )

@@ -41,7 +41,8 @@ def as_dtype(name: str, value: Any) -> np.dtype | None:
     except TypeError as error:
         raise TypeError(
             f"`{name}` must be a dtype such as 'float32' or jnp.bfloat16; got "
-            f"{value!r}.") from error
+            f"{value!r}."
+        ) from error
 
 
 def default_float() -> np.dtype:
@@ -49,8 +50,14 @@ def default_float() -> np.dtype:
     return jnp.dtype(jax.dtypes.canonicalize_dtype(float))
 
 
-def resolve(requested: object, default: np.dtype | None, *, floating: bool,
-            allow_complex: bool, initializer: str) -> np.dtype:
+def resolve(
+    requested: object,
+    default: np.dtype | None,
+    *,
+    floating: bool,
+    allow_complex: bool,
+    initializer: str,
+) -> np.dtype:
     """The dtype an initializer returns: the requested one, else its default.
 
     Args:
@@ -69,30 +76,38 @@ def resolve(requested: object, default: np.dtype | None, *, floating: bool,
     dtype = as_dtype("dtype", requested)
     if dtype is None:
         dtype = default if default is not None else default_float()
-    check_kind(dtype, floating=floating, allow_complex=allow_complex,
-               initializer=initializer)
+    check_kind(
+        dtype,
+        floating=floating,
+        allow_complex=allow_complex,
+        initializer=initializer,
+    )
     if jax.dtypes.canonicalize_dtype(dtype) != dtype:
         raise ValueError(
             f"`dtype` {dtype.name} needs 64-bit types, which are off: call "
             "jax.config.update('jax_enable_x64', True) first, or request a "
-            "32-bit dtype.")
+            "32-bit dtype."
+        )
     return dtype
 
 
 # The floating dtypes JAX names that no initializer takes, and why.
 REFUSED = {
     "float8_e8m0fnu": "it holds only powers of two, with no zero and no "
-                      "negative value (a format for block scales): zeros "
-                      "would be 2**-127 and negative values NaN. Make the "
-                      "values in float32 and cast them",
-    **{name: "XLA makes no arrays of it (\"Invalid XLA PrimitiveType\"). "
-             "Request float8_e4m3fn or float4_e2m1fn, for example"
-       for name in ("float6_e2m3fn", "float6_e3m2fn")},
+    "negative value (a format for block scales): zeros "
+    "would be 2**-127 and negative values NaN. Make the "
+    "values in float32 and cast them",
+    **{
+        name: 'XLA makes no arrays of it ("Invalid XLA PrimitiveType"). '
+        "Request float8_e4m3fn or float4_e2m1fn, for example"
+        for name in ("float6_e2m3fn", "float6_e3m2fn")
+    },
 }
 
 
-def check_kind(dtype: np.dtype, *, floating: bool, allow_complex: bool,
-               initializer: str) -> None:
+def check_kind(
+    dtype: np.dtype, *, floating: bool, allow_complex: bool, initializer: str
+) -> None:
     """Raises ``TypeError`` if ``dtype`` does not suit the initializer.
 
     That is if it is not floating where that is needed (complex dtypes are
@@ -102,17 +117,25 @@ def check_kind(dtype: np.dtype, *, floating: bool, allow_complex: bool,
     if dtype.name in REFUSED:
         raise TypeError(
             f"`dtype` {dtype.name} is refused by `{initializer}` and every "
-            f"jinit initializer: {REFUSED[dtype.name]}.")
-    kinds = (jnp.floating, jnp.complexfloating) if allow_complex else (
-        jnp.floating,)
+            f"jinit initializer: {REFUSED[dtype.name]}."
+        )
+    kinds = (
+        (jnp.floating, jnp.complexfloating)
+        if allow_complex
+        else (jnp.floating,)
+    )
     if floating and not any(jnp.issubdtype(dtype, kind) for kind in kinds):
-        wanted = ("a floating or complex dtype" if allow_complex
-                  else "a real floating dtype")
+        wanted = (
+            "a floating or complex dtype"
+            if allow_complex
+            else "a real floating dtype"
+        )
         raise TypeError(
             f"`dtype` must be {wanted} for `{initializer}`; got "
             f"{dtype.name}. Every dtype is accepted by the deterministic "
             "initializers zeros, ones, constant, identity, dirac and "
-            "skip_init.")
+            "skip_init."
+        )
 
 
 def sampling(dtype: np.dtype) -> np.dtype:
@@ -124,8 +147,9 @@ def sampling(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.itemsize >= 4 else jnp.dtype(jnp.float32)
 
 
-def check_range(magnitude: float, dtypes: tuple[np.dtype, ...],
-                initializer: str) -> None:
+def check_range(
+    magnitude: float, dtypes: tuple[np.dtype, ...], initializer: str
+) -> None:
     """Raises ``ValueError`` if values up to ``magnitude`` do not fit a dtype.
 
     That is if ``magnitude`` overflows one of ``dtypes`` (an infinity, or
@@ -141,14 +165,16 @@ def check_range(magnitude: float, dtypes: tuple[np.dtype, ...],
             raise ValueError(
                 f"`{initializer}` computes values up to {magnitude:.6g} in "
                 f"magnitude, beyond the largest finite {dtype.name} value "
-                f"{largest:.6g}: request a wider dtype or smaller arguments.")
+                f"{largest:.6g}: request a wider dtype or smaller arguments."
+            )
         if magnitude and not float(np.asarray(magnitude, info.dtype)):
             raise ValueError(
                 f"`{initializer}` computes values up to {magnitude:.6g} in "
                 f"magnitude, which round to 0 in {dtype.name} (smallest "
                 f"non-zero value {float(info.smallest_subnormal):.6g}): every "
                 "value would be 0. Request a wider dtype or larger "
-                "arguments.")
+                "arguments."
+            )
 
 
 @functools.cache
@@ -156,26 +182,33 @@ def _finite_values(dtype: np.dtype) -> np.ndarray:
     """Every finite value of a dtype of at most 16 bits, sorted, as float64."""
     unsigned = np.dtype(f"uint{dtype.itemsize * 8}")
     with np.errstate(invalid="ignore"):  # NaN bit patterns.
-        values = np.arange(2**(dtype.itemsize * 8), dtype=np.uint64).astype(
-            unsigned).view(dtype).astype(np.float64)
+        values = (
+            np.arange(2 ** (dtype.itemsize * 8), dtype=np.uint64)
+            .astype(unsigned)
+            .view(dtype)
+            .astype(np.float64)
+        )
     return np.unique(values[np.isfinite(values)])
 
 
-def _neighbour(dtype: np.dtype, value: np.ndarray, up: bool
-               ) -> np.ndarray | None:
+def _neighbour(
+    dtype: np.dtype, value: np.ndarray, up: bool
+) -> np.ndarray | None:
     """The value of an 8- or 16-bit float ``dtype`` next to ``value``.
 
     ``value`` is one of the dtype's values; ``None`` past the largest finite
     one.
     """
     grid = _finite_values(dtype)
-    index = np.searchsorted(grid, float(value),
-                            side="right" if up else "left") - (not up)
+    index = np.searchsorted(
+        grid, float(value), side="right" if up else "left"
+    ) - (not up)
     return np.asarray(grid[index], dtype) if 0 <= index < len(grid) else None
 
 
-def values_within(dtype: np.dtype, low: float, high: float, *,
-                  open_high: bool) -> tuple[np.ndarray, np.ndarray] | None:
+def values_within(
+    dtype: np.dtype, low: float, high: float, *, open_high: bool
+) -> tuple[np.ndarray, np.ndarray] | None:
     """The extreme values of an 8- or 16-bit float ``dtype`` in a range.
 
     The smallest and largest in ``[low, high]`` (``[low, high)`` with
@@ -183,15 +216,20 @@ def values_within(dtype: np.dtype, low: float, high: float, *,
     """
     grid = _finite_values(dtype)
     first = np.searchsorted(grid, low, side="left")
-    last = np.searchsorted(grid, high,
-                           side="left" if open_high else "right") - 1
+    last = (
+        np.searchsorted(grid, high, side="left" if open_high else "right") - 1
+    )
     if first > last:
         return None
     return np.asarray(grid[first], dtype), np.asarray(grid[last], dtype)
 
 
-def rounding_into(dtype: np.dtype, out_dtype: np.dtype, lowest: np.ndarray,
-                  highest: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def rounding_into(
+    dtype: np.dtype,
+    out_dtype: np.dtype,
+    lowest: np.ndarray,
+    highest: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
     """The ``dtype`` values that round into ``[lowest, highest]``.
 
     The smallest and largest values of the 32- or 64-bit ``dtype`` drawn in
@@ -202,6 +240,7 @@ def rounding_into(dtype: np.dtype, out_dtype: np.dtype, lowest: np.ndarray,
     ``lowest`` and ``highest`` after it would, at the cost of a clamp in
     the wider dtype, fused with the draw.
     """
+
     def rounded(value: np.ndarray) -> float:
         return float(value.astype(out_dtype))
 
@@ -214,9 +253,13 @@ def rounding_into(dtype: np.dtype, out_dtype: np.dtype, lowest: np.ndarray,
             continue
         # The midpoint of two out_dtype values is exact in dtype.
         edge = np.asarray((float(bound) + float(beyond)) / 2, dtype)
-        if (rounded(edge) > float(bound)) if up else (
-                rounded(edge) < float(bound)):
-            edge = np.nextafter(edge, np.asarray(-np.inf if up else np.inf,
-                                                 dtype))
+        if (
+            (rounded(edge) > float(bound))
+            if up
+            else (rounded(edge) < float(bound))
+        ):
+            edge = np.nextafter(
+                edge, np.asarray(-np.inf if up else np.inf, dtype)
+            )
         bounds.append(edge)
     return bounds[0], bounds[1]

@@ -87,30 +87,41 @@ def ensemble(init: Callable[..., jax.Array], n: int) -> ConfiguredInitializer:
       True
     """
     if not callable(init):
-        raise TypeError(f"`init` must be an initializer init(key, shape, "
-                        f"dtype); got {type(init).__name__} {init!r}.")
+        raise TypeError(
+            f"`init` must be an initializer init(key, shape, "
+            f"dtype); got {type(init).__name__} {init!r}."
+        )
     n = _validation.check_count("n", n)
-    return Ensemble(ensemble, {"init": init, "n": n}, _draw(init, n),
-                    random=getattr(init, "random", True),
-                    # The dtype and the values are init's to check.
-                    floating=False, allow_complex=True, check=None,
-                    magnitude=None)
+    return Ensemble(
+        ensemble,
+        {"init": init, "n": n},
+        _draw(init, n),
+        random=getattr(init, "random", True),
+        # The dtype and the values are init's to check.
+        floating=False,
+        allow_complex=True,
+        check=None,
+        magnitude=None,
+    )
 
 
-def _draw(init: Callable[..., jax.Array], n: int
-          ) -> Callable[[jax.Array | None, tuple[int, ...], Any], jax.Array]:
+def _draw(
+    init: Callable[..., jax.Array], n: int
+) -> Callable[[jax.Array | None, tuple[int, ...], Any], jax.Array]:
     """The members of ``init`` for ``key``, stacked.
 
     With ``key`` ``None``: ``n`` copies of a deterministic ``init(None, ...)``.
     """
 
-    def draw(key: jax.Array | None, shape: tuple[int, ...],
-             dtype: Any) -> jax.Array:
+    def draw(
+        key: jax.Array | None, shape: tuple[int, ...], dtype: Any
+    ) -> jax.Array:
         if key is None:
             member = init(None, shape, dtype)
             return jnp.broadcast_to(member, (n, *member.shape))
         return jax.vmap(lambda member: init(member, shape, dtype))(
-            jax.random.split(key, n))
+            jax.random.split(key, n)
+        )
 
     return draw
 
@@ -128,8 +139,9 @@ class Ensemble(ConfiguredInitializer):
     def _inner(self) -> tuple[Callable[..., jax.Array], int]:
         return self._config["init"], self._config["n"]
 
-    def prepare(self, key: jax.Array | None, shape: Any,
-                dtype: Any = None) -> Call:
+    def prepare(
+        self, key: jax.Array | None, shape: Any, dtype: Any = None
+    ) -> Call:
         """Checks a call's arguments as the call does, without drawing.
 
         It checks the stacked shape, the key (or the inner initializer's seed)
@@ -145,14 +157,18 @@ class Ensemble(ConfiguredInitializer):
         if key is not None:
             key = _keys.required(key, self.name)
         elif getattr(init, "random", True):
-            seed = (init.get_config().get("seed")
-                    if isinstance(init, ConfiguredInitializer) else None)
+            seed = (
+                init.get_config().get("seed")
+                if isinstance(init, ConfiguredInitializer)
+                else None
+            )
             if seed is None:
                 raise ValueError(
                     f"`ensemble` of {init!r} needs randomness: call it with "
                     "a key, init(jax.random.key(0), shape), or give its "
                     "initializer a seed, ensemble(he_normal(seed=0), n), "
-                    "and call init(None, shape).")
+                    "and call init(None, shape)."
+                )
             key = jax.random.key(seed)
         if isinstance(init, ConfiguredInitializer):
             # The key only resolves init's seed here; the members get theirs
@@ -161,19 +177,26 @@ class Ensemble(ConfiguredInitializer):
             dtype, work_dtype = member.dtype, member.work_dtype
         else:
             dtype = _dtypes.as_dtype("dtype", dtype)
-            dtype = work_dtype = (_dtypes.default_float() if dtype is None
-                                  else dtype)
+            dtype = work_dtype = (
+                _dtypes.default_float() if dtype is None else dtype
+            )
         try:  # The members, and their keys (at most 4 words each).
             _shapes.check_size(stacked, dtype, work_dtype)
             _shapes.check_size((n, 4), np.dtype(np.uint32))
         except ValueError as error:
-            raise ValueError(f"{n} members of `shape` {shape} are too many "
-                             f"to stack: {error}") from None
+            raise ValueError(
+                f"{n} members of `shape` {shape} are too many to stack: {error}"
+            ) from None
         return Call(key, stacked, dtype, work_dtype, None)
 
-    def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
-                 *, out_sharding: Sharding | PartitionSpec | None = None
-                 ) -> jax.Array:
+    def __call__(
+        self,
+        key: jax.Array | None,
+        shape: Any,
+        dtype: Any = None,
+        *,
+        out_sharding: Sharding | PartitionSpec | None = None,
+    ) -> jax.Array:
         call = self.prepare(key, shape, dtype)
         if out_sharding is None:
             stacked = self._on_host(call, dtype)
@@ -181,8 +204,7 @@ class Ensemble(ConfiguredInitializer):
                 return stacked
         # Made by _draw.
         assert not isinstance(self._draw, (Elementwise, Deterministic))
-        return place(self._draw(call.key, call.shape[1:], dtype),
-                     out_sharding)
+        return place(self._draw(call.key, call.shape[1:], dtype), out_sharding)
 
     def _on_host(self, call: Call, dtype: Any) -> jax.Array | None:
         """The members made and stacked in host memory, eagerly.
@@ -207,13 +229,19 @@ class Ensemble(ConfiguredInitializer):
         first_draw = host_draw(first)
         if first_draw is None:  # The law is every member's.
             return None
-        members = [first_draw, *(
-            host_draw(init.prepare(key, call.shape[1:], dtype))
-            for key in keys[1:])]
+        members = [
+            first_draw,
+            *(
+                host_draw(init.prepare(key, call.shape[1:], dtype))
+                for key in keys[1:]
+            ),
+        ]
         drawn = _host_draws.sample_many(
-            typing.cast("list[_host_draws.HostDraw]", members))
-        return jax.device_put(np.stack([np.asarray(member)
-                                        for member in drawn]))
+            typing.cast("list[_host_draws.HostDraw]", members)
+        )
+        return jax.device_put(
+            np.stack([np.asarray(member) for member in drawn])
+        )
 
     def __repr__(self) -> str:
         init, n = self._inner()

@@ -21,8 +21,9 @@ Scaling = Literal["density", "spectrum"]
 SCALINGS: tuple[Scaling, ...] = typing.get_args(Scaling)
 
 
-def _window_values(window: str | Sequence[float], frames: int,
-                   periodic: bool) -> np.ndarray:
+def _window_values(
+    window: str | Sequence[float], frames: int, periodic: bool
+) -> np.ndarray:
     """The window's ``frames`` values in float64, as Keras 3 takes them.
 
     A name is ``scipy.signal.get_window(window, frames, fftbins=periodic)``.
@@ -37,13 +38,15 @@ def _window_values(window: str | Sequence[float], frames: int,
             "needs scipy: pip install scipy, or give the window's values."
         ) from error
     try:
-        return np.asarray(signal.get_window(window, frames, fftbins=periodic),
-                          np.float64)
+        return np.asarray(
+            signal.get_window(window, frames, fftbins=periodic), np.float64
+        )
     except ValueError as error:
         raise ValueError(
             f"`window` must be None, a window of scipy.signal.windows (such "
             f"as 'hann' or 'hamming') or its values; got {window!r}: "
-            f"{error}") from None
+            f"{error}"
+        ) from None
 
 
 def _norm(xp: Any, window: Any, scaling: Scaling | None) -> Any:
@@ -55,12 +58,17 @@ def _norm(xp: Any, window: Any, scaling: Scaling | None) -> Any:
     return None
 
 
-def _stft_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                  ) -> tuple[float, float]:
+def _stft_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     """The mean and standard deviation of the kernel, exact (in float64)."""
     frames, _, frequencies = shape
-    angle = (-np.pi * np.arange(frames)[:, None]
-             * np.arange(frequencies)[None, :] / (frequencies - 1))
+    angle = (
+        -np.pi
+        * np.arange(frames)[:, None]
+        * np.arange(frequencies)[None, :]
+        / (frequencies - 1)
+    )
     kernel = np.cos(angle) if config["side"] == "real" else np.sin(angle)
     if config["window"] is not None:
         window = _window_values(config["window"], frames, config["periodic"])
@@ -69,34 +77,51 @@ def _stft_moments(config: Mapping[str, Any], shape: tuple[int, ...]
     return float(kernel.mean()), float(kernel.std())
 
 
-def _check_stft(shape: tuple[int, ...], config: Mapping[str, Any],
-                initializer: str) -> None:
+def _check_stft(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     _shapes.check_rank(shape, 3, 3, initializer)
     if shape[-1] == 1:  # 0 frequencies: no elements.
         raise ValueError(
             f"`shape` must be (frame_length, channels, fft_length // 2 + 1) "
-            f"with at least 2 frequencies for `{initializer}`; got {shape}.")
+            f"with at least 2 frequencies for `{initializer}`; got {shape}."
+        )
     window = config["window"]
     if isinstance(window, tuple) and len(window) != shape[0]:
         raise ValueError(
             f"`window` has {len(window)} values; the shape {shape} needs one "
-            f"per frame, {shape[0]}.")
+            f"per frame, {shape[0]}."
+        )
 
 
-@factory(random=False, floating=True, check=_check_stft, about=About(
-    family="structured",
-    formula="cos or sin(-2 pi t f / (2 (F - 1))) * window[t] / norm(window)",
-    details="(frame_length T, channels, F = fft_length // 2 + 1) kernel: "
-            "cos (`side='real'`) or sin (`'imag'`) of −2π·t·f / (2(F − 1)) "
-            "at time t and frequency f, times the window, over its L2 "
-            "(`scaling='density'`) or L1 (`'spectrum'`) norm; a `VALID` "
-            "convolution with it, strided by the frame step, is one side of "
-            "the STFT",
-    reference="`keras.initializers.STFT`", shape=(64, 1, 33),
-    moments=_stft_moments))
-def stft(side: Side = "real", window: str | Sequence[float] | None = "hann",
-         scaling: Scaling | None = "density", periodic: bool = False, *,
-         dtype: DTypeLike | None = None) -> Deterministic:
+@factory(
+    random=False,
+    floating=True,
+    check=_check_stft,
+    about=About(
+        family="structured",
+        formula=(
+            "cos or sin(-2 pi t f / (2 (F - 1))) * window[t] / norm(window)"
+        ),
+        details="(frame_length T, channels, F = fft_length // 2 + 1) kernel: "
+        "cos (`side='real'`) or sin (`'imag'`) of −2π·t·f / (2(F − 1)) "
+        "at time t and frequency f, times the window, over its L2 "
+        "(`scaling='density'`) or L1 (`'spectrum'`) norm; a `VALID` "
+        "convolution with it, strided by the frame step, is one side of "
+        "the STFT",
+        reference="`keras.initializers.STFT`",
+        shape=(64, 1, 33),
+        moments=_stft_moments,
+    ),
+)
+def stft(
+    side: Side = "real",
+    window: str | Sequence[float] | None = "hann",
+    scaling: Scaling | None = "density",
+    periodic: bool = False,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Deterministic:
     """Initializer of convolution kernels for a short-time Fourier transform.
 
     For a ``(T, channels, F)`` kernel (``T`` the frame length, ``F`` half
@@ -149,15 +174,19 @@ def stft(side: Side = "real", window: str | Sequence[float] | None = "hann",
     if scaling is not None:
         _validation.check_choice("scaling", scaling, SCALINGS)
     if not isinstance(periodic, (bool, np.bool_)):
-        raise TypeError(f"`periodic` must be a bool; got "
-                        f"{type(periodic).__name__} {periodic!r}.")
+        raise TypeError(
+            f"`periodic` must be a bool; got "
+            f"{type(periodic).__name__} {periodic!r}."
+        )
     if isinstance(window, str):
         _window_values(window, 1, bool(periodic))  # A valid name.
     elif window is not None:
         given = np.asarray(window, np.float64)
         if given.ndim != 1 or not np.isfinite(given).all():
-            raise ValueError(f"`window` values must be a 1-D sequence of "
-                             f"finite numbers; got {window!r}.")
+            raise ValueError(
+                f"`window` values must be a 1-D sequence of "
+                f"finite numbers; got {window!r}."
+            )
 
     def values(xp, shape, dtype):
         # Keras's operations in its order, as Keras computes them on its JAX
@@ -168,14 +197,16 @@ def stft(side: Side = "real", window: str | Sequence[float] | None = "hann",
         work = _dtypes.sampling(np.dtype(dtype))
         frames, _, frequencies = shape
         with jax.ensure_compile_time_eval():
-            freq = (jnp.arange(frequencies, dtype=work).reshape(1, 1, -1)
-                    / (2 * (frequencies - 1)))
+            freq = jnp.arange(frequencies, dtype=work).reshape(1, 1, -1) / (
+                2 * (frequencies - 1)
+            )
             time = jnp.arange(frames, dtype=work).reshape(-1, 1, 1)
             angle = -2 * time * freq * jnp.arccos(jnp.asarray(-1, work))
             kernel = jnp.cos(angle) if side == "real" else jnp.sin(angle)
             if window is not None:
-                win = _window_values(window, frames,
-                                     bool(periodic)).astype(work)
+                win = _window_values(window, frames, bool(periodic)).astype(
+                    work
+                )
                 norm = _norm(jnp, win, scaling)
                 kernel = kernel * win.reshape(-1, 1, 1)
                 if norm is not None:

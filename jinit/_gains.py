@@ -8,15 +8,24 @@ from typing import Literal
 
 from jinit import _validation
 
-UnitGain = Literal["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-                   "conv_transpose2d", "conv_transpose3d", "sigmoid"]
+UnitGain = Literal[
+    "linear",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
+    "sigmoid",
+]
 UNIT_GAIN: tuple[UnitGain, ...] = typing.get_args(UnitGain)
 Nonlinearity = Literal[UnitGain, "tanh", "relu", "leaky_relu", "selu"]
 NONLINEARITIES: tuple[Nonlinearity, ...] = typing.get_args(Nonlinearity)
 
 
-def calculate_gain(nonlinearity: Nonlinearity,
-                   param: float | None = None) -> float:
+def calculate_gain(
+    nonlinearity: Nonlinearity, param: float | None = None
+) -> float:
     """The recommended gain for a nonlinearity, as in ``torch.nn.init``.
 
     ======================  ====================================
@@ -59,13 +68,17 @@ def calculate_gain(nonlinearity: Nonlinearity,
     """
     _validation.check_choice("nonlinearity", nonlinearity, NONLINEARITIES)
     if nonlinearity == "leaky_relu":
-        slope = (0.01 if param is None
-                 else _validation.check_real("param", param))
+        slope = (
+            0.01 if param is None else _validation.check_real("param", param)
+        )
         return math.sqrt(2.0 / (1 + slope**2))
     if param is not None:
-        raise ValueError(f"`param` is only used by 'leaky_relu'; got "
-                         f"param={param!r} for {nonlinearity!r}.")
+        raise ValueError(
+            f"`param` is only used by 'leaky_relu'; got "
+            f"param={param!r} for {nonlinearity!r}."
+        )
     if nonlinearity in UNIT_GAIN:
         return 1.0
     return {"tanh": 5.0 / 3, "relu": math.sqrt(2.0), "selu": 3.0 / 4}[
-        nonlinearity]
+        nonlinearity
+    ]

@@ -35,11 +35,18 @@ TRANSPOSE_BLOCK = 64
 
 
 @functools.partial(jax.jit, static_argnames=("dtype", "out_dtype", "unit"))
-def _rows(key_data: jax.Array, starts: jax.Array,
-          bounds: tuple[jax.Array, ...], scales: jax.Array | None,
-          shifts: jax.Array | None,
-          clamps: tuple[jax.Array, jax.Array] | None, *, dtype: np.dtype,
-          out_dtype: np.dtype, unit: str) -> jax.Array:
+def _rows(
+    key_data: jax.Array,
+    starts: jax.Array,
+    bounds: tuple[jax.Array, ...],
+    scales: jax.Array | None,
+    shifts: jax.Array | None,
+    clamps: tuple[jax.Array, jax.Array] | None,
+    *,
+    dtype: np.dtype,
+    out_dtype: np.dtype,
+    unit: str,
+) -> jax.Array:
     """The packed rows of a draw, scaled, shifted and clamped.
 
     Row ``r`` holds elements ``starts[r], ..., starts[r] + ROW - 1`` of the
@@ -48,15 +55,20 @@ def _rows(key_data: jax.Array, starts: jax.Array,
     ``clamps[0][r], clamps[1][r]``.
     """
     low = starts[:, None] + lax.broadcasted_iota(np.uint32, (ROWS, ROW), 1)
-    bits = _threefry.bits_at(key_data.T[..., None], jnp.finfo(dtype).bits,
-                             lax.full_like(low, 0), low)
+    bits = _threefry.bits_at(
+        key_data.T[..., None], jnp.finfo(dtype).bits, lax.full_like(low, 0), low
+    )
     values = _draws.from_bits(unit, bits, dtype, bounds)
-    scales, shifts = (None if per_row is None else per_row[:, None]
-                      for per_row in (scales, shifts))
-    clamps = None if clamps is None else (clamps[0][:, None],
-                                          clamps[1][:, None])
-    return _draws.cast(_draws.rescale(values, scales, shifts),
-                          out_dtype, clamps)
+    scales, shifts = (
+        None if per_row is None else per_row[:, None]
+        for per_row in (scales, shifts)
+    )
+    clamps = (
+        None if clamps is None else (clamps[0][:, None], clamps[1][:, None])
+    )
+    return _draws.cast(
+        _draws.rescale(values, scales, shifts), out_dtype, clamps
+    )
 
 
 def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
@@ -65,8 +77,11 @@ def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
     It can under the kernel's conditions (:func:`jinit._draws.uses_kernel`),
     on the CPU, for at most 2**32 elements (indices of one word).
     """
-    return (_draws.uses_kernel(key, dtype) and on_host()
-            and 0 < math.prod(shape) <= _threefry.WORD)
+    return (
+        _draws.uses_kernel(key, dtype)
+        and on_host()
+        and 0 < math.prod(shape) <= _threefry.WORD
+    )
 
 
 def eager() -> bool:
@@ -88,8 +103,9 @@ def on_host() -> bool:
     return jax.default_backend() == "cpu"
 
 
-def _host_array(size: int, dtype: np.dtype, *,
-                populate: bool = True) -> np.ndarray:
+def _host_array(
+    size: int, dtype: np.dtype, *, populate: bool = True
+) -> np.ndarray:
     """A zeroed host array on fresh, page-aligned memory.
 
     The CPU client takes it without a copy. With ``populate`` its pages are
@@ -99,8 +115,7 @@ def _host_array(size: int, dtype: np.dtype, *,
     flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
     if populate:
         flags |= getattr(mmap, "MAP_POPULATE", 0)
-    pages = mmap.mmap(-1, max(1, size * np.dtype(dtype).itemsize),
-                      flags=flags)
+    pages = mmap.mmap(-1, max(1, size * np.dtype(dtype).itemsize), flags=flags)
     return np.frombuffer(pages, dtype, count=size)
 
 
@@ -128,7 +143,8 @@ def out_in(array: jax.Array) -> jax.Array:
     *spatial, inputs, outputs = values.shape
     source = values.reshape(-1, inputs, outputs)  # (spatial, in, out)
     moved = _host_array(values.size, values.dtype).reshape(
-        outputs, inputs, source.shape[0])
+        outputs, inputs, source.shape[0]
+    )
     for tap, plane in enumerate(source):  # Each (in, out) matrix.
         for row in range(0, inputs, TRANSPOSE_BLOCK):
             block = slice(row, row + TRANSPOSE_BLOCK)
@@ -142,6 +158,7 @@ class HostDraw(typing.NamedTuple):
     ``law`` drawn in ``dtype`` for the ``threefry2x32`` key with data
     ``key_data``, cast to ``out_dtype``.
     """
+
     key_data: np.ndarray
     shape: tuple[int, ...]
     dtype: np.dtype
@@ -163,9 +180,17 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
     kinds: dict[tuple[Any, ...], list[int]] = {}
     for index, draw in enumerate(draws):
         law = draw.law
-        kinds.setdefault((law.unit, law.bounds, draw.dtype, draw.out_dtype,
-                          law.scale is None, law.shift is None),
-                         []).append(index)
+        kinds.setdefault(
+            (
+                law.unit,
+                law.bounds,
+                draw.dtype,
+                draw.out_dtype,
+                law.scale is None,
+                law.shift is None,
+            ),
+            [],
+        ).append(index)
     results: dict[int, jax.Array] = {}
     for indices in kinds.values():
         for index, array in _sample_kind([draws[i] for i in indices]):
@@ -173,8 +198,7 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
     return [results[index] for index in range(len(draws))]
 
 
-def _sample_kind(draws: Sequence[HostDraw]
-                 ) -> Iterator[tuple[int, jax.Array]]:
+def _sample_kind(draws: Sequence[HostDraw]) -> Iterator[tuple[int, jax.Array]]:
     """(index, array) for draws of one kind, each as soon as it is done."""
     first = draws[0]
     sizes = [math.prod(draw.shape) for draw in draws]
@@ -183,30 +207,40 @@ def _sample_kind(draws: Sequence[HostDraw]
     # its draw, the index of its first element, its key, scale and shift.
     owner = np.repeat(np.arange(len(draws)), counts)
     owner = np.concatenate([owner, np.full(-len(owner) % ROWS, owner[-1])])
-    start = np.concatenate([np.arange(count, dtype=np.uint32) * ROW
-                            for count in counts])
-    start = np.concatenate([start, np.full(len(owner) - len(start),
-                                           start[-1])])
+    start = np.concatenate(
+        [np.arange(count, dtype=np.uint32) * ROW for count in counts]
+    )
+    start = np.concatenate([start, np.full(len(owner) - len(start), start[-1])])
     bounds = first.law.arguments(first.dtype)[0]
     keys = np.stack([draw.key_data for draw in draws])[owner]
     per_draw = [draw.law.arguments(draw.dtype)[1:] for draw in draws]
-    scale, shift = (None if values[0] is None else np.stack(values)[owner]
-                    for values in zip(*per_draw, strict=True))
-    ranges = [draw.law.output_range(draw.dtype, draw.out_dtype)
-              for draw in draws]
-    clamp = None if ranges[0] is None else tuple(
-        np.stack(bound)[owner] for bound in zip(*ranges, strict=True))
+    scale, shift = (
+        None if values[0] is None else np.stack(values)[owner]
+        for values in zip(*per_draw, strict=True)
+    )
+    ranges = [
+        draw.law.output_range(draw.dtype, draw.out_dtype) for draw in draws
+    ]
+    clamp = (
+        None
+        if ranges[0] is None
+        else tuple(
+            np.stack(bound)[owner] for bound in zip(*ranges, strict=True)
+        )
+    )
     buffers: dict[int, np.ndarray] = {}
 
-    def copy(begin: int, values: jax.Array
-             ) -> Iterator[tuple[int, jax.Array]]:
+    def copy(begin: int, values: jax.Array) -> Iterator[tuple[int, jax.Array]]:
         """Copies the rows of the call from row ``begin``, one draw at a time.
 
         It yields each draw it completes.
         """
         flat = np.asarray(values).reshape(-1)
-        cuts = [0, *np.flatnonzero(np.diff(owner[begin:begin + ROWS])) + 1,
-                ROWS]
+        cuts = [
+            0,
+            *np.flatnonzero(np.diff(owner[begin : begin + ROWS])) + 1,
+            ROWS,
+        ]
         for low, high in itertools.pairwise(cuts):
             # Padding rows only ever follow the last row of the last draw,
             # in its run, past its end: never copied.
@@ -215,7 +249,8 @@ def _sample_kind(draws: Sequence[HostDraw]
                 buffers[index] = _host_array(sizes[index], first.out_dtype)
             stop = min(sizes[index], first_element + (high - low) * ROW)
             buffers[index][first_element:stop] = flat[
-                low * ROW:low * ROW + stop - first_element]
+                low * ROW : low * ROW + stop - first_element
+            ]
             if stop == sizes[index]:
                 done = buffers.pop(index).reshape(draws[index].shape)
                 yield index, jax.device_put(done)
@@ -224,13 +259,17 @@ def _sample_kind(draws: Sequence[HostDraw]
     drawn: tuple[int, jax.Array] | None = None
     for begin in range(0, len(owner), ROWS):
         rows = slice(begin, begin + ROWS)
-        values = _rows(keys[rows], start[rows], bounds,
-                       None if scale is None else scale[rows],
-                       None if shift is None else shift[rows],
-                       None if clamp is None else tuple(
-                           bound[rows] for bound in clamp),
-                       dtype=first.dtype, out_dtype=first.out_dtype,
-                       unit=first.law.unit)
+        values = _rows(
+            keys[rows],
+            start[rows],
+            bounds,
+            None if scale is None else scale[rows],
+            None if shift is None else shift[rows],
+            None if clamp is None else tuple(bound[rows] for bound in clamp),
+            dtype=first.dtype,
+            out_dtype=first.out_dtype,
+            unit=first.law.unit,
+        )
         if drawn is not None:
             yield from copy(*drawn)
         drawn = begin, values

@@ -32,7 +32,8 @@ def check_seed(seed: object) -> int | None:
         raise TypeError(
             f"`seed` must be None or an int in [0, 2**32); got "
             f"{type(seed).__name__} {seed!r}. To use a JAX key, pass it when "
-            "calling the initializer instead.")
+            "calling the initializer instead."
+        )
     if not 0 <= int(seed) < SEED_LIMIT:
         raise ValueError(f"`seed` must be in [0, 2**32); got {seed!r}.")
     return int(seed)
@@ -50,13 +51,15 @@ def resolve(key: object, seed: int | None, initializer: str) -> jax.Array:
             raise ValueError(
                 f"`{initializer}` needs randomness: call it with a key, "
                 "init(jax.random.key(0), shape), or build it with a seed, "
-                f"{initializer}(seed=0), and call init(None, shape).")
+                f"{initializer}(seed=0), and call init(None, shape)."
+            )
         return jax.random.key(seed)
     key = _typed(key)
     if key.shape != ():
         raise ValueError(
             f"`key` must be a single PRNG key; got a batch of shape "
-            f"{key.shape}. Use jax.vmap over the keys to draw an ensemble.")
+            f"{key.shape}. Use jax.vmap over the keys to draw an ensemble."
+        )
     return key if seed is None else jax.random.fold_in(key, seed)
 
 
@@ -68,8 +71,9 @@ def required(key: object, caller: str) -> jax.Array:
       ValueError: a batch of keys.
     """
     if key is None:
-        raise TypeError("`key` must be a PRNG key such as jax.random.key(0); "
-                        "got None.")
+        raise TypeError(
+            "`key` must be a PRNG key such as jax.random.key(0); got None."
+        )
     return resolve(key, None, caller)
 
 
@@ -79,8 +83,10 @@ def path_hash(path: str) -> tuple[int, int]:
     BLAKE2b with an 8-byte digest of the UTF-8 text, read big-endian.
     """
     digest = hashlib.blake2b(path.encode("utf-8"), digest_size=8).digest()
-    return (int.from_bytes(digest[:4], "big"),
-            int.from_bytes(digest[4:], "big"))
+    return (
+        int.from_bytes(digest[:4], "big"),
+        int.from_bytes(digest[4:], "big"),
+    )
 
 
 def path_key(key: jax.Array, path: str) -> jax.Array:
@@ -118,8 +124,10 @@ def path_key(key: jax.Array, path: str) -> jax.Array:
       False
     """
     if not isinstance(path, str):
-        raise TypeError(f"`path` must be a str such as 'layers/1/w'; got "
-                        f"{type(path).__name__} {path!r}.")
+        raise TypeError(
+            f"`path` must be a str such as 'layers/1/w'; got "
+            f"{type(path).__name__} {path!r}."
+        )
     key = required(key, "path_key")
     high, low = path_hash(path)
     return jax.random.fold_in(jax.random.fold_in(key, high), low)
@@ -127,8 +135,13 @@ def path_key(key: jax.Array, path: str) -> jax.Array:
 
 @jax.jit
 def _fold_paths(key: jax.Array, hashes: jax.Array) -> jax.Array:
-    return jax.random.key_data(jax.vmap(lambda words: jax.random.fold_in(
-        jax.random.fold_in(key, words[0]), words[1]))(hashes))
+    return jax.random.key_data(
+        jax.vmap(
+            lambda words: jax.random.fold_in(
+                jax.random.fold_in(key, words[0]), words[1]
+            )
+        )(hashes)
+    )
 
 
 def path_key_data(key: jax.Array, paths: Sequence[str]) -> np.ndarray:
@@ -142,8 +155,9 @@ def path_key_data(key: jax.Array, paths: Sequence[str]) -> np.ndarray:
     implementations fold with ``jax.random.fold_in``.
     """
     key = required(key, "path_key")
-    hashes = np.array([path_hash(path) for path in paths],
-                      np.uint32).reshape(len(paths), 2)
+    hashes = np.array([path_hash(path) for path in paths], np.uint32).reshape(
+        len(paths), 2
+    )
     if str(jax.random.key_impl(key)) != "threefry2x32":
         return np.asarray(_fold_paths(key, hashes))
     high, low = np.asarray(jax.random.key_data(key)).reshape(2, 1)
@@ -163,12 +177,16 @@ def _typed(key: Any) -> jax.Array:
         except (TypeError, ValueError):
             pass
     default = jax.random.key_data(jax.random.key(0))
-    shown = (f"{dtype}{list(key.shape)}" if dtype is not None
-             else f"{type(key).__name__} {key!r}")
+    shown = (
+        f"{dtype}{list(key.shape)}"
+        if dtype is not None
+        else f"{type(key).__name__} {key!r}"
+    )
     raise TypeError(
         "`key` must be a PRNG key: jax.random.key(seed) or a raw "
         f"jax.random.PRNGKey(seed) ({default.dtype}{list(default.shape)}); "
-        f"got {shown}.")
+        f"got {shown}."
+    )
 
 
 def path_string(path: Sequence[Any]) -> str:
@@ -232,7 +250,8 @@ def unique_path_strings(paths: Sequence[Sequence[Any]]) -> list[str]:
                 f"and {jax.tree_util.keystr(tuple(path))} have the same "
                 f"path {name!r} (keys, indices and attributes joined by "
                 "'/'), so they would get the same key and the same values; "
-                "rename one of them.")
+                "rename one of them."
+            )
         seen[name] = path
         names.append(name)
     return names

@@ -133,17 +133,31 @@ def preset(framework: Framework) -> Preset:
     _validation.check_choice("framework", framework, FRAMEWORKS)
     framework = ALIASES.get(framework, framework)
     if framework == "flax":
-        return Preset(framework, lecun_normal(),
-                      variance_scaling(1.0, "fan_in", "untruncated_normal",
-                                       in_axis=-1, out_axis=-2),
-                      uniform_bias=False)
+        return Preset(
+            framework,
+            lecun_normal(),
+            variance_scaling(
+                1.0, "fan_in", "untruncated_normal", in_axis=-1, out_axis=-2
+            ),
+            uniform_bias=False,
+        )
     if framework == "haiku":
-        return Preset(framework,
-                      variance_scaling(TRUNCATED_STDDEV**2, "fan_in",
-                                       "truncated_normal"),
-                      truncated_normal(stddev=1.0), uniform_bias=False)
+        return Preset(
+            framework,
+            variance_scaling(TRUNCATED_STDDEV**2, "fan_in", "truncated_normal"),
+            truncated_normal(stddev=1.0),
+            uniform_bias=False,
+        )
     if framework == "keras":
-        return Preset(framework, glorot_uniform(), random_uniform(-0.05, 0.05),
-                      uniform_bias=False)
-    return Preset(framework, variance_scaling(1 / 3, "fan_in", "uniform"),
-                  random_normal(0.0, 1.0), uniform_bias=True)
+        return Preset(
+            framework,
+            glorot_uniform(),
+            random_uniform(-0.05, 0.05),
+            uniform_bias=False,
+        )
+    return Preset(
+        framework,
+        variance_scaling(1 / 3, "fan_in", "uniform"),
+        random_normal(0.0, 1.0),
+        uniform_bias=True,
+    )

@@ -23,8 +23,18 @@ from jinit._ensemble import ensemble
 from jinit.schemes import _residual, _siren, _state_space, _width, _zer_o
 
 # The modules that define the initializers.
-MODULES = (_constants, _distributions, _variance_scaling, _structured,
-           _fourier, _residual, _width, _zer_o, _state_space, _siren)
+MODULES = (
+    _constants,
+    _distributions,
+    _variance_scaling,
+    _structured,
+    _fourier,
+    _residual,
+    _width,
+    _zer_o,
+    _state_space,
+    _siren,
+)
 
 
 def _factories() -> list[Described]:
@@ -36,9 +46,11 @@ def _factories() -> list[Described]:
     for module in MODULES:
         for name, value in vars(module).items():
             factory = described(value)
-            if (factory is not None and factory.__name__ == name
-                    and getattr(factory, "__module__", None)
-                    == module.__name__):
+            if (
+                factory is not None
+                and factory.__name__ == name
+                and getattr(factory, "__module__", None) == module.__name__
+            ):
                 found.append(factory)
     return sorted(found, key=lambda f: FAMILIES.index(f.about.family))
 
@@ -69,8 +81,10 @@ KERAS_ALIASES = {
     "STFTInitializer": "stft",
 }
 
-_BASE = ("Keras's abstract base class keras.initializers.Initializer, which "
-         "draws nothing")
+_BASE = (
+    "Keras's abstract base class keras.initializers.Initializer, which "
+    "draws nothing"
+)
 # Names Keras 3 accepts for which jinit has no initializer, and what they are.
 NOT_PROVIDED = {"Initializer": _BASE, "initializer": _BASE}
 
@@ -92,14 +106,17 @@ NAMES: dict[str, Callable[..., ConfiguredInitializer]] = {
 def _suggestions(name: str) -> list[str]:
     """Up to three known names closest to ``name``, ignoring case."""
     lowered = name.lower()
-    scored = [(difflib.SequenceMatcher(None, lowered, known.lower()).ratio(),
-               known) for known in NAMES]
+    scored = [
+        (difflib.SequenceMatcher(None, lowered, known.lower()).ratio(), known)
+        for known in NAMES
+    ]
     ranked = sorted(scored, key=lambda pair: -pair[0])  # Stable: NAMES order.
     return [known for ratio, known in ranked if ratio >= 0.6][:3]
 
 
-def _factory(name: str, argument: str = "identifier"
-             ) -> Callable[..., ConfiguredInitializer]:
+def _factory(
+    name: str, argument: str = "identifier"
+) -> Callable[..., ConfiguredInitializer]:
     """The factory ``name`` stands for, by exact name.
 
     ``argument`` is how the errors call the name.
@@ -110,14 +127,16 @@ def _factory(name: str, argument: str = "identifier"
     if name in NOT_PROVIDED:
         raise ValueError(
             f"`{argument}` {name!r} is {NOT_PROVIDED[name]}; jinit does not "
-            f"provide it. Its initializers are: {', '.join(FACTORIES)}.")
+            f"provide it. Its initializers are: {', '.join(FACTORIES)}."
+        )
     close = _suggestions(name)
     hint = f" Did you mean {' or '.join(map(repr, close))}?" if close else ""
     raise ValueError(
         f"Unknown initializer {name!r}.{hint} Known names: "
         f"{', '.join(FACTORIES)} (or their CamelCase class names, or Keras's "
         f"aliases {', '.join(map(repr, KERAS_ALIASES))}); `{argument}` must "
-        "be one of them exactly (case and underscores included).")
+        "be one of them exactly (case and underscores included)."
+    )
 
 
 def get(identifier: Any) -> Callable[..., Any] | None:
@@ -173,7 +192,8 @@ def get(identifier: Any) -> Callable[..., Any] | None:
         return identifier
     raise TypeError(
         "`identifier` must be a name, a dict, an array, a callable or None; "
-        f"got {type(identifier).__name__} {identifier!r}.")
+        f"got {type(identifier).__name__} {identifier!r}."
+    )
 
 
 def _jsonable(value: object) -> object:
@@ -182,7 +202,8 @@ def _jsonable(value: object) -> object:
     if callable(value):
         raise TypeError(
             f"only initializers built from jinit factories can be "
-            f"serialized; this one holds the function {value!r}.")
+            f"serialized; this one holds the function {value!r}."
+        )
     if isinstance(value, np.dtype):
         return value.name
     if isinstance(value, tuple):
@@ -205,32 +226,44 @@ def serialize(init: ConfiguredInitializer) -> dict[str, Any]:
         raise TypeError(
             "`init` must be an initializer built by a jinit factory; got "
             f"{init!r}. A custom function cannot be serialized, but "
-            "jinit.get() accepts it as it is.")
-    config = {name: _jsonable(value)
-              for name, value in init.get_config().items()}
+            "jinit.get() accepts it as it is."
+        )
+    config = {
+        name: _jsonable(value) for name, value in init.get_config().items()
+    }
     if init.rounding == "keras":
-        return {"name": init.name, "class_name": camel_case(init.name),
-                "config": config}
+        return {
+            "name": init.name,
+            "class_name": camel_case(init.name),
+            "config": config,
+        }
     return {"name": init.name, "config": config}
 
 
-def _identified(config: Mapping[str, Any]
-                ) -> Callable[..., ConfiguredInitializer]:
+def _identified(
+    config: Mapping[str, Any],
+) -> Callable[..., ConfiguredInitializer]:
     """The factory a dict names by its 'name' and/or Keras 'class_name'."""
-    named = {field: config[field] for field in ("name", "class_name")
-             if field in config}
-    if not named or not all(isinstance(value, str)
-                            for value in named.values()):
+    named = {
+        field: config[field]
+        for field in ("name", "class_name")
+        if field in config
+    }
+    if not named or not all(isinstance(value, str) for value in named.values()):
         raise ValueError(
             "`config` must have a 'name' (or Keras 'class_name') string; got "
-            f"{dict(config)!r}.")
-    found = {field: _factory(value, f"config[{field!r}]")
-             for field, value in named.items()}
+            f"{dict(config)!r}."
+        )
+    found = {
+        field: _factory(value, f"config[{field!r}]")
+        for field, value in named.items()
+    }
     if len(set(found.values())) > 1:
         raise ValueError(
             f"`config` names two initializers: 'name' {named['name']!r} and "
             f"'class_name' {named['class_name']!r}; give one of them, or two "
-            "names of the same initializer.")
+            "names of the same initializer."
+        )
     return next(iter(found.values()))
 
 
@@ -241,15 +274,18 @@ def _keras_seed(seed: Mapping[str, Any]) -> object:
     """
     inner = seed.get("config")
     if seed.get("class_name") != "SeedGenerator" or not isinstance(
-            inner, Mapping):
+        inner, Mapping
+    ):
         raise TypeError(
             "`config['config']['seed']` must be None, an int or a serialized "
-            f"keras.random.SeedGenerator; got {dict(seed)!r}.")
+            f"keras.random.SeedGenerator; got {dict(seed)!r}."
+        )
     return inner.get("seed")
 
 
-def _keras_arguments(factory: Callable[..., ConfiguredInitializer],
-                     arguments: Mapping[str, Any]) -> dict[str, Any]:
+def _keras_arguments(
+    factory: Callable[..., ConfiguredInitializer], arguments: Mapping[str, Any]
+) -> dict[str, Any]:
     """A config's arguments with what Keras 3 writes in jinit's terms.
 
     Keras's ``input_axes`` and ``output_axes``, both given, are the only axes
@@ -259,27 +295,36 @@ def _keras_arguments(factory: Callable[..., ConfiguredInitializer],
     scalar ``value`` that scalar.
     """
     arguments = dict(arguments)
-    if ({"input_axes", "output_axes"} & arguments.keys()
-            and "other_axes" in inspect.signature(factory).parameters):
+    if {
+        "input_axes",
+        "output_axes",
+    } & arguments.keys() and "other_axes" in inspect.signature(
+        factory
+    ).parameters:
         inputs = arguments.pop("input_axes", None)
         outputs = arguments.pop("output_axes", None)
         if inputs is not None and outputs is not None:
-            clash = sorted({"in_axis", "out_axis", "other_axes"}
-                           & arguments.keys())
+            clash = sorted(
+                {"in_axis", "out_axis", "other_axes"} & arguments.keys()
+            )
             if clash:
                 raise ValueError(
                     "`config['config']` must give Keras's 'input_axes' and "
                     "'output_axes' or jinit's 'in_axis', 'out_axis' and "
                     f"'other_axes', not both; got {dict(arguments)!r} with "
-                    f"input_axes={inputs!r}, output_axes={outputs!r}.")
-            arguments.update(in_axis=inputs, out_axis=outputs,
-                             other_axes="ignored")
+                    f"input_axes={inputs!r}, output_axes={outputs!r}."
+                )
+            arguments.update(
+                in_axis=inputs, out_axis=outputs, other_axes="ignored"
+            )
     if isinstance(arguments.get("seed"), Mapping):
         arguments["seed"] = _keras_seed(arguments["seed"])
     value = arguments.get("value")
-    if (isinstance(value, Mapping)
-            and value.get("class_name") in ("__numpy__", "__tensor__")
-            and isinstance(value.get("config"), Mapping)):
+    if (
+        isinstance(value, Mapping)
+        and value.get("class_name") in ("__numpy__", "__tensor__")
+        and isinstance(value.get("config"), Mapping)
+    ):
         arguments["value"] = value["config"].get("value")
     return arguments
 
@@ -338,11 +383,14 @@ def deserialize(config: Mapping[str, Any]) -> ConfiguredInitializer:
             "`config` must be a dict from jinit.serialize or "
             "keras.initializers.serialize; got "
             f"{type(config).__name__} {config!r}. Use jinit.get for a name "
-            "or None.")
+            "or None."
+        )
     arguments = config.get("config") or {}
     if not isinstance(arguments, Mapping):
-        raise TypeError(f"`config['config']` must be a dict of arguments; got "
-                        f"{arguments!r}.")
+        raise TypeError(
+            f"`config['config']` must be a dict of arguments; got "
+            f"{arguments!r}."
+        )
     if config.get("class_name") == ADAPTER:
         return _adapted(arguments)
     factory = _identified(config)
@@ -359,12 +407,16 @@ def _adapted(arguments: Mapping[str, Any]) -> ConfiguredInitializer:
     if not isinstance(inner, (str, Mapping)):
         raise ValueError(
             "`config['config']['init']` of a JinitInitializer must be the "
-            f"name or dict of a jinit initializer; got {inner!r}.")
+            f"name or dict of a jinit initializer; got {inner!r}."
+        )
     init = _factory(inner)() if isinstance(inner, str) else deserialize(inner)
     seed = arguments.get("seed")
     if isinstance(seed, Mapping):
         seed = _keras_seed(seed)
-    if (seed is not None and init.random
-            and init.get_config().get("seed") is None):
+    if (
+        seed is not None
+        and init.random
+        and init.get_config().get("seed") is None
+    ):
         init = init.clone(seed=seed)
     return init.with_rounding("keras")

@@ -18,8 +18,10 @@ import jax
 from jax.sharding import PartitionSpec, Sharding
 
 # A rule as written: (pattern, init) or (pattern, init, sharding).
-Rule = tuple[str, Callable[..., jax.Array]] | tuple[
-    str, Callable[..., jax.Array], Sharding | PartitionSpec | None]
+Rule = (
+    tuple[str, Callable[..., jax.Array]]
+    | tuple[str, Callable[..., jax.Array], Sharding | PartitionSpec | None]
+)
 
 
 class CompiledRule(NamedTuple):
@@ -34,8 +36,9 @@ class CompiledRule(NamedTuple):
     sharding: Sharding | PartitionSpec | None | EllipsisType = ...
 
 
-def compile_rules(rules: Sequence[Rule], *,
-                  without_sharding: str | None = None) -> list[CompiledRule]:
+def compile_rules(
+    rules: Sequence[Rule], *, without_sharding: str | None = None
+) -> list[CompiledRule]:
     """``rules`` checked, with their patterns compiled.
 
     Args:
@@ -49,14 +52,17 @@ def compile_rules(rules: Sequence[Rule], *,
       ValueError: a pattern is not a regular expression.
     """
     sizes = (2,) if without_sharding else (2, 3)
-    wanted = (f"a (pattern, init) pair ({without_sharding})"
-              if without_sharding else
-              "a (pattern, init) or (pattern, init, sharding) tuple")
+    wanted = (
+        f"a (pattern, init) pair ({without_sharding})"
+        if without_sharding
+        else "a (pattern, init) or (pattern, init, sharding) tuple"
+    )
     if isinstance(rules, (str, bytes)) or not isinstance(rules, Sequence):
         raise TypeError(
             f"`rules` must be a list of rules, each {wanted}, such as "
-            f"[(r\"kernel$\", jinit.he_normal())]; got "
-            f"{type(rules).__name__} {rules!r}.")
+            f'[(r"kernel$", jinit.he_normal())]; got '
+            f"{type(rules).__name__} {rules!r}."
+        )
     compiled = []
     for rule in rules:
         if not isinstance(rule, tuple) or len(rule) not in sizes:
@@ -66,24 +72,26 @@ def compile_rules(rules: Sequence[Rule], *,
             raise TypeError(
                 f"the init of rule {pattern!r} must be an initializer "
                 f"init(key, shape, dtype); got {type(init).__name__} "
-                f"{init!r}.")
+                f"{init!r}."
+            )
         try:
-            compiled.append(CompiledRule(re.compile(pattern), init,
-                                         *sharding))
+            compiled.append(CompiledRule(re.compile(pattern), init, *sharding))
         except (re.error, TypeError) as error:
-            raise ValueError(f"rule pattern {pattern!r} is not a regular "
-                             f"expression: {error}.") from None
+            raise ValueError(
+                f"rule pattern {pattern!r} is not a regular "
+                f"expression: {error}."
+            ) from None
     return compiled
 
 
-def matching(rules: Sequence[CompiledRule],
-             name: str) -> CompiledRule | None:
+def matching(rules: Sequence[CompiledRule], name: str) -> CompiledRule | None:
     """The first rule whose pattern ``re.search``-es ``name``, or ``None``."""
     return next((rule for rule in rules if rule.pattern.search(name)), None)
 
 
-def first_match(rules: Sequence[CompiledRule], name: str,
-                leaf: Any) -> CompiledRule:
+def first_match(
+    rules: Sequence[CompiledRule], name: str, leaf: Any
+) -> CompiledRule:
     """The first rule whose pattern ``re.search``-es ``name``.
 
     Raises:
@@ -94,6 +102,8 @@ def first_match(rules: Sequence[CompiledRule], name: str,
     if rule is not None:
         return rule
     patterns = ", ".join(repr(rule.pattern.pattern) for rule in rules)
-    raise ValueError(f"no rule matches the parameter at {name!r} "
-                     f"({leaf.dtype}{list(leaf.shape)}); the "
-                     f"patterns are {patterns or 'none'}.")
+    raise ValueError(
+        f"no rule matches the parameter at {name!r} "
+        f"({leaf.dtype}{list(leaf.shape)}); the "
+        f"patterns are {patterns or 'none'}."
+    )

@@ -21,9 +21,11 @@ Axes = int | Sequence[int]
 # XLA's dimensions and byte counts are int64: an array of 2**63 bytes or
 # more cannot be described to it (it aborts the process).
 SIZE_LIMIT = 2**63
-JIT_RECIPE = ("under jax.jit, pass the shape and dtype as static arguments, "
-              "jax.jit(init, static_argnums=(1, 2))(key, (256, 128)), or "
-              "call init with a tuple of ints inside the jitted function")
+JIT_RECIPE = (
+    "under jax.jit, pass the shape and dtype as static arguments, "
+    "jax.jit(init, static_argnums=(1, 2))(key, (256, 128)), or "
+    "call init with a tuple of ints inside the jitted function"
+)
 
 
 def canonical(shape: object) -> tuple[int, ...]:
@@ -44,23 +46,29 @@ def canonical(shape: object) -> tuple[int, ...]:
     except TypeError:
         raise TypeError(
             "`shape` must be a sequence of non-negative ints such as "
-            f"(256, 128); got {type(shape).__name__} {shape!r}.") from None
+            f"(256, 128); got {type(shape).__name__} {shape!r}."
+        ) from None
     for dim in dims:
         if isinstance(dim, jax.core.Tracer):
-            raise TypeError(f"`shape` must hold concrete ints; got the traced "
-                            f"{shape!r}: {JIT_RECIPE}.")
+            raise TypeError(
+                f"`shape` must hold concrete ints; got the traced "
+                f"{shape!r}: {JIT_RECIPE}."
+            )
         if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
             raise TypeError(
                 f"`shape` must contain only ints; got {shape!r} with "
-                f"{type(dim).__name__} {dim!r}.")
+                f"{type(dim).__name__} {dim!r}."
+            )
         if dim < 0:
             raise ValueError(
                 f"`shape` must contain only non-negative dimensions; got "
-                f"{shape!r}.")
+                f"{shape!r}."
+            )
         if dim >= SIZE_LIMIT:
             raise ValueError(
                 f"`shape` must contain only dimensions below 2**63 (XLA's "
-                f"int64); got {shape!r}.")
+                f"int64); got {shape!r}."
+            )
     return tuple(int(dim) for dim in dims)
 
 
@@ -79,7 +87,8 @@ def check_size(shape: tuple[int, ...], *dtypes: np.dtype) -> None:
                 f"`shape` {shape} has {size:.4g} elements, "
                 f"{size * dtype.itemsize:.4g} bytes in {dtype.name}: more "
                 "than XLA can address (2**63 bytes). Use smaller "
-                "dimensions.")
+                "dimensions."
+            )
 
 
 def as_axes(name: str, value: Any) -> tuple[int, ...]:
@@ -90,10 +99,12 @@ def as_axes(name: str, value: Any) -> tuple[int, ...]:
     except TypeError:
         items = None
     if items is None or any(
-            isinstance(a, bool) or not isinstance(a, (int, np.integer))
-            for a in items):
+        isinstance(a, bool) or not isinstance(a, (int, np.integer))
+        for a in items
+    ):
         raise TypeError(
-            f"`{name}` must be an int or a sequence of ints; got {value!r}.")
+            f"`{name}` must be an int or a sequence of ints; got {value!r}."
+        )
     return tuple(int(a) for a in items)
 
 
@@ -103,28 +114,33 @@ def check_axes(**named: Axes) -> None:
     Their types, and no axis given twice with the same sign
     (``in_axis=-1, out_axis=-1``).
     """
-    _check_disjoint({name: as_axes(name, value)
-                     for name, value in named.items()}, "")
+    _check_disjoint(
+        {name: as_axes(name, value) for name, value in named.items()}, ""
+    )
 
 
-def _check_disjoint(named: Mapping[str, tuple[int, ...]], context: str
-                    ) -> None:
+def _check_disjoint(named: Mapping[str, tuple[int, ...]], context: str) -> None:
     seen: dict[int, str] = {}
     for name, axes in named.items():
         for axis in axes:
             if axis in seen:
                 other = seen[axis]
-                where = (f"`{other}` and `{name}` both contain axis {axis}"
-                         if other != name else f"`{name}` repeats axis {axis}")
+                where = (
+                    f"`{other}` and `{name}` both contain axis {axis}"
+                    if other != name
+                    else f"`{name}` repeats axis {axis}"
+                )
                 raise ValueError(
                     f"Axes must not overlap; {where}{context}. Each axis of a "
                     "weight plays one role: input, output, batch or "
-                    "receptive field.")
+                    "receptive field."
+                )
             seen[axis] = name
 
 
-def resolve_axes(shape: Sequence[int], **named: Axes
-                 ) -> dict[str, tuple[int, ...]]:
+def resolve_axes(
+    shape: Sequence[int], **named: Axes
+) -> dict[str, tuple[int, ...]]:
     """Each axis argument as non-negative axes of ``shape``.
 
     Raises:
@@ -140,10 +156,12 @@ def resolve_axes(shape: Sequence[int], **named: Axes
                 raise ValueError(
                     f"`{name}` {axis} is out of range for shape "
                     f"{tuple(shape)} ({ndim}-D); allowed axes are "
-                    f"{-ndim}..{ndim - 1}.")
+                    f"{-ndim}..{ndim - 1}."
+                )
         resolved[name] = tuple(axis % ndim for axis in axes)
-    _check_disjoint(resolved,
-                    f" for shape {tuple(shape)} (axes counted from 0)")
+    _check_disjoint(
+        resolved, f" for shape {tuple(shape)} (axes counted from 0)"
+    )
     return resolved
 
 
@@ -156,25 +174,40 @@ def centre_tap(spatial: Sequence[int]) -> tuple[int, ...]:
     return tuple((k - 1) // 2 for k in spatial)
 
 
-def check_rank(shape: Sequence[int], low: int, high: int | None,
-               initializer: str, batch: int = 0) -> None:
+def check_rank(
+    shape: Sequence[int],
+    low: int,
+    high: int | None,
+    initializer: str,
+    batch: int = 0,
+) -> None:
     """Checks that ``shape`` has ``low``..``high`` axes besides its batch axes.
 
     ``batch`` counts the batch axes; ``high=None``: no upper bound.
     """
     rank = len(shape) - batch
     if rank < low or (high is not None and rank > high):
-        wanted = (f"exactly {low}" if low == high else f"at least {low}"
-                  if high is None else f"{low} to {high}")
+        wanted = (
+            f"exactly {low}"
+            if low == high
+            else f"at least {low}"
+            if high is None
+            else f"{low} to {high}"
+        )
         besides = f" besides the {batch} batch axes" if batch else ""
         raise ValueError(
             f"`shape` must have {wanted} dimensions{besides} for "
-            f"`{initializer}`; got {tuple(shape)} ({len(shape)}-D).")
+            f"`{initializer}`; got {tuple(shape)} ({len(shape)}-D)."
+        )
 
 
-def compute_fans(shape: Sequence[int], in_axis: Axes = -2,
-                 out_axis: Axes = -1, batch_axis: Axes = (),
-                 groups: int = 1) -> tuple[int, int]:
+def compute_fans(
+    shape: Sequence[int],
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+) -> tuple[int, int]:
     """The fan-in and fan-out of a weight of ``shape``.
 
     ``fan_in = prod(shape[in_axis]) * receptive_field`` and
@@ -211,15 +244,17 @@ def compute_fans(shape: Sequence[int], in_axis: Axes = -2,
     """
     shape = canonical(shape)
     groups = _validation.check_count("groups", groups)
-    if len(shape) < 2 and (as_axes("in_axis", in_axis),
-                           as_axes("out_axis", out_axis),
-                           as_axes("batch_axis", batch_axis)) == (
-                               (-2,), (-1,), ()):
+    if len(shape) < 2 and (
+        as_axes("in_axis", in_axis),
+        as_axes("out_axis", out_axis),
+        as_axes("batch_axis", batch_axis),
+    ) == ((-2,), (-1,), ()):
         size = shape[0] if shape else 1
         fan_in, fan_out, outputs = size, size, size
     else:
-        axes = resolve_axes(shape, in_axis=in_axis, out_axis=out_axis,
-                            batch_axis=batch_axis)
+        axes = resolve_axes(
+            shape, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
+        )
         used = set().union(*axes.values())
         receptive = math.prod(d for a, d in enumerate(shape) if a not in used)
         outputs = math.prod(shape[a] for a in axes["out_axis"])
@@ -228,5 +263,6 @@ def compute_fans(shape: Sequence[int], in_axis: Axes = -2,
     if outputs % groups:
         raise ValueError(
             f"`groups` {groups} must divide the number of outputs; got "
-            f"{outputs} outputs for shape {shape}.")
+            f"{outputs} outputs for shape {shape}."
+        )
     return fan_in, fan_out // groups

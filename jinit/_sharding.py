@@ -18,8 +18,9 @@ from jax.sharding import (
 )
 
 
-def mesh_and_spec(out_sharding: object
-                   ) -> tuple[Any, PartitionSpec] | Sharding | None:
+def mesh_and_spec(
+    out_sharding: object,
+) -> tuple[Any, PartitionSpec] | Sharding | None:
     """Checks ``out_sharding``: ``None``, a ``Sharding`` or ``PartitionSpec``.
 
     A ``PartitionSpec`` needs a mesh set with ``jax.set_mesh``. A
@@ -34,7 +35,8 @@ def mesh_and_spec(out_sharding: object
             raise ValueError(
                 f"`out_sharding` {out_sharding} is a PartitionSpec, which "
                 "needs a mesh: call under `with jax.set_mesh(mesh):` or pass "
-                "NamedSharding(mesh, spec).")
+                "NamedSharding(mesh, spec)."
+            )
         return mesh, out_sharding
     if isinstance(out_sharding, NamedSharding):
         return _concrete(out_sharding.mesh), out_sharding.spec
@@ -43,7 +45,8 @@ def mesh_and_spec(out_sharding: object
     raise TypeError(
         "`out_sharding` must be None, a jax.sharding.Sharding or a "
         f"PartitionSpec; got {type(out_sharding).__name__} "
-        f"{out_sharding!r}.")
+        f"{out_sharding!r}."
+    )
 
 
 def check_fits(out_sharding: object, shape: tuple[int, ...]) -> None:
@@ -63,17 +66,21 @@ def check_fits(out_sharding: object, shape: tuple[int, ...]) -> None:
         raise ValueError(
             f"`out_sharding` {out_sharding} has {len(spec)} entries, more "
             f"than the {len(shape)} axes of shape {shape}: give at most one "
-            "entry per axis (None for an axis kept whole).")
+            "entry per axis (None for an axis kept whole)."
+        )
     try:
         sharding.shard_shape(shape)
     except ValueError as error:
         raise ValueError(
-            f"`out_sharding` {out_sharding} cannot place shape {shape}: "
-            f"{error}") from None
+            f"`out_sharding` {out_sharding} cannot place shape {shape}: {error}"
+        ) from None
 
 
-def from_host(shape: tuple[int, ...], out_sharding: object,
-              shard: Callable[[Any], np.ndarray]) -> jax.Array:
+def from_host(
+    shape: tuple[int, ...],
+    out_sharding: object,
+    shard: Callable[[Any], np.ndarray],
+) -> jax.Array:
     """An array of ``shape`` placed with ``out_sharding``, made on the host.
 
     ``shard(index)`` gives the values at ``index`` (a tuple of slices of
@@ -82,7 +89,8 @@ def from_host(shape: tuple[int, ...], out_sharding: object,
     own shards, and nothing is compiled.
     """
     return jax.make_array_from_callback(
-        shape, as_sharding(out_sharding, over_devices=True), shard)
+        shape, as_sharding(out_sharding, over_devices=True), shard
+    )
 
 
 def as_sharding(out_sharding: object, *, over_devices: bool) -> Sharding:
@@ -116,7 +124,8 @@ def _concrete(mesh: Any) -> Any:
     raise ValueError(
         f"`out_sharding` is over the AbstractMesh {mesh}, which names no "
         "devices: call under `with jax.set_mesh(mesh):` of a mesh of that "
-        "shape, or pass NamedSharding(mesh, spec) with a concrete Mesh.")
+        "shape, or pass NamedSharding(mesh, spec) with a concrete Mesh."
+    )
 
 
 def place(x: jax.Array, out_sharding: object) -> jax.Array:
@@ -136,13 +145,18 @@ def place(x: jax.Array, out_sharding: object) -> jax.Array:
     if isinstance(checked, Sharding):
         return jax.device_put(x, checked)
     mesh, spec = checked
-    sharding = (NamedSharding(mesh, spec) if isinstance(mesh, Mesh)
-                else out_sharding)
+    sharding = (
+        NamedSharding(mesh, spec) if isinstance(mesh, Mesh) else out_sharding
+    )
     axis_types = dict(zip(mesh.axis_names, mesh.axis_types, strict=True))
-    used = [name for entry in spec
-            for name in (entry if isinstance(entry, tuple) else (entry,))
-            if isinstance(name, str)]
-    if (any(axis_types[name] == AxisType.Explicit for name in used)
-            or not isinstance(x, jax.core.Tracer)):
+    used = [
+        name
+        for entry in spec
+        for name in (entry if isinstance(entry, tuple) else (entry,))
+        if isinstance(name, str)
+    ]
+    if any(
+        axis_types[name] == AxisType.Explicit for name in used
+    ) or not isinstance(x, jax.core.Tracer):
         return jax.device_put(x, sharding)
     return jax.lax.with_sharding_constraint(x, sharding)

@@ -25,35 +25,48 @@ from jinit._contract import Deterministic, Draw, factory
 from jinit._shapes import Axes
 
 
-def haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
-         batch_axis: Axes = (), column_axis: int = -1) -> jax.Array:
+def haar(
+    key: jax.Array,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    batch_axis: Axes = (),
+    column_axis: int = -1,
+) -> jax.Array:
     """Haar-random (semi-)orthogonal matrices of ``shape``, unitary if complex.
 
     One per slice along ``batch_axis``, each flattened to
     ``(prod(other axes), shape[column_axis])``.
     """
-    axes = _shapes.resolve_axes(shape, batch_axis=batch_axis,
-                                column_axis=column_axis)
+    axes = _shapes.resolve_axes(
+        shape, batch_axis=batch_axis, column_axis=column_axis
+    )
     batch, (column,) = axes["batch_axis"], axes["column_axis"]
     others = [a for a in range(len(shape)) if a not in batch and a != column]
     batch_shape = tuple(shape[a] for a in batch)
     rows, cols = math.prod(shape[a] for a in others), shape[column]
-    q = _draws.orthogonal(key, rows, (math.prod(batch_shape),)
-                              if batch else (), dtype, cols)
+    q = _draws.orthogonal(
+        key, rows, (math.prod(batch_shape),) if batch else (), dtype, cols
+    )
     q = q.reshape(batch_shape + tuple(shape[a] for a in others) + (cols,))
     return jnp.transpose(q, np.argsort([*batch, *others, column]).tolist())
 
 
-def _check_orthogonal(shape: tuple[int, ...], config: Mapping[str, Any],
-                      initializer: str) -> None:
-    axes = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"],
-                                column_axis=config["column_axis"])
-    _shapes.check_rank(shape, 2, None, initializer,
-                       batch=len(axes["batch_axis"]))
+def _check_orthogonal(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
+    axes = _shapes.resolve_axes(
+        shape,
+        batch_axis=config["batch_axis"],
+        column_axis=config["column_axis"],
+    )
+    _shapes.check_rank(
+        shape, 2, None, initializer, batch=len(axes["batch_axis"])
+    )
 
 
-def _gain(shape: tuple[int, ...], config: Mapping[str, Any],
-          dtype: np.dtype) -> float:
+def _gain(
+    shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
+) -> float:
     """The largest magnitude of ``gain`` times an orthonormal draw.
 
     No entry of a matrix with orthonormal columns (or rows) exceeds 1.
@@ -61,47 +74,63 @@ def _gain(shape: tuple[int, ...], config: Mapping[str, Any],
     return abs(config["gain"])
 
 
-def _orthogonal_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                        ) -> tuple[float, float]:
+def _orthogonal_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     """Mean 0 and the variance of the entries of an orthonormal matrix.
 
     An (rows, cols) matrix with orthonormal columns (rows) has squares summing
     to min(rows, cols), a share 1 / max(rows, cols) each.
     """
-    axes = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"],
-                                column_axis=config["column_axis"])
+    axes = _shapes.resolve_axes(
+        shape,
+        batch_axis=config["batch_axis"],
+        column_axis=config["column_axis"],
+    )
     batch, (column,) = axes["batch_axis"], axes["column_axis"]
     cols = shape[column]
-    rows = math.prod(d for a, d in enumerate(shape)
-                     if a not in batch and a != column)
+    rows = math.prod(
+        d for a, d in enumerate(shape) if a not in batch and a != column
+    )
     return 0.0, abs(config["gain"]) / math.sqrt(max(rows, cols))
 
 
 def _jax_orthogonal(config: Mapping[str, Any]) -> Any:
     if config["batch_axis"] != ():
         return "batch_axis; drop --set batch_axis"
-    return jax.nn.initializers.orthogonal(config["gain"],
-                                          config["column_axis"])
+    return jax.nn.initializers.orthogonal(config["gain"], config["column_axis"])
 
 
-@factory(random=True, allow_complex=True, check=_check_orthogonal,
-         magnitude=_gain, about=About(
-             family="structured",
-             formula="gain * Haar-orthogonal Q of (prod(shape[:-1]), "
-                     "shape[-1])",
-             details="shape flattened to (∏ other axes, shape[column_axis]); "
-                     "QR of a standard normal matrix of shape (max, min) "
-                     "with each column of Q multiplied by sign(diag R) (the "
-                     "phase, for complex: Haar-uniform); transposed when "
-                     "rows < cols; times `gain`. ≥ 2-D besides the batch "
-                     "axes; each slice along `batch_axis` is an independent "
-                     "matrix",
-             reference="Saxe et al. 2014", keras=True,
-             moments=_orthogonal_moments, normal_approximation=True,
-             jax=_jax_orthogonal))
-def orthogonal(gain: float = 1.0, seed: int | None = None, *,
-               batch_axis: Axes = (), column_axis: int = -1,
-               dtype: DTypeLike | None = None) -> Draw:
+@factory(
+    random=True,
+    allow_complex=True,
+    check=_check_orthogonal,
+    magnitude=_gain,
+    about=About(
+        family="structured",
+        formula="gain * Haar-orthogonal Q of (prod(shape[:-1]), shape[-1])",
+        details="shape flattened to (∏ other axes, shape[column_axis]); "
+        "QR of a standard normal matrix of shape (max, min) "
+        "with each column of Q multiplied by sign(diag R) (the "
+        "phase, for complex: Haar-uniform); transposed when "
+        "rows < cols; times `gain`. ≥ 2-D besides the batch "
+        "axes; each slice along `batch_axis` is an independent "
+        "matrix",
+        reference="Saxe et al. 2014",
+        keras=True,
+        moments=_orthogonal_moments,
+        normal_approximation=True,
+        jax=_jax_orthogonal,
+    ),
+)
+def orthogonal(
+    gain: float = 1.0,
+    seed: int | None = None,
+    *,
+    batch_axis: Axes = (),
+    column_axis: int = -1,
+    dtype: DTypeLike | None = None,
+) -> Draw:
     """Initializer that draws a Haar-random (semi-)orthogonal matrix.
 
     The shape is flattened to ``(rows, cols) = (prod(other axes),
@@ -153,8 +182,10 @@ def orthogonal(gain: float = 1.0, seed: int | None = None, *,
     """
     gain = _validation.check_real("gain", gain)
     if isinstance(column_axis, bool) or not isinstance(column_axis, int):
-        raise TypeError(f"`column_axis` must be an int; got "
-                        f"{type(column_axis).__name__} {column_axis!r}.")
+        raise TypeError(
+            f"`column_axis` must be an int; got "
+            f"{type(column_axis).__name__} {column_axis!r}."
+        )
     _shapes.check_axes(batch_axis=batch_axis, column_axis=column_axis)
 
     def draw(key, shape, dtype):
@@ -164,37 +195,50 @@ def orthogonal(gain: float = 1.0, seed: int | None = None, *,
     return draw
 
 
-def _check_widening_kernel(shape: tuple[int, ...], config: Mapping[str, Any],
-                           initializer: str) -> None:
+def _check_widening_kernel(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     """A (…spatial, in, out) kernel with 1 to 3 spatial axes and in <= out."""
     _shapes.check_rank(shape, 3, 5, initializer)
     if shape[-2] > shape[-1] and math.prod(shape):  # Empty shapes are fine.
         raise ValueError(
             f"`shape` {shape} has more input channels ({shape[-2]}) than "
             f"output channels ({shape[-1]}); `{initializer}` needs "
-            "in <= out so that the convolution can preserve norms.")
+            "in <= out so that the convolution can preserve norms."
+        )
 
 
-def _delta_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                   ) -> tuple[float, float]:
+def _delta_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     """Mean 0; the centre tap's (in, out) matrix has orthonormal rows."""
     taps, (inputs, outputs) = math.prod(shape[:-2]), shape[-2:]
     return 0.0, abs(config["gain"]) / math.sqrt(max(inputs, outputs) * taps)
 
 
-@factory(random=True, allow_complex=True, check=_check_widening_kernel,
-         magnitude=_gain, about=About(
-             family="structured",
-             formula="gain * Haar (in, out) at the centre tap, 0 elsewhere",
-             details="(…spatial, in, out) kernel, 1–3 spatial axes, in ≤ out: "
-                     "`gain`·Q (Haar, orthonormal rows) at the centre tap "
-                     "((k−1)//2 per spatial axis), 0 elsewhere",
-             reference="Xiao et al. 2018", shape=KERNEL_SHAPE,
-             moments=_delta_moments,
-             jax=lambda config: jax.nn.initializers.delta_orthogonal(
-                 config["gain"])))
-def delta_orthogonal(gain: float = 1.0, seed: int | None = None, *,
-                     dtype: DTypeLike | None = None) -> Draw:
+@factory(
+    random=True,
+    allow_complex=True,
+    check=_check_widening_kernel,
+    magnitude=_gain,
+    about=About(
+        family="structured",
+        formula="gain * Haar (in, out) at the centre tap, 0 elsewhere",
+        details="(…spatial, in, out) kernel, 1–3 spatial axes, in ≤ out: "
+        "`gain`·Q (Haar, orthonormal rows) at the centre tap "
+        "((k−1)//2 per spatial axis), 0 elsewhere",
+        reference="Xiao et al. 2018",
+        shape=KERNEL_SHAPE,
+        moments=_delta_moments,
+        jax=lambda config: jax.nn.initializers.delta_orthogonal(config["gain"]),
+    ),
+)
+def delta_orthogonal(
+    gain: float = 1.0,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Draw:
     """Initializer for convolution kernels orthogonal at the centre tap.
 
     The kernel is zero at every other tap.
@@ -243,8 +287,9 @@ def delta_orthogonal(gain: float = 1.0, seed: int | None = None, *,
     return draw
 
 
-def _convolution_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                         ) -> tuple[float, float]:
+def _convolution_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     """Mean 0; the squares of the entries sum to ``gain**2 * in`` exactly.
 
     At every frequency the kernel's transfer matrix has orthonormal rows
@@ -258,12 +303,14 @@ def _convolution_moments(config: Mapping[str, Any], shape: tuple[int, ...]
 
 def _dot(a: jax.Array, b: jax.Array) -> jax.Array:
     """``a @ b`` at full precision, ``b`` (n, n), ``a`` with leading axes."""
-    return jnp.einsum("...ij,jk->...ik", a, b,
-                      precision=jax.lax.Precision.HIGHEST)
+    return jnp.einsum(
+        "...ij,jk->...ik", a, b, precision=jax.lax.Precision.HIGHEST
+    )
 
 
-def block_orthogonal(key: jax.Array, spatial: tuple[int, ...], n: int,
-                     dtype: np.dtype) -> jax.Array:
+def block_orthogonal(
+    key: jax.Array, spatial: tuple[int, ...], n: int, dtype: np.dtype
+) -> jax.Array:
     """A ``(*spatial, n, n)`` kernel whose circular convolution is orthogonal.
 
     The product (matrix convolution) of ``k - 1`` two-tap kernels
@@ -278,8 +325,11 @@ def block_orthogonal(key: jax.Array, spatial: tuple[int, ...], n: int,
     """
     steps = max(spatial, default=1) - 1
     origin = (0,) * len(spatial)
-    kernel = jnp.zeros((*spatial, n, n), dtype).at[origin].set(
-        jnp.eye(n, dtype=dtype))
+    kernel = (
+        jnp.zeros((*spatial, n, n), dtype)
+        .at[origin]
+        .set(jnp.eye(n, dtype=dtype))
+    )
     if not steps:
         return kernel
     key_bases, key_ranks = jax.random.split(key)
@@ -290,15 +340,24 @@ def block_orthogonal(key: jax.Array, spatial: tuple[int, ...], n: int,
         lambda key: _draws.orthogonal(key, n, (), dtype, n),
         jax.random.split(key_bases, steps * len(spatial)),
     ).reshape(steps, len(spatial), n, n)
-    kept = _draws.uniform(key_ranks, (steps, len(spatial), 1, n),
-                          jnp.finfo(dtype).dtype) < 0.5
-    projections = jnp.einsum("...ij,...kj->...ik",
-                             jnp.where(kept, bases, jnp.zeros((), dtype)),
-                             bases.conj(), precision=jax.lax.Precision.HIGHEST)
-    spent = (np.arange(steps)[:, None] >= np.array(spatial) - 1)[..., None,
-                                                                   None]
-    projections = jnp.where(spent, jnp.eye(n, dtype=dtype)[None, None],
-                            projections)
+    kept = (
+        _draws.uniform(
+            key_ranks, (steps, len(spatial), 1, n), jnp.finfo(dtype).dtype
+        )
+        < 0.5
+    )
+    projections = jnp.einsum(
+        "...ij,...kj->...ik",
+        jnp.where(kept, bases, jnp.zeros((), dtype)),
+        bases.conj(),
+        precision=jax.lax.Precision.HIGHEST,
+    )
+    spent = (np.arange(steps)[:, None] >= np.array(spatial) - 1)[
+        ..., None, None
+    ]
+    projections = jnp.where(
+        spent, jnp.eye(n, dtype=dtype)[None, None], projections
+    )
 
     def step(kernel, projections):
         for axis, projection in enumerate(projections):
@@ -311,23 +370,34 @@ def block_orthogonal(key: jax.Array, spatial: tuple[int, ...], n: int,
     return jax.lax.scan(step, kernel, projections)[0]
 
 
-@factory(random=True, allow_complex=True, check=_check_widening_kernel,
-         magnitude=_gain, about=About(
-             family="structured",
-             formula="gain * Q (in, out) times 1-D blocks [P, I - P], "
-                     "P random projections",
-             details="(…spatial, in, out) kernel, 1–3 spatial axes of any "
-                     "extents, in ≤ out: `gain`·Q·B₁⋆…⋆B_m, Q Haar "
-                     "(in, out) with orthonormal rows, each B_j the 2-tap "
-                     "kernel [P_j, I − P_j] along one spatial axis (k − 1 "
-                     "of them per axis of extent k), P_j = V·diag(d)·Vᵀ a "
-                     "projection (V Haar, d fair 0/1 draws); a circularly "
-                     "padded convolution with it is `gain` times an "
-                     "isometry",
-             reference="Xiao et al. 2018", shape=KERNEL_SHAPE,
-             moments=_convolution_moments))
-def convolution_orthogonal(gain: float = 1.0, seed: int | None = None, *,
-                           dtype: DTypeLike | None = None) -> Draw:
+@factory(
+    random=True,
+    allow_complex=True,
+    check=_check_widening_kernel,
+    magnitude=_gain,
+    about=About(
+        family="structured",
+        formula="gain * Q (in, out) times 1-D blocks [P, I - P], "
+        "P random projections",
+        details="(…spatial, in, out) kernel, 1–3 spatial axes of any "
+        "extents, in ≤ out: `gain`·Q·B₁⋆…⋆B_m, Q Haar "
+        "(in, out) with orthonormal rows, each B_j the 2-tap "
+        "kernel [P_j, I − P_j] along one spatial axis (k − 1 "
+        "of them per axis of extent k), P_j = V·diag(d)·Vᵀ a "
+        "projection (V Haar, d fair 0/1 draws); a circularly "
+        "padded convolution with it is `gain` times an "
+        "isometry",
+        reference="Xiao et al. 2018",
+        shape=KERNEL_SHAPE,
+        moments=_convolution_moments,
+    ),
+)
+def convolution_orthogonal(
+    gain: float = 1.0,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Draw:
     """Initializer for convolution kernels that are orthogonal maps.
 
     Xiao et al.'s block-orthogonal construction: a convolution with the
@@ -414,16 +484,17 @@ def convolution_orthogonal(gain: float = 1.0, seed: int | None = None, *,
     gain = _validation.check_real("gain", gain)
 
     def draw(key, shape, dtype):
-        return _convolution_orthogonal(key, np.asarray(gain, dtype), shape,
-                                       dtype)
+        return _convolution_orthogonal(
+            key, np.asarray(gain, dtype), shape, dtype
+        )
 
     return draw
 
 
 @functools.partial(jax.jit, static_argnums=(2, 3))
-def _convolution_orthogonal(key: jax.Array, gain: jax.Array,
-                            shape: tuple[int, ...], dtype: np.dtype
-                            ) -> jax.Array:
+def _convolution_orthogonal(
+    key: jax.Array, gain: jax.Array, shape: tuple[int, ...], dtype: np.dtype
+) -> jax.Array:
     """:func:`convolution_orthogonal`'s kernel, compiled as one program.
 
     An eager call compiles once per shape and dtype instead of once per
@@ -433,8 +504,9 @@ def _convolution_orthogonal(key: jax.Array, gain: jax.Array,
     key_rows, key_blocks = jax.random.split(key)
     rows = haar(key_rows, (inputs, outputs), dtype)  # Orthonormal rows.
     blocks = block_orthogonal(key_blocks, tuple(spatial), outputs, dtype)
-    kernel = jnp.einsum("ij,...jk->...ik", rows, blocks,
-                        precision=jax.lax.Precision.HIGHEST)
+    kernel = jnp.einsum(
+        "ij,...jk->...ik", rows, blocks, precision=jax.lax.Precision.HIGHEST
+    )
     return gain * _whole(kernel)
 
 
@@ -451,42 +523,58 @@ def _whole(kernel: jax.Array) -> jax.Array:
     """
     taps = math.prod(kernel.shape[:-2])
     flat = kernel.reshape(taps, *kernel.shape[-2:])
-    return jnp.einsum("tf,fij->tij", jnp.eye(taps, dtype=kernel.dtype), flat,
-                      precision=jax.lax.Precision.HIGHEST).reshape(
-                          kernel.shape)
+    return jnp.einsum(
+        "tf,fij->tij",
+        jnp.eye(taps, dtype=kernel.dtype),
+        flat,
+        precision=jax.lax.Precision.HIGHEST,
+    ).reshape(kernel.shape)
 
 
-def _identity_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                      ) -> tuple[float, float]:
+def _identity_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     batch = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"])[
-        "batch_axis"]
+        "batch_axis"
+    ]
     rows, cols = [dim for axis, dim in enumerate(shape) if axis not in batch]
     share = min(rows, cols) / (rows * cols)  # The diagonal's share.
-    return (config["gain"] * share,
-            abs(config["gain"]) * float(np.sqrt(share * (1 - share))))
+    return (
+        config["gain"] * share,
+        abs(config["gain"]) * float(np.sqrt(share * (1 - share))),
+    )
 
 
-def _dirac_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                   ) -> tuple[float, float]:
+def _dirac_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     (inputs, outputs), groups = shape[-2:], config["groups"]
     share = groups * min(inputs, outputs // groups) / float(np.prod(shape))
     return share, float(np.sqrt(share * (1 - share)))
 
 
-def _check_identity(shape: tuple[int, ...], config: Mapping[str, Any],
-                    initializer: str) -> None:
+def _check_identity(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     axes = _shapes.resolve_axes(shape, batch_axis=config["batch_axis"])
-    _shapes.check_rank(shape, 2, 2, initializer,
-                       batch=len(axes["batch_axis"]))
+    _shapes.check_rank(shape, 2, 2, initializer, batch=len(axes["batch_axis"]))
 
 
-@factory(random=False, check=_check_identity, about=About(
-    family="structured", formula="gain * I (2-D, zero-padded)",
-    details="`gain`·I; 2-D (besides the batch axes, each slice the same "
-            "matrix); non-square pads with zeros",
-    keras=True, moments=_identity_moments))
-def identity(gain: float = 1.0, *, batch_axis: Axes = (),
-             dtype: DTypeLike | None = None) -> Deterministic:
+@factory(
+    random=False,
+    check=_check_identity,
+    about=About(
+        family="structured",
+        formula="gain * I (2-D, zero-padded)",
+        details="`gain`·I; 2-D (besides the batch axes, each slice the same "
+        "matrix); non-square pads with zeros",
+        keras=True,
+        moments=_identity_moments,
+    ),
+)
+def identity(
+    gain: float = 1.0, *, batch_axis: Axes = (), dtype: DTypeLike | None = None
+) -> Deterministic:
     """Initializer that returns ``gain`` times the identity matrix.
 
     ``W[i, j] = gain if i == j else 0`` for a 2-D shape; a non-square shape
@@ -520,35 +608,45 @@ def identity(gain: float = 1.0, *, batch_axis: Axes = (),
     _shapes.check_axes(batch_axis=batch_axis)
 
     def values(xp, shape, dtype):
-        batch = _shapes.resolve_axes(shape, batch_axis=batch_axis)[
-            "batch_axis"]
+        batch = _shapes.resolve_axes(shape, batch_axis=batch_axis)["batch_axis"]
         matrix = [dim for axis, dim in enumerate(shape) if axis not in batch]
         diagonal = xp.expand_dims(xp.eye(*matrix, dtype=bool), batch)
-        return xp.where(xp.broadcast_to(diagonal, shape),
-                        fill_value("gain", gain, dtype), np.zeros((), dtype))
+        return xp.where(
+            xp.broadcast_to(diagonal, shape),
+            fill_value("gain", gain, dtype),
+            np.zeros((), dtype),
+        )
 
     return Deterministic(values)
 
 
-def _check_dirac(shape: tuple[int, ...], config: Mapping[str, Any],
-                 initializer: str) -> None:
+def _check_dirac(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     _shapes.check_rank(shape, 3, 5, initializer)
     if shape[-1] % config["groups"]:
         raise ValueError(
             f"`groups` {config['groups']} must divide the output channels; "
-            f"got shape {shape} with {shape[-1]} outputs.")
+            f"got shape {shape} with {shape[-1]} outputs."
+        )
 
 
-@factory(random=False, check=_check_dirac, about=About(
-    family="structured",
-    formula="1 at (centre, d, g * out / groups + d), 0 elsewhere",
-    details="(…spatial, in, out) kernel: 1 at (centre, d, g·out/groups + d) "
-            "for d < min(in, out/groups), 0 elsewhere; a `SAME` convolution "
-            "with it (`feature_group_count=groups`) is the identity map",
-    reference="Zagoruyko & Komodakis 2017; `torch.nn.init.dirac_`",
-    shape=KERNEL_SHAPE, moments=_dirac_moments))
-def dirac(groups: int = 1, *,
-          dtype: DTypeLike | None = None) -> Deterministic:
+@factory(
+    random=False,
+    check=_check_dirac,
+    about=About(
+        family="structured",
+        formula="1 at (centre, d, g * out / groups + d), 0 elsewhere",
+        details="(…spatial, in, out) kernel: 1 at "
+        "(centre, d, g·out/groups + d) "
+        "for d < min(in, out/groups), 0 elsewhere; a `SAME` convolution "
+        "with it (`feature_group_count=groups`) is the identity map",
+        reference="Zagoruyko & Komodakis 2017; `torch.nn.init.dirac_`",
+        shape=KERNEL_SHAPE,
+        moments=_dirac_moments,
+    ),
+)
+def dirac(groups: int = 1, *, dtype: DTypeLike | None = None) -> Deterministic:
     """Initializer for convolution kernels that pass their input through.
 
     For a ``(*spatial, in, out)`` kernel with 1 to 3 spatial axes (the HWIO
@@ -592,14 +690,20 @@ def dirac(groups: int = 1, *,
         *spatial, inputs, outputs = shape
 
         def along(axis, vector):  # ``vector`` laid along one kernel axis.
-            return vector.reshape([-1 if other == axis % len(shape) else 1
-                                   for other in range(len(shape))])
+            return vector.reshape(
+                [
+                    -1 if other == axis % len(shape) else 1
+                    for other in range(len(shape))
+                ]
+            )
 
         # 1 where out = g * out / groups + in, at the centre tap.
         ones = along(-1, xp.arange(outputs) % (outputs // groups)) == along(
-            -2, xp.arange(inputs))
-        for axis, (extent, middle) in enumerate(zip(
-                spatial, _shapes.centre_tap(spatial), strict=True)):
+            -2, xp.arange(inputs)
+        )
+        for axis, (extent, middle) in enumerate(
+            zip(spatial, _shapes.centre_tap(spatial), strict=True)
+        ):
             ones = ones & along(axis, xp.arange(extent) == middle)
         return xp.where(ones, np.ones((), dtype), np.zeros((), dtype))
 
@@ -614,32 +718,46 @@ def sparse_zeros(sparsity: float, rows: int) -> int:
     return math.ceil(fractions.Fraction(repr(float(sparsity))) * rows)
 
 
-def _check_sparse(shape: tuple[int, ...], config: Mapping[str, Any],
-                  initializer: str) -> None:
+def _check_sparse(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     _shapes.check_rank(shape, 2, 2, initializer)
 
 
-def _sparse_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
-                      dtype: np.dtype) -> float:
+def _sparse_magnitude(
+    shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
+) -> float:
     return config["stddev"] * _draws.normal_extreme(dtype)
 
 
-def _sparse_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                    ) -> tuple[float, float]:
+def _sparse_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     kept = 1 - sparse_zeros(config["sparsity"], shape[0]) / shape[0]
     return 0.0, config["stddev"] * math.sqrt(kept)
 
 
-@factory(random=True, check=_check_sparse, magnitude=_sparse_magnitude,
-         about=About(
-             family="structured",
-             formula="ceil(sparsity * rows) zeros per column, N(0, stddev^2)",
-             details="2-D: exactly ⌈sparsity·rows⌉ zeros per column at "
-                     "uniformly random rows, the rest N(0, stddev²)",
-             reference="Martens 2010; `torch.nn.init.sparse_`",
-             example={"sparsity": 0.1}, moments=_sparse_moments))
-def sparse(sparsity: float, stddev: float = 0.01, seed: int | None = None,
-           *, dtype: DTypeLike | None = None) -> Draw:
+@factory(
+    random=True,
+    check=_check_sparse,
+    magnitude=_sparse_magnitude,
+    about=About(
+        family="structured",
+        formula="ceil(sparsity * rows) zeros per column, N(0, stddev^2)",
+        details="2-D: exactly ⌈sparsity·rows⌉ zeros per column at "
+        "uniformly random rows, the rest N(0, stddev²)",
+        reference="Martens 2010; `torch.nn.init.sparse_`",
+        example={"sparsity": 0.1},
+        moments=_sparse_moments,
+    ),
+)
+def sparse(
+    sparsity: float,
+    stddev: float = 0.01,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Draw:
     """Initializer for a sparse 2-D matrix with normal non-zero entries.
 
     Each column of a ``(rows, cols)`` weight gets exactly
@@ -680,8 +798,9 @@ def sparse(sparsity: float, stddev: float = 0.01, seed: int | None = None,
     def draw(key, shape, dtype):
         zeros = sparse_zeros(sparsity, shape[0])
         key_values, key_rows = jax.random.split(key)
-        values = _draws.sample(key_values, shape, dtype, dtype,
-                                  _draws.Affine("normal", (), stddev))
+        values = _draws.sample(
+            key_values, shape, dtype, dtype, _draws.Affine("normal", (), stddev)
+        )
         scores = _draws.uniform(key_rows, shape, _dtypes.default_float())
         rank = jnp.argsort(jnp.argsort(scores, axis=0), axis=0)
         return jnp.where(rank < zeros, jnp.zeros((), dtype), values)

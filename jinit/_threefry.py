@@ -40,8 +40,9 @@ def _rotate_left(x: Words, bits: int) -> Words:
     return (x << np.uint32(bits)) | (x >> np.uint32(32 - bits))
 
 
-def hash2x32(key0: Words, key1: Words, x0: Words, x1: Words
-             ) -> tuple[Words, Words]:
+def hash2x32(
+    key0: Words, key1: Words, x0: Words, x1: Words
+) -> tuple[Words, Words]:
     """Threefry-2x32 (20 rounds) of the words ``(x0, x1)``.
 
     Under the key ``(key0, key1)``; all ``uint32``, broadcast together: JAX
@@ -59,16 +60,19 @@ def hash2x32(key0: Words, key1: Words, x0: Words, x1: Words
     return x0, x1
 
 
-def _multiply_wide(index: jax.Array, factor: int
-                   ) -> tuple[jax.Array, jax.Array]:
+def _multiply_wide(
+    index: jax.Array, factor: int
+) -> tuple[jax.Array, jax.Array]:
     """``index * factor mod 2**64`` as (high, low) ``uint32`` words.
 
     For a ``uint32`` array ``index`` and a Python int ``factor`` in [0, 2**64),
     from 16-bit limbs so that no partial product overflows.
     """
     factor_low, factor_high = factor % WORD, factor // WORD
-    i0, i1 = index & np.uint32(0xFFFF), lax.shift_right_logical(
-        index, np.uint32(16))
+    i0, i1 = (
+        index & np.uint32(0xFFFF),
+        lax.shift_right_logical(index, np.uint32(16)),
+    )
     f0, f1 = np.uint32(factor_low & 0xFFFF), np.uint32(factor_low >> 16)
     middle_a, middle_b = i0 * f1, i1 * f0
     middle = middle_a + middle_b
@@ -76,14 +80,19 @@ def _multiply_wide(index: jax.Array, factor: int
     low_part = i0 * f0
     low = low_part + lax.shift_left(middle, np.uint32(16))
     low_carry = (low < low_part).astype(np.uint32)
-    high = (i1 * f1 + lax.shift_right_logical(middle, np.uint32(16))
-            + lax.shift_left(middle_carry, np.uint32(16)) + low_carry
-            + index * np.uint32(factor_high))
+    high = (
+        i1 * f1
+        + lax.shift_right_logical(middle, np.uint32(16))
+        + lax.shift_left(middle_carry, np.uint32(16))
+        + low_carry
+        + index * np.uint32(factor_high)
+    )
     return high, low
 
 
-def flat_index(indices: Sequence[jax.Array], strides: Sequence[int], *,
-               wide: bool) -> tuple[jax.Array, jax.Array]:
+def flat_index(
+    indices: Sequence[jax.Array], strides: Sequence[int], *, wide: bool
+) -> tuple[jax.Array, jax.Array]:
     """The row-major index ``sum(indices[a] * strides[a])`` as two words.
 
     The (high, low) ``uint32`` words.
@@ -95,9 +104,13 @@ def flat_index(indices: Sequence[jax.Array], strides: Sequence[int], *,
         and the low word is computed without carries.
     """
     if not wide:
-        low = sum((index * np.uint32(stride)
-                   for index, stride in zip(indices, strides, strict=True)),
-                  start=np.uint32(0))
+        low = sum(
+            (
+                index * np.uint32(stride)
+                for index, stride in zip(indices, strides, strict=True)
+            ),
+            start=np.uint32(0),
+        )
         return lax.full_like(low, 0, np.uint32), jnp.asarray(low)
     high = low = np.uint32(0)
     for index, stride in zip(indices, strides, strict=True):
@@ -113,16 +126,19 @@ def counters(shape: tuple[int, ...]) -> tuple[jax.Array, jax.Array]:
 
     Exact for any size below 2**64.
     """
-    strides = [math.prod(shape[axis + 1:]) for axis in range(len(shape))]
-    indices = [lax.broadcasted_iota(np.uint32, shape, axis)
-               for axis in range(len(shape))]
+    strides = [math.prod(shape[axis + 1 :]) for axis in range(len(shape))]
+    indices = [
+        lax.broadcasted_iota(np.uint32, shape, axis)
+        for axis in range(len(shape))
+    ]
     if not shape:
         indices, strides = [lax.full((), 0, np.uint32)], [1]
     return flat_index(indices, strides, wide=math.prod(shape) > WORD)
 
 
-def bits_at(key_data: jax.Array, bit_width: int, high: jax.Array,
-            low: jax.Array) -> jax.Array:
+def bits_at(
+    key_data: jax.Array, bit_width: int, high: jax.Array, low: jax.Array
+) -> jax.Array:
     """The random words of the elements at given row-major indices.
 
     The ``bit_width``-bit words (32 or 64) that a ``threefry2x32`` key with
@@ -134,13 +150,13 @@ def bits_at(key_data: jax.Array, bit_width: int, high: jax.Array,
         return x0 ^ x1
     if bit_width == 64:
         wide = np.dtype(np.uint64)
-        return (lax.shift_left(x0.astype(wide), np.uint64(32))
-                | x1.astype(wide))
+        return lax.shift_left(x0.astype(wide), np.uint64(32)) | x1.astype(wide)
     raise ValueError(f"`bit_width` must be 32 or 64; got {bit_width!r}.")
 
 
-def random_bits(key_data: jax.Array, bit_width: int,
-                shape: tuple[int, ...]) -> jax.Array:
+def random_bits(
+    key_data: jax.Array, bit_width: int, shape: tuple[int, ...]
+) -> jax.Array:
     """The words that ``jax.random.bits`` draws for a ``threefry2x32`` key.
 
     ``bit_width``-bit words (32 or 64), for the key with data ``key_data``

@@ -71,19 +71,22 @@ class Param:
     def __post_init__(self) -> None:
         object.__setattr__(self, "shape", _shapes.canonical(self.shape))
         if not callable(self.init):
-            raise TypeError(f"`init` must be an initializer init(key, shape, "
-                            f"dtype); got {type(self.init).__name__} "
-                            f"{self.init!r}.")
-        object.__setattr__(self, "dtype", _dtypes.as_dtype("dtype",
-                                                           self.dtype))
+            raise TypeError(
+                f"`init` must be an initializer init(key, shape, "
+                f"dtype); got {type(self.init).__name__} "
+                f"{self.init!r}."
+            )
+        object.__setattr__(self, "dtype", _dtypes.as_dtype("dtype", self.dtype))
         if self.dtype is not None:
             _shapes.check_size(self.shape, self.dtype)
         if self.sharding is not None and not isinstance(
-                self.sharding, (Sharding, PartitionSpec)):
+            self.sharding, (Sharding, PartitionSpec)
+        ):
             raise TypeError(
                 "`sharding` must be None, a jax.sharding.Sharding or a "
                 f"PartitionSpec; got {type(self.sharding).__name__} "
-                f"{self.sharding!r}.")
+                f"{self.sharding!r}."
+            )
 
 
 def is_param(node: object) -> bool:
@@ -165,20 +168,26 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     """
     key = _keys.required(key, "materialize")
     leaves, treedef = jax.tree_util.tree_flatten_with_path(
-        specs, is_leaf=is_param)
+        specs, is_leaf=is_param
+    )
     names = unique_path_strings([path for path, _ in leaves])
     for name, (_, spec) in zip(names, leaves, strict=True):
         if not isinstance(spec, Param):
             raise TypeError(
                 f"every leaf of `specs` must be a jinit.Param; the leaf at "
-                f"{name!r} is {type(spec).__name__} {spec!r}.")
+                f"{name!r} is {type(spec).__name__} {spec!r}."
+            )
         _check_sharding(name, spec)
     if isinstance(key, jax.core.Tracer):
         # Under jit or vmap the keys cannot be folded on the host: each leaf
         # is its initializer's call, which gives the same bits.
-        return jax.tree_util.tree_unflatten(treedef, [
-            _call(name, spec, _keys.path_key(key, name))
-            for name, (_, spec) in zip(names, leaves, strict=True)])
+        return jax.tree_util.tree_unflatten(
+            treedef,
+            [
+                _call(name, spec, _keys.path_key(key, name))
+                for name, (_, spec) in zip(names, leaves, strict=True)
+            ],
+        )
     words = _keys.path_key_data(key, names)
     impl = jax.random.key_impl(key)
     if jax.process_count() > 1:
@@ -186,8 +195,7 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     arrays: list[jax.Array | None] = [None] * len(leaves)
     packed: dict[int, _host_draws.HostDraw] = {}
     previous = None
-    for index, ((_, spec), row) in enumerate(zip(leaves, words,
-                                                 strict=True)):
+    for index, ((_, spec), row) in enumerate(zip(leaves, words, strict=True)):
         leaf_key = jax.random.wrap_key_data(row, impl=impl)
         made = _on_host(spec, leaf_key, row)
         if isinstance(made, Fill):
@@ -199,8 +207,9 @@ def materialize(key: jax.Array, specs: Any) -> Any:
         value = _call(names[index], spec, leaf_key)
         jax.block_until_ready(previous)
         arrays[index] = previous = value
-    for index, value in zip(packed, _host_draws.sample_many(
-            list(packed.values())), strict=True):
+    for index, value in zip(
+        packed, _host_draws.sample_many(list(packed.values())), strict=True
+    ):
         arrays[index] = value
     return jax.tree_util.tree_unflatten(treedef, arrays)
 
@@ -214,15 +223,17 @@ def _call(name: str, spec: Param, key: jax.Array) -> jax.Array:
       ValueError: the initializer returned another shape or dtype (``name``,
         the path, is named).
     """
-    value = (spec.init(key, spec.shape, spec.dtype,
-                       out_sharding=spec.sharding)
-             if isinstance(spec.init, ConfiguredInitializer) else
-             place(spec.init(key, spec.shape, spec.dtype), spec.sharding))
+    value = (
+        spec.init(key, spec.shape, spec.dtype, out_sharding=spec.sharding)
+        if isinstance(spec.init, ConfiguredInitializer)
+        else place(spec.init(key, spec.shape, spec.dtype), spec.sharding)
+    )
     if value.shape != spec.shape or value.dtype != spec.dtype:
         raise ValueError(
             f"the initializer of {name!r} returned "
             f"{value.dtype}{list(value.shape)}; its Param asks for "
-            f"{spec.dtype}{list(spec.shape)}.")
+            f"{spec.dtype}{list(spec.shape)}."
+        )
     return value
 
 
@@ -232,12 +243,15 @@ def _shard_wise(spec: Param, key: jax.Array) -> bool:
     That is a jinit elementwise law or a constant; other initializers are
     computed whole, then placed.
     """
-    return (isinstance(spec.init, ConfiguredInitializer)
-            and spec.init.prepare(key, spec.shape, spec.dtype).law is not None)
+    return (
+        isinstance(spec.init, ConfiguredInitializer)
+        and spec.init.prepare(key, spec.shape, spec.dtype).law is not None
+    )
 
 
-def _warn_whole_leaves(names: Sequence[str], specs: Sequence[Param],
-                       words: np.ndarray, impl: Any) -> None:
+def _warn_whole_leaves(
+    names: Sequence[str], specs: Sequence[Param], words: np.ndarray, impl: Any
+) -> None:
     """Warns if a leaf computed whole is larger than this process's share.
 
     Called on a mesh of several processes, where each computes the whole of
@@ -257,8 +271,11 @@ def _warn_whole_leaves(names: Sequence[str], specs: Sequence[Param],
             share += size
             continue
         sharding = as_sharding(spec.sharding, over_devices=True)
-        share += (len(sharding.addressable_devices) * itemsize
-                  * math.prod(sharding.shard_shape(spec.shape)))
+        share += (
+            len(sharding.addressable_devices)
+            * itemsize
+            * math.prod(sharding.shard_shape(spec.shape))
+        )
         if not _shard_wise(spec, jax.random.wrap_key_data(row, impl=impl)):
             whole.append((size, name, spec))
     if whole and max(whole)[0] > share:
@@ -270,7 +287,9 @@ def _warn_whole_leaves(names: Sequence[str], specs: Sequence[Param],
             f"of the tree ({share / 2**20:.1f} MiB). Each process's peak "
             "memory is about its share plus that leaf. An elementwise law "
             "or a constant there is made shard by shard.",
-            RuntimeWarning, stacklevel=3)
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 def _check_sharding(name: str, spec: Param) -> None:
@@ -283,11 +302,13 @@ def _check_sharding(name: str, spec: Param) -> None:
     except ValueError as error:
         raise ValueError(
             f"the Param at {name!r} ({spec.dtype}{list(spec.shape)}) cannot "
-            f"be placed with its sharding {spec.sharding}: {error}") from None
+            f"be placed with its sharding {spec.sharding}: {error}"
+        ) from None
 
 
-def _on_host(spec: Param, key: jax.Array, key_data: np.ndarray
-             ) -> _host_draws.HostDraw | Fill | None:
+def _on_host(
+    spec: Param, key: jax.Array, key_data: np.ndarray
+) -> _host_draws.HostDraw | Fill | None:
     """How ``spec`` is made on the host, or ``None``.
 
     Its :class:`Fill`, its draw of :func:`jinit._host_draws.sample_many`
@@ -296,8 +317,11 @@ def _on_host(spec: Param, key: jax.Array, key_data: np.ndarray
     sharding, not the CPU, or a draw the kernel does not make). ``key`` is
     its path key, whose words are ``key_data``.
     """
-    if (spec.sharding is not None or not _host_draws.on_host()
-            or not isinstance(spec.init, ConfiguredInitializer)):
+    if (
+        spec.sharding is not None
+        or not _host_draws.on_host()
+        or not isinstance(spec.init, ConfiguredInitializer)
+    ):
         return None
     call = spec.init.prepare(key, spec.shape, spec.dtype)
     if isinstance(call.law, Fill):
@@ -346,25 +370,36 @@ def assign(abstract: Any, rules: Sequence[Rule]) -> Any:
     def to_param(path: Sequence[Any], leaf: Any) -> Param:
         name = path_string(path)
         if not (hasattr(leaf, "shape") and hasattr(leaf, "dtype")):
-            raise TypeError(f"the leaf at {name!r} has no shape and dtype: "
-                            f"{type(leaf).__name__} {leaf!r}.")
+            raise TypeError(
+                f"the leaf at {name!r} has no shape and dtype: "
+                f"{type(leaf).__name__} {leaf!r}."
+            )
         rule = first_match(compiled, name, leaf)
-        placed = (getattr(leaf, "sharding", None) if rule.sharding is ...
-                  else rule.sharding)
+        placed = (
+            getattr(leaf, "sharding", None)
+            if rule.sharding is ...
+            else rule.sharding
+        )
         try:
-            return Param(tuple(leaf.shape), rule.init, np.dtype(leaf.dtype),
-                         placed)
+            return Param(
+                tuple(leaf.shape), rule.init, np.dtype(leaf.dtype), placed
+            )
         except ValueError as error:
-            raise ValueError(f"the parameter at {name!r} cannot be made: "
-                             f"{error}") from None
+            raise ValueError(
+                f"the parameter at {name!r} cannot be made: {error}"
+            ) from None
 
     return jax.tree_util.tree_map_with_path(to_param, abstract)
 
 
-def redraw(leaves: Sequence[tuple[str, Any]], key: jax.Array,
-           rules: Sequence[CompiledRule], *, strict: bool,
-           drawn_shapes: dict[str, tuple[int, ...]] | None = None
-           ) -> dict[int, jax.Array]:
+def redraw(
+    leaves: Sequence[tuple[str, Any]],
+    key: jax.Array,
+    rules: Sequence[CompiledRule],
+    *,
+    strict: bool,
+    drawn_shapes: dict[str, tuple[int, ...]] | None = None,
+) -> dict[int, jax.Array]:
     """New arrays for the leaves of a framework's model that rules match.
 
     What the framework adapters' ``reinit`` share.
@@ -395,12 +430,16 @@ def redraw(leaves: Sequence[tuple[str, Any]], key: jax.Array,
         abstract = isinstance(leaf, jax.ShapeDtypeStruct)
         if not (abstract or isinstance(leaf, (jax.Array, np.ndarray))):
             continue
-        rule = (first_match(rules, name, leaf) if strict or abstract
-                else matching(rules, name))
+        rule = (
+            first_match(rules, name, leaf)
+            if strict or abstract
+            else matching(rules, name)
+        )
         if rule is None:
             continue
-        specs[name] = Param(drawn_shapes.get(name, tuple(leaf.shape)),
-                            rule.init, leaf.dtype)
+        specs[name] = Param(
+            drawn_shapes.get(name, tuple(leaf.shape)), rule.init, leaf.dtype
+        )
         indices[index] = name
     drawn = materialize(key, specs)
     return {index: drawn[name] for index, name in indices.items()}

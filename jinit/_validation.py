@@ -35,7 +35,8 @@ def check_scalar(name: str, value: Any) -> Any:
                 f"initializer is built, not a traced value; got {value!r}."
             ) from error
     raise TypeError(
-        f"`{name}` must be a number; got {type(value).__name__} {value!r}.")
+        f"`{name}` must be a number; got {type(value).__name__} {value!r}."
+    )
 
 
 # Counts (layers, widths, groups, members) are dimensions or multiply them:
@@ -57,8 +58,10 @@ def check_real(name: str, value: Any) -> float:
     """Returns ``value`` as a finite Python float."""
     value = check_scalar(name, value)
     if isinstance(value, (bool, complex)):
-        raise TypeError(f"`{name}` must be a real number; got "
-                        f"{type(value).__name__} {value!r}.")
+        raise TypeError(
+            f"`{name}` must be a real number; got "
+            f"{type(value).__name__} {value!r}."
+        )
     try:
         number = float(value)
     except OverflowError:
@@ -66,7 +69,8 @@ def check_real(name: str, value: Any) -> float:
     if not math.isfinite(number):
         raise ValueError(
             f"`{name}` must be finite; got {shown(value)}. Real arguments "
-            f"are at most {sys.float_info.max:.6g} in magnitude (float64).")
+            f"are at most {sys.float_info.max:.6g} in magnitude (float64)."
+        )
     return number
 
 
@@ -89,12 +93,15 @@ def check_positive(name: str, value: object) -> float:
 def check_count(name: str, value: object) -> int:
     """Returns ``value`` as a Python int ``>= 1``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"`{name}` must be an int >= 1; got "
-                        f"{type(value).__name__} {value!r}.")
+        raise TypeError(
+            f"`{name}` must be an int >= 1; got "
+            f"{type(value).__name__} {value!r}."
+        )
     count = int(value)
     if not 1 <= count < COUNT_LIMIT:
-        raise ValueError(f"`{name}` must be an int >= 1 and < 2**63; got "
-                         f"{shown(value)}.")
+        raise ValueError(
+            f"`{name}` must be an int >= 1 and < 2**63; got {shown(value)}."
+        )
     return count
 
 

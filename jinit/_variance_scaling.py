@@ -20,8 +20,9 @@ from jinit._shapes import Axes
 
 Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 MODES: tuple[Mode, ...] = typing.get_args(Mode)
-Distribution = Literal["truncated_normal", "normal", "untruncated_normal",
-                       "uniform"]
+Distribution = Literal[
+    "truncated_normal", "normal", "untruncated_normal", "uniform"
+]
 DISTRIBUTIONS: tuple[Distribution, ...] = typing.get_args(Distribution)
 # What the axes that are neither input, output nor batch count for: a
 # receptive field in both fans (jax.nn.initializers and Keras by default, the
@@ -36,20 +37,27 @@ TRUNCATED_STDDEV = 0.87962566103423978
 # Root mean square of a complex standard normal (E|z|^2 = 1) whose modulus
 # is truncated to 2: |z|^2 ~ Exp(1) conditioned on |z|^2 < 4, whose mean is
 # (1 - 5 e^-4) / (1 - e^-4).
-COMPLEX_TRUNCATED_STDDEV = math.sqrt((1 - 5 * math.exp(-TRUNCATION**2))
-                                     / (1 - math.exp(-TRUNCATION**2)))
+COMPLEX_TRUNCATED_STDDEV = math.sqrt(
+    (1 - 5 * math.exp(-(TRUNCATION**2))) / (1 - math.exp(-(TRUNCATION**2)))
+)
 
 
 def denominator(mode: str, fan_in: float, fan_out: float) -> float:
     """The ``n`` of ``stddev = sqrt(scale / n)`` for ``mode``."""
-    return {"fan_in": fan_in,
-            "fan_out": fan_out,
-            "fan_avg": (fan_in + fan_out) / 2,
-            "fan_geo_avg": (fan_in * fan_out) ** 0.5}[mode]
+    return {
+        "fan_in": fan_in,
+        "fan_out": fan_out,
+        "fan_avg": (fan_in + fan_out) / 2,
+        "fan_geo_avg": (fan_in * fan_out) ** 0.5,
+    }[mode]
 
 
-def _complex_polar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
-                   radius: Callable[[jax.Array], jax.Array]) -> jax.Array:
+def _complex_polar(
+    key: jax.Array,
+    shape: tuple[int, ...],
+    dtype: np.dtype,
+    radius: Callable[[jax.Array], jax.Array],
+) -> jax.Array:
     """``radius(u) * exp(i * theta)`` in complex ``dtype``.
 
     ``u`` and ``theta / 2pi`` are independent U[0, 1) draws.
@@ -61,23 +69,29 @@ def _complex_polar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
     return r * jnp.exp(1j * theta)
 
 
-def _complex_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype,
-                  distribution: str) -> jax.Array:
+def _complex_unit(
+    key: jax.Array, shape: tuple[int, ...], dtype: np.dtype, distribution: str
+) -> jax.Array:
     """A complex draw with E|z|^2 = 1 from ``distribution``."""
     if distribution == "untruncated_normal":
         return _draws.normal(key, shape, dtype)
     if distribution == "uniform":  # The unit disk scaled to E|z|^2 = 1.
         return _complex_polar(key, shape, dtype, lambda u: jnp.sqrt(2 * u))
-    cut = 1 - math.exp(-TRUNCATION**2)  # P(|z| < 2) for E|z|^2 = 1.
-    z = _complex_polar(key, shape, dtype,
-                       lambda u: jnp.sqrt(-jnp.log1p(-cut * u)))
+    cut = 1 - math.exp(-(TRUNCATION**2))  # P(|z| < 2) for E|z|^2 = 1.
+    z = _complex_polar(
+        key, shape, dtype, lambda u: jnp.sqrt(-jnp.log1p(-cut * u))
+    )
     return z / jnp.array(COMPLEX_TRUNCATED_STDDEV, dtype)
 
 
-def fans(shape: Sequence[int], in_axis: Axes = -2,
-         out_axis: Axes = -1, batch_axis: Axes = (),
-         groups: int = 1, other_axes: str = "receptive_field"
-         ) -> tuple[int, int]:
+def fans(
+    shape: Sequence[int],
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    other_axes: str = "receptive_field",
+) -> tuple[int, int]:
     """:func:`jinit.compute_fans`, with a choice for the other axes.
 
     The axes that are neither input, output nor batch are a receptive field
@@ -87,37 +101,50 @@ def fans(shape: Sequence[int], in_axis: Axes = -2,
     ``in_axis`` and ``out_axis``.
     """
     if other_axes == "ignored" and len(shape) >= 2:
-        axes = _shapes.resolve_axes(shape, in_axis=in_axis,
-                                    out_axis=out_axis, batch_axis=batch_axis)
+        axes = _shapes.resolve_axes(
+            shape, in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
+        )
         listed = set().union(*axes.values())
         in_axis, out_axis = axes["in_axis"], axes["out_axis"]
-        batch_axis = (*axes["batch_axis"],
-                      *(a for a in range(len(shape)) if a not in listed))
+        batch_axis = (
+            *axes["batch_axis"],
+            *(a for a in range(len(shape)) if a not in listed),
+        )
     return _shapes.compute_fans(shape, in_axis, out_axis, batch_axis, groups)
 
 
-def config_fans(shape: Sequence[int], config: Mapping[str, Any]
-                ) -> tuple[float, float]:
+def config_fans(
+    shape: Sequence[int], config: Mapping[str, Any]
+) -> tuple[float, float]:
     """The fans of ``shape`` for a factory's axis arguments.
 
     Its ``in_axis``, ``out_axis``, ``batch_axis`` and (where it has them)
     ``groups`` and ``other_axes``.
     """
-    return fans(shape, config["in_axis"], config["out_axis"],
-                config["batch_axis"], config.get("groups", 1),
-                config.get("other_axes", "receptive_field"))
+    return fans(
+        shape,
+        config["in_axis"],
+        config["out_axis"],
+        config["batch_axis"],
+        config.get("groups", 1),
+        config.get("other_axes", "receptive_field"),
+    )
 
 
-def check_fans(shape: tuple[int, ...], config: Mapping[str, Any],
-               initializer: str) -> None:
+def check_fans(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     config_fans(shape, config)
 
 
 # jinit's distributions as jax.nn.initializers.variance_scaling spells them.
 JaxDistribution = Literal["truncated_normal", "normal", "uniform"]
 JAX_DISTRIBUTIONS: dict[str, JaxDistribution] = {
-    "truncated_normal": "truncated_normal", "normal": "truncated_normal",
-    "untruncated_normal": "normal", "uniform": "uniform"}
+    "truncated_normal": "truncated_normal",
+    "normal": "truncated_normal",
+    "untruncated_normal": "normal",
+    "uniform": "uniform",
+}
 
 
 def jax_variance_scaling(config: Mapping[str, Any]) -> Any:
@@ -128,30 +155,46 @@ def jax_variance_scaling(config: Mapping[str, Any]) -> Any:
     if config["groups"] != 1:
         return "groups != 1"
     return jax.nn.initializers.variance_scaling(
-        config["scale"], config["mode"],
-        JAX_DISTRIBUTIONS[config["distribution"]], config["in_axis"],
-        config["out_axis"], config["batch_axis"])
+        config["scale"],
+        config["mode"],
+        JAX_DISTRIBUTIONS[config["distribution"]],
+        config["in_axis"],
+        config["out_axis"],
+        config["batch_axis"],
+    )
 
 
-@factory(random=True, allow_complex=True, check=check_fans, about=About(
-    family="variance scaling",
-    formula="std sqrt(scale / n(mode)), chosen distribution",
-    details="mean 0, std exactly √(scale/n) with n = fan_in, fan_out, "
-            "(fan_in+fan_out)/2 or √(fan_in·fan_out) for `mode` = `fan_in`, "
-            "`fan_out`, `fan_avg`, `fan_geo_avg`; `distribution`: "
-            '`"truncated_normal"` = `"normal"`: '
-            "z·√(scale/n)/0.87962566103423978, z ~ N(0,1) cut at ±2; "
-            '`"untruncated_normal"`: N(0, scale/n); `"uniform"`: '
-            "U(−√(3·scale/n), √(3·scale/n))",
-    keras=True, jax=jax_variance_scaling))
-def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
-                     distribution: Distribution = "truncated_normal",
-                     seed: int | None = None, *,
-                     in_axis: Axes = -2, out_axis: Axes = -1,
-                     batch_axis: Axes = (), groups: int = 1,
-                     dtype: DTypeLike | None = None,
-                     other_axes: OtherAxes = "receptive_field"
-                     ) -> Elementwise:
+@factory(
+    random=True,
+    allow_complex=True,
+    check=check_fans,
+    about=About(
+        family="variance scaling",
+        formula="std sqrt(scale / n(mode)), chosen distribution",
+        details="mean 0, std exactly √(scale/n) with n = fan_in, fan_out, "
+        "(fan_in+fan_out)/2 or √(fan_in·fan_out) for `mode` = `fan_in`, "
+        "`fan_out`, `fan_avg`, `fan_geo_avg`; `distribution`: "
+        '`"truncated_normal"` = `"normal"`: '
+        "z·√(scale/n)/0.87962566103423978, z ~ N(0,1) cut at ±2; "
+        '`"untruncated_normal"`: N(0, scale/n); `"uniform"`: '
+        "U(−√(3·scale/n), √(3·scale/n))",
+        keras=True,
+        jax=jax_variance_scaling,
+    ),
+)
+def variance_scaling(
+    scale: float = 1.0,
+    mode: Mode = "fan_in",
+    distribution: Distribution = "truncated_normal",
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> Elementwise:
     r"""Initializer whose standard deviation adapts to the weight's fans.
 
     Samples have mean 0 and standard deviation exactly ``sqrt(scale / n)``,
@@ -232,30 +275,36 @@ def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
     _validation.check_choice("mode", mode, MODES)
     _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
     _validation.check_choice("other_axes", other_axes, OTHER_AXES)
-    _shapes.check_axes(in_axis=in_axis, out_axis=out_axis,
-                       batch_axis=batch_axis)
+    _shapes.check_axes(
+        in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
+    )
     groups = _validation.check_count("groups", groups)
 
     def law(shape, dtype):
         if jnp.issubdtype(dtype, jnp.complexfloating):
             return None
         # In ``dtype``, as jax.nn.initializers computes them.
-        variance = np.asarray(scale / denominator(mode, *weight_fans(shape)),
-                              dtype)
+        variance = np.asarray(
+            scale / denominator(mode, *weight_fans(shape)), dtype
+        )
         if distribution == "untruncated_normal":
             return _draws.Affine("normal", (), float(np.sqrt(variance)))
         if distribution == "uniform":
-            return _draws.Affine("uniform", (-1.0, 1.0),
-                                    float(np.sqrt(3 * variance)))
+            return _draws.Affine(
+                "uniform", (-1.0, 1.0), float(np.sqrt(3 * variance))
+            )
         stddev = np.sqrt(variance) / np.asarray(TRUNCATED_STDDEV, dtype)
-        return _draws.Affine("truncated_normal", (-TRUNCATION, TRUNCATION),
-                                float(stddev))
+        return _draws.Affine(
+            "truncated_normal", (-TRUNCATION, TRUNCATION), float(stddev)
+        )
 
     def complex_draw(key, shape, dtype):
         variance = jnp.array(
-            scale / denominator(mode, *weight_fans(shape)), dtype)
-        return (_complex_unit(key, shape, dtype, distribution)
-                * jnp.sqrt(variance))
+            scale / denominator(mode, *weight_fans(shape)), dtype
+        )
+        return _complex_unit(key, shape, dtype, distribution) * jnp.sqrt(
+            variance
+        )
 
     def weight_fans(shape):
         return fans(shape, in_axis, out_axis, batch_axis, groups, other_axes)
@@ -263,32 +312,59 @@ def variance_scaling(scale: float = 1.0, mode: Mode = "fan_in",
     return Elementwise(law, complex_draw)
 
 
-GLOROT = ("Glorot & Bengio (2010), Understanding the difficulty of training "
-          "deep feedforward neural networks.")
-HE = ("He et al. (2015), Delving Deep into Rectifiers, "
-      "https://arxiv.org/abs/1502.01852.")
+GLOROT = (
+    "Glorot & Bengio (2010), Understanding the difficulty of training "
+    "deep feedforward neural networks."
+)
+HE = (
+    "He et al. (2015), Delving Deep into Rectifiers, "
+    "https://arxiv.org/abs/1502.01852."
+)
 # name: (scale, mode, distribution, formula, reference)
 PRESETS: dict[str, tuple[float, Mode, Distribution, str, str]] = {
-    "lecun_uniform": (1.0, "fan_in", "uniform",
-                      "U(-limit, limit), limit = sqrt(3 / fan_in)",
-                      "LeCun, Bottou, Orr & Mueller (1998), Efficient "
-                      "BackProp."),
-    "lecun_normal": (1.0, "fan_in", "truncated_normal",
-                     "truncated normal, stddev = sqrt(1 / fan_in)",
-                     "Klambauer et al. (2017), Self-Normalizing Neural "
-                     "Networks, https://arxiv.org/abs/1706.02515."),
-    "glorot_uniform": (1.0, "fan_avg", "uniform",
-                       "U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))",
-                       GLOROT),
-    "glorot_normal": (1.0, "fan_avg", "truncated_normal",
-                      "truncated normal, stddev = sqrt(2 / (fan_in + fan_out))",
-                      GLOROT),
-    "he_uniform": (2.0, "fan_in", "uniform",
-                   "U(-limit, limit), limit = sqrt(6 / fan_in)",
-                   HE),
-    "he_normal": (2.0, "fan_in", "truncated_normal",
-                  "truncated normal, stddev = sqrt(2 / fan_in)",
-                  HE),
+    "lecun_uniform": (
+        1.0,
+        "fan_in",
+        "uniform",
+        "U(-limit, limit), limit = sqrt(3 / fan_in)",
+        "LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp.",
+    ),
+    "lecun_normal": (
+        1.0,
+        "fan_in",
+        "truncated_normal",
+        "truncated normal, stddev = sqrt(1 / fan_in)",
+        "Klambauer et al. (2017), Self-Normalizing Neural "
+        "Networks, https://arxiv.org/abs/1706.02515.",
+    ),
+    "glorot_uniform": (
+        1.0,
+        "fan_avg",
+        "uniform",
+        "U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))",
+        GLOROT,
+    ),
+    "glorot_normal": (
+        1.0,
+        "fan_avg",
+        "truncated_normal",
+        "truncated normal, stddev = sqrt(2 / (fan_in + fan_out))",
+        GLOROT,
+    ),
+    "he_uniform": (
+        2.0,
+        "fan_in",
+        "uniform",
+        "U(-limit, limit), limit = sqrt(6 / fan_in)",
+        HE,
+    ),
+    "he_normal": (
+        2.0,
+        "fan_in",
+        "truncated_normal",
+        "truncated normal, stddev = sqrt(2 / fan_in)",
+        HE,
+    ),
 }
 
 
@@ -296,12 +372,15 @@ def _preset_about(name: str) -> About:
     scale, mode, distribution, formula, reference = PRESETS[name]
     authors, year = reference.split(")")[0].split(" (")  # "He et al. (2015)"
     return About(
-        family="variance scaling", formula=formula,
+        family="variance scaling",
+        formula=formula,
         details=f"variance_scaling({scale:g}, {mode}, {distribution}): "
-                f"{formula}",
-        reference=f"{authors} {year}", keras=True,
+        f"{formula}",
+        reference=f"{authors} {year}",
+        keras=True,
         fixed={"scale": scale, "mode": mode, "distribution": distribution},
-        jax=jax_variance_scaling)
+        jax=jax_variance_scaling,
+    )
 
 
 _PRESET_DOC = """{title} initializer: {formula}.
@@ -350,23 +429,45 @@ _PRESET_DOC = """{title} initializer: {formula}.
 def _preset(name: str):
     scale, mode, distribution, formula, reference = PRESETS[name]
 
-    def build(seed: int | None = None, *, in_axis: Axes = -2,
-              out_axis: Axes = -1, batch_axis: Axes = (),
-              groups: int = 1, dtype: DTypeLike | None = None,
-              other_axes: OtherAxes = "receptive_field"
-              ) -> ConfiguredInitializer:
-        return variance_scaling(scale, mode, distribution, seed,
-                                in_axis=in_axis, out_axis=out_axis,
-                                batch_axis=batch_axis, groups=groups,
-                                other_axes=other_axes, dtype=dtype)
+    def build(
+        seed: int | None = None,
+        *,
+        in_axis: Axes = -2,
+        out_axis: Axes = -1,
+        batch_axis: Axes = (),
+        groups: int = 1,
+        dtype: DTypeLike | None = None,
+        other_axes: OtherAxes = "receptive_field",
+    ) -> ConfiguredInitializer:
+        return variance_scaling(
+            scale,
+            mode,
+            distribution,
+            seed,
+            in_axis=in_axis,
+            out_axis=out_axis,
+            batch_axis=batch_axis,
+            groups=groups,
+            other_axes=other_axes,
+            dtype=dtype,
+        )
 
     build.__name__ = build.__qualname__ = name
     build.__doc__ = _PRESET_DOC.format(
-        title=name.replace("_", " ").capitalize(), formula=formula,
-        scale=scale, mode=mode, distribution=distribution, name=name,
-        reference=reference)
-    return factory(random=True, allow_complex=True, check=check_fans,
-                   about=_preset_about(name))(build)
+        title=name.replace("_", " ").capitalize(),
+        formula=formula,
+        scale=scale,
+        mode=mode,
+        distribution=distribution,
+        name=name,
+        reference=reference,
+    )
+    return factory(
+        random=True,
+        allow_complex=True,
+        check=check_fans,
+        about=_preset_about(name),
+    )(build)
 
 
 lecun_uniform = _preset("lecun_uniform")

@@ -39,9 +39,13 @@ OUT_IN_WEIGHTS: tuple[tuple[type, tuple[str, ...]], ...] = (
 _LAYERS = tuple(layer for layer, _ in OUT_IN_WEIGHTS)
 
 
-def reinit(model: Model, key: jax.Array,
-           rules: Sequence[tuple[str, Callable[..., jax.Array]]], *,
-           strict: bool = False) -> Model:
+def reinit(
+    model: Model,
+    key: jax.Array,
+    rules: Sequence[tuple[str, Callable[..., jax.Array]]],
+    *,
+    strict: bool = False,
+) -> Model:
     """A copy of an Equinox model with its arrays re-drawn by path rules.
 
     Each array leaf of ``model`` gets the initializer of the first rule whose
@@ -97,23 +101,32 @@ def reinit(model: Model, key: jax.Array,
     """
     key = _keys.required(key, "reinit")
     compiled = compile_rules(
-        rules, without_sharding="Equinox keeps no sharding to set")
+        rules, without_sharding="Equinox keeps no sharding to set"
+    )
     out_in = _out_in_paths(model)
     flat = jax.tree_util.tree_flatten_with_path(model)[0]
-    arrays = [index for index, (_, leaf) in enumerate(flat)
-              if _is_array(leaf)]
+    arrays = [index for index, (_, leaf) in enumerate(flat) if _is_array(leaf)]
     names = unique_path_strings([flat[index][0] for index in arrays])
     drawn_shapes = {}  # (out, in, *spatial) weights, drawn (*spatial, in, out).
     for name, index in zip(names, arrays, strict=True):
         if name in out_in:
             outputs, inputs, *spatial = flat[index][1].shape
             drawn_shapes[name] = (*spatial, inputs, outputs)
-    drawn = redraw([(name, flat[index][1])
-                    for name, index in zip(names, arrays, strict=True)],
-                   key, compiled, strict=strict, drawn_shapes=drawn_shapes)
+    drawn = redraw(
+        [
+            (name, flat[index][1])
+            for name, index in zip(names, arrays, strict=True)
+        ],
+        key,
+        compiled,
+        strict=strict,
+        drawn_shapes=drawn_shapes,
+    )
     indices = [arrays[position] for position in drawn]
-    values = [_equinox_layout(value) if names[position] in out_in else value
-              for position, value in drawn.items()]
+    values = [
+        _equinox_layout(value) if names[position] in out_in else value
+        for position, value in drawn.items()
+    ]
 
     def replaced(tree: Any) -> list[Any]:
         leaves = jax.tree_util.tree_leaves(tree)  # Once: linear in leaves.
@@ -131,12 +144,14 @@ def _out_in_paths(model: Any) -> set[str]:
     """The paths of the ``(out, in, *spatial)`` weights in ``model``."""
     paths = set()
     for path, node in jax.tree_util.tree_flatten_with_path(
-            model, is_leaf=lambda node: isinstance(node, _LAYERS))[0]:
+        model, is_leaf=lambda node: isinstance(node, _LAYERS)
+    )[0]:
         for layer, fields in OUT_IN_WEIGHTS:
             if isinstance(node, layer):
                 paths.update(
                     path_string((*path, jax.tree_util.GetAttrKey(field)))
-                    for field in fields)
+                    for field in fields
+                )
     return paths
 
 

@@ -40,8 +40,12 @@ __all__ = ["reinit", "sharded"]
 Model = TypeVar("Model")
 
 
-def sharded(init: Initializer, sharding: PartitionSpec | tuple[Any, ...],
-            mesh: Mesh | None = None, **metadata: Any) -> Any:
+def sharded(
+    init: Initializer,
+    sharding: PartitionSpec | tuple[Any, ...],
+    mesh: Mesh | None = None,
+    **metadata: Any,
+) -> Any:
     """``nnx.with_partitioning(init, sharding, mesh, **metadata)``.
 
     The parameter is drawn directly sharded.
@@ -90,13 +94,16 @@ def sharded(init: Initializer, sharding: PartitionSpec | tuple[Any, ...],
       (None, 'model')
     """
     if not callable(init):
-        raise TypeError(f"`init` must be an initializer (a callable); got "
-                        f"{type(init).__name__} {init!r}.")
+        raise TypeError(
+            f"`init` must be an initializer (a callable); got "
+            f"{type(init).__name__} {init!r}."
+        )
     if not isinstance(sharding, (PartitionSpec, tuple)):
         raise TypeError(
             "`sharding` must be a PartitionSpec or a tuple of axis names "
             f"(None for a replicated axis); got {type(sharding).__name__} "
-            f"{sharding!r}.")
+            f"{sharding!r}."
+        )
 
     def draw(key: jax.Array, shape: Any, dtype: Any = None) -> jax.Array:
         if not metadata.get("eager_sharding", nnx.using_eager_sharding()):
@@ -106,13 +113,18 @@ def sharded(init: Initializer, sharding: PartitionSpec | tuple[Any, ...],
         return init(key, shape, dtype, out_sharding=out_sharding)
 
     # Flax annotates `sharding` as a tuple, and takes a PartitionSpec too.
-    return nnx.with_partitioning(draw, typing.cast(Any, sharding), mesh,
-                                 **metadata)
+    return nnx.with_partitioning(
+        draw, typing.cast(Any, sharding), mesh, **metadata
+    )
 
 
-def reinit(model: Model, key: jax.Array,
-           rules: Sequence[tuple[str, Callable[..., jax.Array]]], *,
-           strict: bool = False) -> Model:
+def reinit(
+    model: Model,
+    key: jax.Array,
+    rules: Sequence[tuple[str, Callable[..., jax.Array]]],
+    *,
+    strict: bool = False,
+) -> Model:
     """A copy of a Flax NNX model with its variables drawn by path rules.
 
     Each variable of ``model`` (``nnx.Param``, ``nnx.BatchStat``, any
@@ -165,11 +177,16 @@ def reinit(model: Model, key: jax.Array,
     """
     key = _keys.required(key, "reinit")
     compiled = compile_rules(
-        rules, without_sharding="NNX variables keep their own sharding")
+        rules, without_sharding="NNX variables keep their own sharding"
+    )
     graphdef, state = nnx.split(model)
     flat, treedef = jax.tree_util.tree_flatten_with_path(state)
     names = unique_path_strings([variable_path(path) for path, _ in flat])
-    drawn = redraw(list(zip(names, (leaf for _, leaf in flat), strict=True)),
-                   key, compiled, strict=strict)
+    drawn = redraw(
+        list(zip(names, (leaf for _, leaf in flat), strict=True)),
+        key,
+        compiled,
+        strict=strict,
+    )
     leaves = [drawn.get(index, leaf) for index, (_, leaf) in enumerate(flat)]
     return nnx.merge(graphdef, jax.tree_util.tree_unflatten(treedef, leaves))

@@ -58,8 +58,10 @@ def initializer(init: Callable[..., jax.Array]) -> HaikuInit:
       (4, 8)
     """
     if not callable(init):
-        raise TypeError(f"`init` must be an initializer init(key, shape, "
-                        f"dtype); got {type(init).__name__} {init!r}.")
+        raise TypeError(
+            f"`init` must be an initializer init(key, shape, "
+            f"dtype); got {type(init).__name__} {init!r}."
+        )
 
     def haiku_init(shape: Sequence[int], dtype: Any) -> jax.Array:
         return init(hk.next_rng_key(), shape, dtype)
@@ -68,8 +70,9 @@ def initializer(init: Callable[..., jax.Array]) -> HaikuInit:
 
 
 @contextlib.contextmanager
-def path_stable(rules: Sequence[Rule],
-                key: jax.Array | None = None) -> Iterator[None]:
+def path_stable(
+    rules: Sequence[Rule], key: jax.Array | None = None
+) -> Iterator[None]:
     """Creates the parameters of its block with keys of their own names.
 
     Inside a Haiku transformed function, every ``hk.get_parameter`` that
@@ -123,21 +126,30 @@ def path_stable(rules: Sequence[Rule],
       True
     """
     compiled = compile_rules(
-        rules, without_sharding="Haiku places its parameters itself")
+        rules, without_sharding="Haiku places its parameters itself"
+    )
     if not hk.running_init():
         yield
         return
     key = hk.next_rng_key() if key is None else key
 
-    def creator(next_creator: Callable[..., jax.Array],
-                shape: Sequence[int], dtype: Any, init: HaikuInit,
-                context: hk.GetterContext) -> jax.Array:
+    def creator(
+        next_creator: Callable[..., jax.Array],
+        shape: Sequence[int],
+        dtype: Any,
+        init: HaikuInit,
+        context: hk.GetterContext,
+    ) -> jax.Array:
         del init  # The rules choose the initializer.
         name = context.full_name
-        rule_init = first_match(compiled, name,
-                                jax.ShapeDtypeStruct(shape, dtype)).init
-        return next_creator(shape, dtype, lambda shape, dtype: rule_init(
-            path_key(key, name), shape, dtype))
+        rule_init = first_match(
+            compiled, name, jax.ShapeDtypeStruct(shape, dtype)
+        ).init
+        return next_creator(
+            shape,
+            dtype,
+            lambda shape, dtype: rule_init(path_key(key, name), shape, dtype),
+        )
 
     with hk.custom_creator(creator):
         yield

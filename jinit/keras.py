@@ -34,7 +34,8 @@ from jinit._registry import deserialize, get, serialize  # noqa: E402
 if keras.backend.backend() != "jax":
     raise ImportError(
         "jinit.keras needs Keras's JAX backend: set KERAS_BACKEND=jax before "
-        f"importing keras; got backend {keras.backend.backend()!r}.")
+        f"importing keras; got backend {keras.backend.backend()!r}."
+    )
 
 __all__ = ["JinitInitializer", "initializer"]
 
@@ -66,7 +67,8 @@ class JinitInitializer(keras.initializers.Initializer):
             raise TypeError(
                 "`init` must be a jinit initializer such as "
                 "jinit.he_normal(), its name or its serialized dict; got "
-                f"{type(init).__name__} {init!r}.")
+                f"{type(init).__name__} {init!r}."
+            )
         self.init = init.with_rounding("keras")
         self._init_seed = seed
         if isinstance(seed, Mapping):
@@ -78,12 +80,12 @@ class JinitInitializer(keras.initializers.Initializer):
             if init.random and init.get_config().get("seed") is None:
                 seed = random.randint(1, 10**9)
         elif not isinstance(seed, keras.random.SeedGenerator):
-            if isinstance(seed, bool) or not isinstance(seed,
-                                                        numbers.Integral):
+            if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
                 raise TypeError(
                     "`seed` must be None, an int in [0, 2**32) or a "
                     "keras.random.SeedGenerator; got "
-                    f"{type(seed).__name__} {seed!r}.")
+                    f"{type(seed).__name__} {seed!r}."
+                )
             if not 0 <= int(seed) < _keys.SEED_LIMIT:
                 raise ValueError(f"`seed` must be in [0, 2**32); got {seed!r}.")
             seed = int(seed)
@@ -93,12 +95,16 @@ class JinitInitializer(keras.initializers.Initializer):
         if not self.init.random or self.seed is None:
             return None  # Deterministic, or the jinit initializer's own seed.
         if isinstance(self.seed, keras.random.SeedGenerator):
-            return jax.random.wrap_key_data(jnp.asarray(
-                keras.ops.convert_to_tensor(self.seed.next(), "uint32")))
+            return jax.random.wrap_key_data(
+                jnp.asarray(
+                    keras.ops.convert_to_tensor(self.seed.next(), "uint32")
+                )
+            )
         return keras_key(self.seed)
 
-    def __call__(self, shape: Any, dtype: Any = None,
-                 layout: Any = None) -> jax.Array:
+    def __call__(
+        self, shape: Any, dtype: Any = None, layout: Any = None
+    ) -> jax.Array:
         """Draws ``init(key, shape, dtype, out_sharding=layout)``.
 
         Args:
@@ -119,8 +125,9 @@ class JinitInitializer(keras.initializers.Initializer):
             dtype = keras.config.floatx()
         if isinstance(layout, keras.distribution.TensorLayout):
             layout = layout.backend_layout
-        if isinstance(layout, NamedSharding) and isinstance(layout.mesh,
-                                                            AbstractMesh):
+        if isinstance(layout, NamedSharding) and isinstance(
+            layout.mesh, AbstractMesh
+        ):
             # Keras 3.15 passes its spec over the abstract mesh of the mesh
             # it has set with jax.set_mesh: the spec under that mesh.
             layout = layout.spec
@@ -131,9 +138,14 @@ class JinitInitializer(keras.initializers.Initializer):
                 f"`init` {self.init!r} returned shape {values.shape} for a "
                 f"Keras weight of shape {shape}: a Keras initializer must "
                 "return the shape it is given."
-                + (" An ensemble stacks its members on a leading axis; in "
-                   "Keras give each member's layer its own initializer "
-                   "instead." if self.init.name == "ensemble" else ""))
+                + (
+                    " An ensemble stacks its members on a leading axis; in "
+                    "Keras give each member's layer its own initializer "
+                    "instead."
+                    if self.init.name == "ensemble"
+                    else ""
+                )
+            )
         return values
 
     def get_config(self) -> dict[str, Any]:
@@ -141,8 +153,10 @@ class JinitInitializer(keras.initializers.Initializer):
 
         The seed as it was given (``None`` stays ``None``, as in Keras).
         """
-        return {"init": serialize(self.init),
-                "seed": keras.saving.serialize_keras_object(self._init_seed)}
+        return {
+            "init": serialize(self.init),
+            "seed": keras.saving.serialize_keras_object(self._init_seed),
+        }
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> JinitInitializer:

@@ -64,42 +64,70 @@ def check_out_sharding():
     # (i // 2) % 2 of the pair: each transform still meets every mesh, so
     # both branches on both ranks, at half the compilations (under set_mesh
     # every program is compiled anew: the mesh is in jit's cache key).
-    pairs = [[((8,), AxisType.Explicit), ((2, 4), AxisType.Auto)],
-             [((8,), AxisType.Auto), ((4, 2), AxisType.Explicit)]]
+    pairs = [
+        [((8,), AxisType.Explicit), ((2, 4), AxisType.Auto)],
+        [((8,), AxisType.Auto), ((4, 2), AxisType.Explicit)],
+    ]
     meshes = {}
     for axes, kind in pairs[0] + pairs[1]:
-        names = ("a", "b")[:len(axes)]
+        names = ("a", "b")[: len(axes)]
         mesh = jax.make_mesh(axes, names, axis_types=(kind,) * len(axes))
-        transformed = [case for i, case in enumerate(FACTORY_CASES)
-                       if (axes, kind) == pairs[i % 2][(i // 2) % 2]]
+        transformed = [
+            case
+            for i, case in enumerate(FACTORY_CASES)
+            if (axes, kind) == pairs[i % 2][(i // 2) % 2]
+        ]
 
         spec = P(*names)
 
         def draw_all_by_spec(key, spec=spec, transformed=transformed):
-            return {case.id: case.init(key, _case_shape(case),
-                                       out_sharding=spec)
-                    for case in transformed}
+            return {
+                case.id: case.init(key, _case_shape(case), out_sharding=spec)
+                for case in transformed
+            }
 
         with jax.set_mesh(mesh):  # Before any other draw of the process.
-            meshes[axes, kind] = (mesh, spec, transformed,
-                                  jax.jit(draw_all_by_spec)(key))
-    want = {case.id: np.asarray(case.init(key, _case_shape(case)))
-            for case in FACTORY_CASES}
+            meshes[axes, kind] = (
+                mesh,
+                spec,
+                transformed,
+                jax.jit(draw_all_by_spec)(key),
+            )
+    want = {
+        case.id: np.asarray(case.init(key, _case_shape(case)))
+        for case in FACTORY_CASES
+    }
     checked = {}
-    for (axes, kind), (mesh, spec, transformed, jitted_by_spec) in (
-            meshes.items()):
+    for (axes, kind), (
+        mesh,
+        spec,
+        transformed,
+        jitted_by_spec,
+    ) in meshes.items():
         named = NamedSharding(mesh, spec)
-        cases = [case for i, case in enumerate(FACTORY_CASES)
-                 if (axes, kind) in pairs[i % 2]]
+        cases = [
+            case
+            for i, case in enumerate(FACTORY_CASES)
+            if (axes, kind) in pairs[i % 2]
+        ]
         where = f"{'x'.join(map(str, axes))} {kind.name}"
 
         def draw_all(key, named=named, transformed=transformed):
-            return ({case.id: case.init(key, _case_shape(case),
-                                        out_sharding=named)
-                     for case in transformed},
-                    {case.id: case.init(key, _case_shape(case), "complex64",
-                                        out_sharding=named)
-                     for case in transformed if case.complex})
+            return (
+                {
+                    case.id: case.init(
+                        key, _case_shape(case), out_sharding=named
+                    )
+                    for case in transformed
+                },
+                {
+                    case.id: case.init(
+                        key, _case_shape(case), "complex64", out_sharding=named
+                    )
+                    for case in transformed
+                    if case.complex
+                },
+            )
 
         # Under jit, one program for all the cases (one compile, not one a
         # case): each draw is still traced and placed on its own.
@@ -109,32 +137,47 @@ def check_out_sharding():
             got = {"eager": init(key, shape, out_sharding=named)}
             got_complex = {}
             if case.complex:  # jax drops out_sharding on its complex paths
-                got_complex["eager"] = init(key, shape, "complex64",
-                                            out_sharding=named)
+                got_complex["eager"] = init(
+                    key, shape, "complex64", out_sharding=named
+                )
             if case in transformed:
                 got["jit"] = jitted[case.id]
                 got["jit_spec"] = jitted_by_spec[case.id]
                 with jax.set_mesh(mesh):
                     got["spec"] = init(key, shape, out_sharding=spec)
-                    got["abstract"] = init(key, shape,
-                                           out_sharding=NamedSharding(
-                                               mesh.abstract_mesh, spec))
+                    got["abstract"] = init(
+                        key,
+                        shape,
+                        out_sharding=NamedSharding(mesh.abstract_mesh, spec),
+                    )
                 if case.complex:
                     got_complex["jit"] = jitted_complex[case.id]
             for how, value in got.items():
                 assert value.sharding.is_equivalent_to(named, len(shape)), (
-                    case, where, how, value.sharding)
+                    case,
+                    where,
+                    how,
+                    value.sharding,
+                )
                 assert value.addressable_shards[0].data.shape == (
-                    named.shard_shape(shape)), (case, where, how)
+                    named.shard_shape(shape)
+                ), (case, where, how)
                 np.testing.assert_array_equal(
-                    np.asarray(value), want[case.id],
-                    err_msg=f"{case} {where} {how}")
+                    np.asarray(value),
+                    want[case.id],
+                    err_msg=f"{case} {where} {how}",
+                )
             for how, value in got_complex.items():
                 assert value.sharding.is_equivalent_to(named, len(shape)), (
-                    case, where, how, value.sharding)
+                    case,
+                    where,
+                    how,
+                    value.sharding,
+                )
                 assert value.dtype == jnp.complex64, (case, where, how)
             checked.setdefault(case.id, []).append(
-                [len(axes), kind.name, sorted(got)])
+                [len(axes), kind.name, sorted(got)]
+            )
     return checked
 
 
@@ -153,86 +196,156 @@ def check_materialize():
 
     import jinit
 
-    inits = [jinit.he_normal(), jinit.glorot_uniform(), jinit.lecun_normal(),
-             jinit.random_normal(0.1, 0.5), jinit.random_uniform(-1.0, 2.0),
-             jinit.truncated_normal(stddev=0.3),
-             jinit.variance_scaling(0.5, "fan_avg", "untruncated_normal"),
-             jinit.orthogonal(), jinit.zeros(), jinit.constant(0.25)]
+    inits = [
+        jinit.he_normal(),
+        jinit.glorot_uniform(),
+        jinit.lecun_normal(),
+        jinit.random_normal(0.1, 0.5),
+        jinit.random_uniform(-1.0, 2.0),
+        jinit.truncated_normal(stddev=0.3),
+        jinit.variance_scaling(0.5, "fan_avg", "untruncated_normal"),
+        jinit.orthogonal(),
+        jinit.zeros(),
+        jinit.constant(0.25),
+    ]
     key = jax.random.key(7)
-    in_context = [(jax.make_mesh((4, 2), ("a", "b"),
-                                 axis_types=(AxisType.Explicit,) * 2),
-                   P("b", "a"), (16, 24)),
-                  (jax.make_mesh((8,), ("a",), axis_types=(AxisType.Auto,)),
-                   P(None, None, None, "a"), (3, 3, 8, 16))]
+    in_context = [
+        (
+            jax.make_mesh(
+                (4, 2), ("a", "b"), axis_types=(AxisType.Explicit,) * 2
+            ),
+            P("b", "a"),
+            (16, 24),
+        ),
+        (
+            jax.make_mesh((8,), ("a",), axis_types=(AxisType.Auto,)),
+            P(None, None, None, "a"),
+            (3, 3, 8, 16),
+        ),
+    ]
     for mesh, spec, shape in in_context:
-        specs = {f"{i}": jinit.Param(shape, init, sharding=spec)
-                 for i, init in enumerate(inits)}
+        specs = {
+            f"{i}": jinit.Param(shape, init, sharding=spec)
+            for i, init in enumerate(inits)
+        }
         with jax.set_mesh(mesh):  # Before any other draw of the process.
-            drawn = {"jit": jax.jit(lambda k, specs=specs: jinit.materialize(
-                         k, specs))(key),
-                     "eager": jinit.materialize(key, specs)}
-        plain = jinit.materialize(key, {
-            path: jinit.Param(leaf.shape, leaf.init, leaf.dtype)
-            for path, leaf in specs.items()})
+            drawn = {
+                "jit": jax.jit(
+                    lambda k, specs=specs: jinit.materialize(k, specs)
+                )(key),
+                "eager": jinit.materialize(key, specs),
+            }
+        plain = jinit.materialize(
+            key,
+            {
+                path: jinit.Param(leaf.shape, leaf.init, leaf.dtype)
+                for path, leaf in specs.items()
+            },
+        )
         sharding = NamedSharding(mesh, spec)
         for how, params in drawn.items():
             for path, value in params.items():
-                assert value.sharding.is_equivalent_to(
-                    sharding, len(shape)), (how, path, value.sharding)
+                assert value.sharding.is_equivalent_to(sharding, len(shape)), (
+                    how,
+                    path,
+                    value.sharding,
+                )
                 assert value.addressable_shards[0].data.shape == (
-                    sharding.shard_shape(shape)), (how, path)
+                    sharding.shard_shape(shape)
+                ), (how, path)
                 np.testing.assert_array_equal(
-                    np.asarray(value), np.asarray(plain[path]),
-                    err_msg=f"{how} {path} {spec}")
+                    np.asarray(value),
+                    np.asarray(plain[path]),
+                    err_msg=f"{how} {path} {spec}",
+                )
 
     devices = np.array(jax.devices())
-    explicit = jax.make_mesh((8,), ("a",),
-                             axis_types=(jax.sharding.AxisType.Explicit,))
-    layouts = [(Mesh(devices, ("a",)), P("a"), (16, 24)),
-               (explicit, P(None, "a"), (16, 24)),
-               (Mesh(devices.reshape(4, 2), ("a", "b")), P("a", "b"),
-                (16, 24)),
-               (Mesh(devices.reshape(4, 2), ("a", "b")),
-                P(None, None, "b", "a"), (3, 3, 8, 16)),
-               (Mesh(devices[:3], ("a",)), P(None, "a"), (5, 9)),
-               (Mesh(devices[:6].reshape(3, 2), ("a", "b")), P("b", "a"),
-                (2, 3))]
+    explicit = jax.make_mesh(
+        (8,), ("a",), axis_types=(jax.sharding.AxisType.Explicit,)
+    )
+    layouts = [
+        (Mesh(devices, ("a",)), P("a"), (16, 24)),
+        (explicit, P(None, "a"), (16, 24)),
+        (Mesh(devices.reshape(4, 2), ("a", "b")), P("a", "b"), (16, 24)),
+        (
+            Mesh(devices.reshape(4, 2), ("a", "b")),
+            P(None, None, "b", "a"),
+            (3, 3, 8, 16),
+        ),
+        (Mesh(devices[:3], ("a",)), P(None, "a"), (5, 9)),
+        (Mesh(devices[:6].reshape(3, 2), ("a", "b")), P("b", "a"), (2, 3)),
+    ]
     for mesh, spec, shape in layouts:
         sharding = NamedSharding(mesh, spec)
-        specs = {f"{i}": jinit.Param(shape, init, sharding=sharding)
-                 for i, init in enumerate(inits)}
-        specs["bf16"] = jinit.Param(shape, jinit.he_uniform(), "bfloat16",
-                                    sharding)
+        specs = {
+            f"{i}": jinit.Param(shape, init, sharding=sharding)
+            for i, init in enumerate(inits)
+        }
+        specs["bf16"] = jinit.Param(
+            shape, jinit.he_uniform(), "bfloat16", sharding
+        )
         params = jinit.materialize(key, specs)
-        plain = jinit.materialize(key, {
-            path: jinit.Param(leaf.shape, leaf.init, leaf.dtype)
-            for path, leaf in specs.items()})
+        plain = jinit.materialize(
+            key,
+            {
+                path: jinit.Param(leaf.shape, leaf.init, leaf.dtype)
+                for path, leaf in specs.items()
+            },
+        )
         for path, value in params.items():
             assert value.sharding.is_equivalent_to(sharding, len(shape)), (
-                path, value.sharding)
-            np.testing.assert_array_equal(np.asarray(value),
-                                          np.asarray(plain[path]),
-                                          err_msg=f"{path} {spec}")
+                path,
+                value.sharding,
+            )
+            np.testing.assert_array_equal(
+                np.asarray(value),
+                np.asarray(plain[path]),
+                err_msg=f"{path} {spec}",
+            )
         # What each device computes: the compiled draw holds one shard.
         law = jinit.he_normal().prepare(key, shape).law
         bounds, scale, shift = law.arguments(np.dtype("float32"))
-        text = jinit._draws._sampler(sharding).lower(
-            key, bounds, scale, shift, None, shape=shape,
-            dtype=np.dtype("float32"), out_dtype=np.dtype("float32"),
-            unit=law.unit).compile().as_text()
+        text = (
+            jinit._draws._sampler(sharding)
+            .lower(
+                key,
+                bounds,
+                scale,
+                shift,
+                None,
+                shape=shape,
+                dtype=np.dtype("float32"),
+                out_dtype=np.dtype("float32"),
+                unit=law.unit,
+            )
+            .compile()
+            .as_text()
+        )
         whole = "f32[" + ",".join(map(str, shape)) + "]"
         shard = "f32[" + ",".join(map(str, sharding.shard_shape(shape))) + "]"
         assert shard in text and whole not in text, (spec, shard, whole)
     for sharding, match in [
-            (NamedSharding(Mesh(devices[:4], ("a",)), P(None, "a")),
-             "partitioned 4 times"),
-            (P("a"), "needs a mesh")]:
+        (
+            NamedSharding(Mesh(devices[:4], ("a",)), P(None, "a")),
+            "partitioned 4 times",
+        ),
+        (P("a"), "needs a mesh"),
+    ]:
         try:
-            jinit.materialize(key, {"layers": [jinit.Param(
-                (3, 6), jinit.he_normal(), sharding=sharding)]})
+            jinit.materialize(
+                key,
+                {
+                    "layers": [
+                        jinit.Param(
+                            (3, 6), jinit.he_normal(), sharding=sharding
+                        )
+                    ]
+                },
+            )
         except ValueError as error:
             assert "'layers/0' (float32[3, 6]) cannot be placed" in str(
-                error) and match in str(error), error
+                error
+            ) and match in str(error), error
         else:
             raise AssertionError(f"no error for {sharding}")
     return len(in_context) + len(layouts)
@@ -255,28 +368,46 @@ def check_nnx_model():
 
     class Model(nnx.Module):
         def __init__(self, wrap, rngs):
-            self.embed = nnx.Embed(64, 32, rngs=rngs, embedding_init=wrap(
-                jinit.random_normal(stddev=0.02), ("a", None)))
-            self.linear = nnx.Linear(32, 64, rngs=rngs, kernel_init=wrap(
-                jinit.he_normal(), (None, "b")))
-            self.conv = nnx.Conv(8, 16, (3, 3), rngs=rngs, kernel_init=wrap(
-                jinit.orthogonal(), (None, None, "a", "b")))
+            self.embed = nnx.Embed(
+                64,
+                32,
+                rngs=rngs,
+                embedding_init=wrap(
+                    jinit.random_normal(stddev=0.02), ("a", None)
+                ),
+            )
+            self.linear = nnx.Linear(
+                32,
+                64,
+                rngs=rngs,
+                kernel_init=wrap(jinit.he_normal(), (None, "b")),
+            )
+            self.conv = nnx.Conv(
+                8,
+                16,
+                (3, 3),
+                rngs=rngs,
+                kernel_init=wrap(jinit.orthogonal(), (None, None, "a", "b")),
+            )
 
     def kernels(model):
-        return [model.embed.embedding, model.linear.kernel,
-                model.conv.kernel]
+        return [model.embed.embedding, model.linear.kernel, model.conv.kernel]
 
     def sharded_model():
         return Model(jinit.flax.sharded, nnx.Rngs(0))
 
-    meshes = [((8, 1), AxisType.Explicit), ((2, 4), AxisType.Auto),
-              ((4, 2), AxisType.Explicit)]
+    meshes = [
+        ((8, 1), AxisType.Explicit),
+        ((2, 4), AxisType.Auto),
+        ((4, 2), AxisType.Explicit),
+    ]
     built = []
     for axes, kind in meshes:  # The process's first draws, under set_mesh.
         mesh = jax.make_mesh(axes, ("a", "b"), axis_types=(kind, kind))
         with jax.set_mesh(mesh):
-            built.append((axes, kind, mesh, sharded_model(),
-                          nnx.jit(sharded_model)()))
+            built.append(
+                (axes, kind, mesh, sharded_model(), nnx.jit(sharded_model)())
+            )
     plain = kernels(Model(lambda init, spec: init, nnx.Rngs(0)))
     for axes, kind, mesh, eager, jitted in built:
         for model in (eager, jitted):
@@ -284,15 +415,25 @@ def check_nnx_model():
                 named = NamedSharding(mesh, P(*got.out_sharding))
                 value = got[...]
                 assert value.sharding.is_equivalent_to(named, value.ndim), (
-                    axes, kind, value.sharding)
+                    axes,
+                    kind,
+                    value.sharding,
+                )
                 assert value.addressable_shards[0].data.shape == (
-                    named.shard_shape(value.shape)), (axes, kind)
-                np.testing.assert_array_equal(np.asarray(value),
-                                              np.asarray(want[...]))
+                    named.shard_shape(value.shape)
+                ), (axes, kind)
+                np.testing.assert_array_equal(
+                    np.asarray(value), np.asarray(want[...])
+                )
         draw = jinit.flax.sharded(jinit.he_normal(), (None, "b"), mesh)
-        text = jax.jit(lambda k, draw=draw: draw(
-            k, (32, 64), np.float32).raw_value).lower(
-            jax.random.key(0)).compile().as_text()
+        text = (
+            jax.jit(
+                lambda k, draw=draw: draw(k, (32, 64), np.float32).raw_value
+            )
+            .lower(jax.random.key(0))
+            .compile()
+            .as_text()
+        )
         shard = f"f32[32,{64 // axes[1]}]"
         assert shard in text, (axes, shard)
         assert axes[1] == 1 or "f32[32,64]" not in text, (axes, text)
@@ -313,21 +454,34 @@ def check_keras_layouts():
     import jinit.keras as jk
 
     mesh = keras.distribution.DeviceMesh(
-        (2, 4), ["batch", "model"], devices=keras.distribution.list_devices())
+        (2, 4), ["batch", "model"], devices=keras.distribution.list_devices()
+    )
     layout_map = keras.distribution.LayoutMap(mesh)
     layout_map["dense.*kernel"] = (None, "model")
     layout_map["conv.*kernel"] = (None, None, None, "model")
     layout_map["einsum.*kernel"] = ("model", None, "batch")
     distribution = keras.distribution.ModelParallel(
-        layout_map=layout_map, batch_dim_name="batch")
+        layout_map=layout_map, batch_dim_name="batch"
+    )
     cases = [
-        (keras.layers.Dense(32, name="dense"), (None, 16),
-         jinit.he_normal(), P(None, "model")),
-        (keras.layers.Conv2D(8, 3, name="conv"), (None, 8, 8, 4),
-         jinit.glorot_uniform(), P(None, None, None, "model")),
-        (keras.layers.EinsumDense("ab,bcd->acd", (4, 8), name="einsum"),
-         (None, 16), jinit.lecun_normal(in_axis=0, out_axis=(1, 2)),
-         P("model", None, "batch")),
+        (
+            keras.layers.Dense(32, name="dense"),
+            (None, 16),
+            jinit.he_normal(),
+            P(None, "model"),
+        ),
+        (
+            keras.layers.Conv2D(8, 3, name="conv"),
+            (None, 8, 8, 4),
+            jinit.glorot_uniform(),
+            P(None, None, None, "model"),
+        ),
+        (
+            keras.layers.EinsumDense("ab,bcd->acd", (4, 8), name="einsum"),
+            (None, 16),
+            jinit.lecun_normal(in_axis=0, out_axis=(1, 2)),
+            P("model", None, "batch"),
+        ),
     ]
     with distribution.scope():
         for seed, (layer, input_shape, init, spec) in enumerate(cases):
@@ -336,17 +490,21 @@ def check_keras_layouts():
             kernel = layer.kernel.value
             want = NamedSharding(mesh.backend_mesh, spec)
             assert kernel.sharding.is_equivalent_to(want, kernel.ndim), (
-                layer.name, kernel.sharding)
+                layer.name,
+                kernel.sharding,
+            )
             np.testing.assert_array_equal(  # Keras's rounding of scales.
-                np.asarray(kernel), init.with_rounding("keras")(
-                    jk.keras_key(seed), kernel.shape))
+                np.asarray(kernel),
+                init.with_rounding("keras")(jk.keras_key(seed), kernel.shape),
+            )
     layout = keras.distribution.TensorLayout((None, "model"), mesh)
-    values = jk.initializer(jinit.orthogonal(), seed=9)((16, 32),
-                                                         layout=layout)
+    values = jk.initializer(jinit.orthogonal(), seed=9)((16, 32), layout=layout)
     assert values.sharding.is_equivalent_to(
-        NamedSharding(mesh.backend_mesh, P(None, "model")), 2)
+        NamedSharding(mesh.backend_mesh, P(None, "model")), 2
+    )
     np.testing.assert_array_equal(
-        values, jinit.orthogonal()(jk.keras_key(9), (16, 32)))
+        values, jinit.orthogonal()(jk.keras_key(9), (16, 32))
+    )
     return len(cases) + 1
 
 
@@ -363,20 +521,25 @@ def check_x64_first_draw():
 
     mesh = jax.make_mesh((2, 4), ("a", "b"), axis_types=(AxisType.Auto,) * 2)
     key, shape = jax.random.key(3), (16, 8)
-    inits = [(jinit.he_normal(), jax.nn.initializers.he_normal()),
-             (jinit.lecun_uniform(), jax.nn.initializers.lecun_uniform())]
+    inits = [
+        (jinit.he_normal(), jax.nn.initializers.he_normal()),
+        (jinit.lecun_uniform(), jax.nn.initializers.lecun_uniform()),
+    ]
     with jax.enable_x64(True):
         with jax.set_mesh(mesh):
-            drawn = jax.jit(lambda k: [ours(k, shape, "float64",
-                                            out_sharding=P("b", "a"))
-                                       for ours, _ in inits])(key)
+            drawn = jax.jit(
+                lambda k: [
+                    ours(k, shape, "float64", out_sharding=P("b", "a"))
+                    for ours, _ in inits
+                ]
+            )(key)
         assert jinit._draws.kernel_agrees(np.dtype("float64"))
         for value, (_, theirs) in zip(drawn, inits, strict=True):
             assert value.dtype == np.float64, value.dtype
             assert value.sharding.is_equivalent_to(
-                NamedSharding(mesh, P("b", "a")), 2), value.sharding
-            np.testing.assert_array_equal(value,
-                                          theirs(key, shape, "float64"))
+                NamedSharding(mesh, P("b", "a")), 2
+            ), value.sharding
+            np.testing.assert_array_equal(value, theirs(key, shape, "float64"))
     return len(inits)
 
 
@@ -397,43 +560,62 @@ def check_diagnose():
         return jax.nn.relu(x @ params["w0"]) @ params["w1"]
 
     def loss(out):
-        return jnp.mean(out ** 2)
+        return jnp.mean(out**2)
 
     k0, k1 = jax.random.split(jax.random.key(0))
-    params = {"w0": jinit.he_normal()(k0, (32, 64)),
-              "w1": jinit.he_normal()(k1, (64, 16))}
+    params = {
+        "w0": jinit.he_normal()(k0, (32, 64)),
+        "w1": jinit.he_normal()(k1, (64, 16)),
+    }
     x = jax.random.normal(jax.random.key(1), (64, 32))
     alone = jinit.diagnose(mlp, params, x, loss=loss)
-    layouts = [(AxisType.Explicit, {"w0": P(), "w1": P()}, P("d", None)),
-               (AxisType.Auto, {"w0": P(None, "d"), "w1": P("d", None)},
-                P())]
+    layouts = [
+        (AxisType.Explicit, {"w0": P(), "w1": P()}, P("d", None)),
+        (AxisType.Auto, {"w0": P(None, "d"), "w1": P("d", None)}, P()),
+    ]
     for kind, weights, batch in layouts:
         mesh = jax.make_mesh((8,), ("d",), axis_types=(kind,))
         with jax.set_mesh(mesh):
-            placed = {name: jax.device_put(
-                value, NamedSharding(mesh, weights[name]))
-                for name, value in params.items()}
+            placed = {
+                name: jax.device_put(value, NamedSharding(mesh, weights[name]))
+                for name, value in params.items()
+            }
             data = jax.device_put(x, NamedSharding(mesh, batch))
-            reports = [jinit.diagnose(mlp, placed, data, loss=loss),
-                       jax.jit(lambda p, x: jinit.diagnose(
-                           mlp, p, x, loss=loss))(placed, data)]
+            reports = [
+                jinit.diagnose(mlp, placed, data, loss=loss),
+                jax.jit(lambda p, x: jinit.diagnose(mlp, p, x, loss=loss))(
+                    placed, data
+                ),
+            ]
         for report in reports:
             assert report.names == alone.names, report.names
-            for field in ("forward_mean", "forward_std", "forward_rms",
-                          "backward_rms", "weight_rms", "weight_grad_rms"):
+            for field in (
+                "forward_mean",
+                "forward_std",
+                "forward_rms",
+                "backward_rms",
+                "weight_rms",
+                "weight_grad_rms",
+            ):
                 np.testing.assert_allclose(
-                    getattr(report, field), getattr(alone, field),
-                    rtol=1e-5, atol=1e-7, err_msg=f"{kind} {field}")
+                    getattr(report, field),
+                    getattr(alone, field),
+                    rtol=1e-5,
+                    atol=1e-7,
+                    err_msg=f"{kind} {field}",
+                )
     return list(alone.names)
 
 
 # Keras last: importing it sets up its backend in this process.
-CHECKS = {"out_sharding": check_out_sharding,
-          "materialize": check_materialize,
-          "nnx_model": check_nnx_model,
-          "x64_first_draw": check_x64_first_draw,
-          "diagnose": check_diagnose,
-          "keras_layouts": check_keras_layouts}
+CHECKS = {
+    "out_sharding": check_out_sharding,
+    "materialize": check_materialize,
+    "nnx_model": check_nnx_model,
+    "x64_first_draw": check_x64_first_draw,
+    "diagnose": check_diagnose,
+    "keras_layouts": check_keras_layouts,
+}
 
 
 def main(names):

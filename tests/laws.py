@@ -30,10 +30,12 @@ def check_moments(sample: np.ndarray, mean: float, std: float) -> None:
     measured_var = float(sample.var(ddof=1))
     assert abs(measured_mean - mean) < SIGMAS * std / np.sqrt(n), (
         f"mean {measured_mean:.6g}, want {mean:.6g} +- "
-        f"{SIGMAS * std / np.sqrt(n):.3g}")
+        f"{SIGMAS * std / np.sqrt(n):.3g}"
+    )
     tolerance = SIGMAS * std**2 * np.sqrt(2 / (n - 1))
     assert abs(measured_var - std**2) < tolerance, (
-        f"variance {measured_var:.6g}, want {std**2:.6g} +- {tolerance:.3g}")
+        f"variance {measured_var:.6g}, want {std**2:.6g} +- {tolerance:.3g}"
+    )
 
 
 @functools.cache
@@ -42,8 +44,11 @@ def _grid(dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
     upper rounding boundary of each."""
     bits = 8 * dtype.itemsize
     with np.errstate(invalid="ignore"):  # NaN bit patterns.
-        values = np.arange(2**bits, dtype=f"uint{bits}").view(dtype).astype(
-            np.float64)
+        values = (
+            np.arange(2**bits, dtype=f"uint{bits}")
+            .view(dtype)
+            .astype(np.float64)
+        )
     values = np.unique(values[np.isfinite(values)])
     upper = np.append((values[:-1] + values[1:]) / 2, np.inf)
     return values, upper
@@ -64,8 +69,10 @@ def ks_pvalue(sample: np.ndarray, law, dtype) -> float:
     if dtype.itemsize >= 4:
         # As scipy.stats.kstest (two-sided, exact), with one sort.
         cdf = _cdf(law, ordered)
-        distance = max(float(np.max(np.arange(1, n + 1) / n - cdf)),
-                       float(np.max(cdf - np.arange(n) / n)))
+        distance = max(
+            float(np.max(np.arange(1, n + 1) / n - cdf)),
+            float(np.max(cdf - np.arange(n) / n)),
+        )
         return float(stats.kstwo.sf(distance, n))
     values, upper = _grid(dtype)
     ecdf = np.searchsorted(ordered, values, side="right") / n

@@ -13,18 +13,23 @@ import pytest
 from benchmarks import __main__ as cli
 from benchmarks import libraries, models, multihost, report
 
-TITLES = ["Throughput, 64×64 float32", "Throughput, 64×64 bfloat16",
-          "Ensemble of 4 × 32×32", "Orthogonal, float32",
-          "First call at a new 32×16 shape, eager",
-          "First call at a new 32×16 shape, jit",
-          "jinit.diagnose on a GPT-2-small-shaped model, tiny sizes",
-          "Whole models, float32, tiny sizes",
-          "Building a GPT-2-small-shaped model, float32, tiny sizes"]
+TITLES = [
+    "Throughput, 64×64 float32",
+    "Throughput, 64×64 bfloat16",
+    "Ensemble of 4 × 32×32",
+    "Orthogonal, float32",
+    "First call at a new 32×16 shape, eager",
+    "First call at a new 32×16 shape, jit",
+    "jinit.diagnose on a GPT-2-small-shaped model, tiny sizes",
+    "Whole models, float32, tiny sizes",
+    "Building a GPT-2-small-shaped model, float32, tiny sizes",
+]
 
 
 def positive_and_finite(numbers):
-    return all(isinstance(x, (int, float)) and 0 < x < math.inf
-               for x in numbers)
+    return all(
+        isinstance(x, (int, float)) and 0 < x < math.inf for x in numbers
+    )
 
 
 def check_figures(record, libraries_run):
@@ -44,16 +49,18 @@ def check_figures(record, libraries_run):
     for row in whole_models["models"].values():
         for figure in ("cold", "warm", "peak_memory"):
             assert set(row[figure]) == libraries_run
-        assert positive_and_finite([*row["cold"].values(),
-                                    *row["warm"].values()]), row
+        assert positive_and_finite(
+            [*row["cold"].values(), *row["warm"].values()]
+        ), row
         assert all(m >= 0 for m in row["peak_memory"].values())
     assert construction["construction"]
     for runs in construction["construction"].values():
         assert runs and positive_and_finite(runs), runs
 
 
-def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
-                                                      monkeypatch):
+def test_quick_run_prints_ratios_and_writes_its_files(
+    tmp_path, capsys, monkeypatch
+):
     found = dict(libraries.available(), torch=False)
     monkeypatch.setattr(libraries, "available", lambda: found)
     # One fresh process runs `python -m benchmarks.models` (the command, its
@@ -66,16 +73,31 @@ def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
 
     def once_fresh(model, library, *args):
         runs.append((model, library))
-        return (fresh if (model, library) == ("ResNet-50", "jax")
-                else models.figures)(model, library, *args)
+        return (
+            fresh
+            if (model, library) == ("ResNet-50", "jax")
+            else models.figures
+        )(model, library, *args)
 
     monkeypatch.setattr(models, "in_fresh_process", once_fresh)
     monkeypatch.setenv("JAX_DISABLE_MOST_OPTIMIZATIONS", "1")
     markdown = tmp_path / "BENCHMARKS.md"
     # A multi-host section (python -m benchmarks.multihost) is kept.
     markdown.write_text(f"old tables\n\n{multihost.SECTION}\nkept\n")
-    assert cli.main(["--quick", "--libraries", "jinit,jax,torch", "--out",
-                     str(tmp_path), "--markdown", str(markdown)]) == 0
+    assert (
+        cli.main(
+            [
+                "--quick",
+                "--libraries",
+                "jinit,jax,torch",
+                "--out",
+                str(tmp_path),
+                "--markdown",
+                str(markdown),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "not installed, skipped: torch" in printed
     for title in TITLES:
@@ -84,8 +106,11 @@ def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
     assert record["skipped"] == ["torch"]
     assert set(record["libraries"]) == {"jinit", "jax"}
     check_figures(record, {"jinit", "jax"})
-    assert runs == [(model, library) for model in models.MODELS
-                    for library in ("jinit", "jax")]
+    assert runs == [
+        (model, library)
+        for model in models.MODELS
+        for library in ("jinit", "jax")
+    ]
     whole_models, construction = record["tables"][-2:]
     assert "torch" not in construction["construction"]
     assert {"nnx-jinit", "nnx-no-draw"} <= set(construction["construction"])
@@ -107,13 +132,27 @@ def test_quick_run_prints_ratios_and_writes_its_files(tmp_path, capsys,
 def record_of(seconds):
     """A ``benchmarks.json`` whose every time is ``seconds``."""
     times = {"jinit": seconds, "jax": seconds}
-    return {"tables": [
-        {"seconds": {"uniform": times}},
-        {"diagnose": {name: {"seconds": seconds, "bytes": 1}
-                      for name in ("forward+backward", "diagnose")}},
-        {"models": {"GPT-2 small": {"cold": times, "warm": times,
-                                    "peak_memory": {"jinit": 0, "jax": 1}}}},
-        {"construction": {"nnx-jinit": [seconds]}}]}
+    return {
+        "tables": [
+            {"seconds": {"uniform": times}},
+            {
+                "diagnose": {
+                    name: {"seconds": seconds, "bytes": 1}
+                    for name in ("forward+backward", "diagnose")
+                }
+            },
+            {
+                "models": {
+                    "GPT-2 small": {
+                        "cold": times,
+                        "warm": times,
+                        "peak_memory": {"jinit": 0, "jax": 1},
+                    }
+                }
+            },
+            {"construction": {"nnx-jinit": [seconds]}},
+        ]
+    }
 
 
 def test_figures_of_a_loaded_machine_pass_and_broken_ones_do_not():
@@ -127,7 +166,10 @@ def test_figures_of_a_loaded_machine_pass_and_broken_ones_do_not():
 
 def test_models_have_their_published_sizes():
     assert models.size(models.build("GPT-2 small")) == {
-        "tensors": 148, "parameters": 124_439_808, "bytes": 497_759_232}
+        "tensors": 148,
+        "parameters": 124_439_808,
+        "bytes": 497_759_232,
+    }
     assert models.size(models.build("ResNet-50"))["tensors"] == 161
     # torchvision's resnet50(), batch-norm running statistics left out.
     assert models.size(models.build("ResNet-50"))["parameters"] == 25_557_032
@@ -135,16 +177,20 @@ def test_models_have_their_published_sizes():
 
 def test_every_library_makes_the_same_shapes_and_laws():
     specs = models.build("GPT-2 small", tiny=True)
-    libraries_made = {"jinit": models.INITIALIZE["jinit"](0, specs),
-                      "jax": models.jax_materialize(0, specs)}
+    libraries_made = {
+        "jinit": models.INITIALIZE["jinit"](0, specs),
+        "jax": models.jax_materialize(0, specs),
+    }
     if libraries.available()["torch"]:
         libraries_made["torch"] = models.torch_materialize(0, specs)
     for made in libraries_made.values():
-        for spec, array in zip(jax.tree.leaves(specs), jax.tree.leaves(made),
-                               strict=True):
+        for spec, array in zip(
+            jax.tree.leaves(specs), jax.tree.leaves(made), strict=True
+        ):
             assert tuple(array.shape) == spec.shape
-    wte = {name: float(made["wte"].std())
-           for name, made in libraries_made.items()}
+    wte = {
+        name: float(made["wte"].std()) for name, made in libraries_made.items()
+    }
     assert all(abs(std - 0.02) < 0.001 for std in wte.values()), wte
 
 
@@ -175,19 +221,34 @@ def test_multihost_tables_from_records(tmp_path):
     """The multi-host section from three runs' records (no processes
     started): the memory rows, and the at-scale cells from the one-process
     time per element and the elementwise run's memory beyond its share."""
-    def row(name, shares, peaks, seconds, elements, total):
-        return {"run": name, "share_mib": shares, "peak_growth_mib": peaks,
-                "ratio": [p / s for p, s in zip(peaks, shares, strict=True)],
-                "seconds": seconds, "elements": elements, "total": total}
 
-    rows = [row("1 process", [1000.0], [1050.0], [5.0], 10**9, "ab"),
-            row("4, elementwise", [250.0] * 4, [300.0, 310.0, 300.0, 300.0],
-                [2.0] * 4, 250 * 10**6, "cd"),
-            row("4, whole", [250.0] * 4, [400.0] * 4, [3.0] * 4,
-                250 * 10**6, "ab")]
+    def row(name, shares, peaks, seconds, elements, total):
+        return {
+            "run": name,
+            "share_mib": shares,
+            "peak_growth_mib": peaks,
+            "ratio": [p / s for p, s in zip(peaks, shares, strict=True)],
+            "seconds": seconds,
+            "elements": elements,
+            "total": total,
+        }
+
+    rows = [
+        row("1 process", [1000.0], [1050.0], [5.0], 10**9, "ab"),
+        row(
+            "4, elementwise",
+            [250.0] * 4,
+            [300.0, 310.0, 300.0, 300.0],
+            [2.0] * 4,
+            250 * 10**6,
+            "cd",
+        ),
+        row("4, whole", [250.0] * 4, [400.0] * 4, [3.0] * 4, 250 * 10**6, "ab"),
+    ]
     table = multihost.memory_table(rows)
-    assert table[2] == ("| 1 process | 1000 MiB | 1050 MiB | 1.050 | 5.00 "
-                        "| `ab` |")
+    assert table[2] == (
+        "| 1 process | 1000 MiB | 1050 MiB | 1.050 | 5.00 | `ab` |"
+    )
     assert "| 300–310 MiB | 1.200–1.240 |" in table[3]
     scale, per_element, overhead = multihost.scale_table(rows)
     assert per_element == 5e-9 and overhead == 60.0

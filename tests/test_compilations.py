@@ -83,8 +83,11 @@ def test_random_laws_compile_nothing_at_new_shapes(name):
 @pytest.mark.parametrize("name", list(DETERMINISTIC))
 def test_deterministic_initializers_never_compile(name):
     init = DETERMINISTIC[name]
-    shapes = [(3, 3, 9, 6), (1, 5, 12), (2, 8, 9)] if name == "dirac" else (
-        [(6, 9), (12, 4), (2, 3)] if name == "identity" else SHAPES)
+    shapes = (
+        [(3, 3, 9, 6), (1, 5, 12), (2, 8, 9)]
+        if name == "dirac"
+        else ([(6, 9), (12, 4), (2, 3)] if name == "identity" else SHAPES)
+    )
     with Counter() as counted:
         eager = [init(None, shape) for shape in shapes]
         jax.block_until_ready(eager)
@@ -96,8 +99,10 @@ def test_deterministic_initializers_never_compile(name):
 
 def _embeds_constant(text: str, shape: str) -> bool:
     """Whether a lowered program holds a constant of ``shape`` (``64x32``)."""
-    return any("constant" in line and f"tensor<{shape}x" in line
-               for line in text.splitlines())
+    return any(
+        "constant" in line and f"tensor<{shape}x" in line
+        for line in text.splitlines()
+    )
 
 
 def test_under_jit_the_values_are_computed_in_the_program():

@@ -12,8 +12,14 @@ import jinit
 FLOAT_DTYPES = ["float32", "bfloat16", "float16"]
 EXACT_DTYPES = ["int8", "int32", "uint8", "bool", "complex64"]
 # Deterministic initializers whose values are real, not integers.
-FLOATING = ("zer_o", "hippo_legs", "hippo_legs_nplr", "s4d", "mamba_a_log",
-            "stft")
+FLOATING = (
+    "zer_o",
+    "hippo_legs",
+    "hippo_legs_nplr",
+    "s4d",
+    "mamba_a_log",
+    "stft",
+)
 KEY = jax.random.key(7)
 MEMBERS = 5
 
@@ -53,9 +59,11 @@ def test_shape_dtype_finite_and_agrees_with_eager(case, transform):
     """Every float dtype, drawn by one program per transform (a program
     per dtype would compile three times as often); under vmap, also every
     member of the default dtype equals its own call."""
+
     def every_dtype(key):
-        return ([case.init(key, case.shape, dtype) for dtype in FLOAT_DTYPES]
-                + [case.init(key, case.shape)])
+        return [case.init(key, case.shape, dtype) for dtype in FLOAT_DTYPES] + [
+            case.init(key, case.shape)
+        ]
 
     if transform == "eager":  # Drawn again: the same key, the same values.
         drawn = every_dtype(KEY)
@@ -67,9 +75,12 @@ def test_shape_dtype_finite_and_agrees_with_eager(case, transform):
         for batch in batches:
             chex.assert_shape(batch, (MEMBERS, *case.shape))
         for member, key in enumerate(keys):
-            np.testing.assert_allclose(batches[-1][member],
-                                       case.init(key, case.shape),
-                                       rtol=1e-6, atol=1e-7)
+            np.testing.assert_allclose(
+                batches[-1][member],
+                case.init(key, case.shape),
+                rtol=1e-6,
+                atol=1e-7,
+            )
         drawn = [batch[0] for batch in batches]
     *drawn, default = drawn
     chex.assert_type(default, jnp.float32)
@@ -78,10 +89,13 @@ def test_shape_dtype_finite_and_agrees_with_eager(case, transform):
         chex.assert_type(values, jnp.dtype(dtype))
         chex.assert_tree_all_finite(values)
         tolerance = 4 * float(jnp.finfo(dtype).eps)
-        np.testing.assert_allclose(np.asarray(values, np.float32),
-                                   np.asarray(eager(case, dtype), np.float32),
-                                   rtol=tolerance, atol=tolerance,
-                                   err_msg=dtype)
+        np.testing.assert_allclose(
+            np.asarray(values, np.float32),
+            np.asarray(eager(case, dtype), np.float32),
+            rtol=tolerance,
+            atol=tolerance,
+            err_msg=dtype,
+        )
 
 
 @pytest.mark.parametrize("case", CONTRACT_CASES, ids=repr)
@@ -101,8 +115,12 @@ def test_default_dtype_follows_x64(case, x64):
 @pytest.mark.parametrize("case", FACTORY_CASES, ids=repr)
 def test_factory_dtype_is_the_default_and_the_call_overrides_it(case):
     init = case.init
-    built = jinit.get({"name": init.name,
-                       "config": {**init.get_config(), "dtype": "bfloat16"}})
+    built = jinit.get(
+        {
+            "name": init.name,
+            "config": {**init.get_config(), "dtype": "bfloat16"},
+        }
+    )
     assert built(KEY, case.shape).dtype == jnp.bfloat16
     assert built(KEY, case.shape, None).dtype == jnp.bfloat16
     assert built(KEY, case.shape, "float16").dtype == jnp.float16
@@ -111,58 +129,87 @@ def test_factory_dtype_is_the_default_and_the_call_overrides_it(case):
 @pytest.mark.parametrize("case", CONTRACT_CASES, ids=repr)
 def test_zero_size_shapes_give_empty_arrays(case):
     for axis in range(len(case.shape)):
-        shape = case.shape[:axis] + (0,) + case.shape[axis + 1:]
+        shape = case.shape[:axis] + (0,) + case.shape[axis + 1 :]
         chex.assert_shape(case.init(KEY, shape), shape)
 
 
 @pytest.mark.parametrize("shape", [(), (5,), (2, 3, 4, 5)])
-@pytest.mark.parametrize("case", [c for c in FACTORY_CASES
-                                  if c.init.name not in
-                                  ("identity", "orthogonal", "dirac",
-                                   "delta_orthogonal", "sparse",
-                                   "convolution_orthogonal",
-                                   "t_fixup_embedding", "zer_o",
-                                   "hippo_legs", "hippo_legs_nplr", "s4d",
-                                   "mamba_a_log", "stft")],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "case",
+    [
+        c
+        for c in FACTORY_CASES
+        if c.init.name
+        not in (
+            "identity",
+            "orthogonal",
+            "dirac",
+            "delta_orthogonal",
+            "sparse",
+            "convolution_orthogonal",
+            "t_fixup_embedding",
+            "zer_o",
+            "hippo_legs",
+            "hippo_legs_nplr",
+            "s4d",
+            "mamba_a_log",
+            "stft",
+        )
+    ],
+    ids=repr,
+)
 def test_any_rank(case, shape):
     chex.assert_shape(case.init(KEY, shape), shape)
 
 
-@pytest.mark.parametrize("case", [c for c in CONTRACT_CASES if not c.random
-                                  and c.init.name not in FLOATING], ids=repr)
+@pytest.mark.parametrize(
+    "case",
+    [c for c in CONTRACT_CASES if not c.random and c.init.name not in FLOATING],
+    ids=repr,
+)
 def test_deterministic_initializers_take_every_dtype(case, transform):
     """Every exact dtype, drawn by one program per transform."""
-    scalar = {"constant": "value", "identity": "gain",
-              "skip_init": "alpha"}.get(case.init.name)
+    scalar = {
+        "constant": "value",
+        "identity": "gain",
+        "skip_init": "alpha",
+    }.get(case.init.name)
     inits = {}
     for dtype in EXACT_DTYPES:
         inits[dtype] = case.init
         if scalar and dtype in ("int8", "int32", "uint8", "bool"):
             # 0.25 and 1.5 are not integers: use a value the dtype holds.
-            inits[dtype] = jinit.get({"name": case.init.name, "config": {
-                **case.init.get_config(), scalar: 1}})
+            inits[dtype] = jinit.get(
+                {
+                    "name": case.init.name,
+                    "config": {**case.init.get_config(), scalar: 1},
+                }
+            )
 
     def every_dtype(key, shape, _):
         return [inits[dtype](key, shape, dtype) for dtype in EXACT_DTYPES]
 
-    for dtype, values in zip(EXACT_DTYPES,
-                             call(transform, every_dtype, case.shape, None),
-                             strict=True):
+    for dtype, values in zip(
+        EXACT_DTYPES,
+        call(transform, every_dtype, case.shape, None),
+        strict=True,
+    ):
         chex.assert_type(values, jnp.dtype(dtype))
         np.testing.assert_array_equal(
-            values, inits[dtype](None, case.shape, "float32").astype(dtype),
-            err_msg=dtype)
+            values,
+            inits[dtype](None, case.shape, "float32").astype(dtype),
+            err_msg=dtype,
+        )
 
 
 @pytest.mark.parametrize("dtype", ["complex64", "complex128"])
-@pytest.mark.parametrize("case", [c for c in CONTRACT_CASES if c.complex],
-                         ids=repr)
+@pytest.mark.parametrize(
+    "case", [c for c in CONTRACT_CASES if c.complex], ids=repr
+)
 def test_complex_dtypes(case, dtype, transform, request):
     if dtype == "complex128":
         request.getfixturevalue("x64")
     values = call(transform, case.init, case.shape, dtype)
     chex.assert_type(values, jnp.dtype(dtype))
     chex.assert_tree_all_finite(values)
-    np.testing.assert_allclose(values, eager(case, dtype),
-                               rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(values, eager(case, dtype), rtol=1e-5, atol=1e-6)

@@ -18,8 +18,11 @@ import jinit
 from jinit.cli._catalogue import target_moments
 
 GAIN = 1.5
-LAYOUTS = {1: ("NWC", "WIO", "NWC"), 2: ("NHWC", "HWIO", "NHWC"),
-           3: ("NDHWC", "DHWIO", "NDHWC")}
+LAYOUTS = {
+    1: ("NWC", "WIO", "NWC"),
+    2: ("NHWC", "HWIO", "NHWC"),
+    3: ("NDHWC", "DHWIO", "NDHWC"),
+}
 
 
 @jax.jit
@@ -29,11 +32,19 @@ def circular(x, w):
     The output has the input's spatial size.
     """
     spatial = w.shape[:-2]
-    widths = [(0, 0)] + [((k - 1) // 2, k - 1 - (k - 1) // 2)
-                         for k in spatial] + [(0, 0)]
+    widths = (
+        [(0, 0)]
+        + [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in spatial]
+        + [(0, 0)]
+    )
     return jax.lax.conv_general_dilated(
-        jnp.pad(x, widths, mode="wrap"), w, (1,) * len(spatial), "VALID",
-        dimension_numbers=LAYOUTS[len(spatial)], precision="highest")
+        jnp.pad(x, widths, mode="wrap"),
+        w,
+        (1,) * len(spatial),
+        "VALID",
+        dimension_numbers=LAYOUTS[len(spatial)],
+        precision="highest",
+    )
 
 
 def singular_values(w, image):
@@ -44,23 +55,31 @@ def singular_values(w, image):
     """
     size = math.prod(image) * w.shape[-2]
     basis = jnp.eye(size, dtype=w.dtype).reshape(size, *image, w.shape[-2])
-    noise = jnp.asarray(np.random.default_rng(5).standard_normal(
-        (4, *image, w.shape[-2])), w.dtype)
-    y = np.asarray(circular(jnp.concatenate([basis, noise]), w),
-                   np.complex128 if w.dtype == jnp.complex64 else np.float64)
+    noise = jnp.asarray(
+        np.random.default_rng(5).standard_normal((4, *image, w.shape[-2])),
+        w.dtype,
+    )
+    y = np.asarray(
+        circular(jnp.concatenate([basis, noise]), w),
+        np.complex128 if w.dtype == jnp.complex64 else np.float64,
+    )
     matrix, y_noise = y[:size].reshape(size, -1), y[size:]
-    ratios = (np.linalg.norm(y_noise.reshape(4, -1), axis=1)
-              / np.linalg.norm(np.asarray(noise).reshape(4, -1), axis=1))
+    ratios = np.linalg.norm(y_noise.reshape(4, -1), axis=1) / np.linalg.norm(
+        np.asarray(noise).reshape(4, -1), axis=1
+    )
     gram = matrix @ matrix.conj().T  # gain**2 I for gain times an isometry
     return np.sqrt(np.clip(np.linalg.eigvalsh(gram), 0, None)), ratios
 
 
-@pytest.mark.parametrize("shape, image, dtype", [
-    ((5, 4, 8), (7,), "float32"),                # 1-D, in < out
-    ((3, 5, 4, 16), (6, 5), "float32"),          # 2-D, unequal extents
-    ((2, 3, 3, 6, 6), (3, 4, 4), "float32"),     # 3-D, in = out
-    ((3, 3, 4, 8), (4, 4), "complex64"),         # unitary
-])
+@pytest.mark.parametrize(
+    "shape, image, dtype",
+    [
+        ((5, 4, 8), (7,), "float32"),  # 1-D, in < out
+        ((3, 5, 4, 16), (6, 5), "float32"),  # 2-D, unequal extents
+        ((2, 3, 3, 6, 6), (3, 4, 4), "float32"),  # 3-D, in = out
+        ((3, 3, 4, 8), (4, 4), "complex64"),  # unitary
+    ],
+)
 def test_circular_convolution_is_gain_times_an_isometry(shape, image, dtype):
     """Every singular value is ``gain`` to 1e-5 (measured: within 9.2e-7
     relative), and so is the norm ratio of random inputs (within 2.9e-7);
@@ -85,14 +104,14 @@ def test_circular_convolution_is_gain_times_an_isometry(shape, image, dtype):
     squares = np.sum(np.abs(np.asarray(w, np.complex128)) ** 2)
     np.testing.assert_allclose(squares, GAIN**2 * inputs, rtol=1e-5)
     std = GAIN / math.sqrt(outputs * math.prod(spatial))
-    assert target_moments(init, shape) == pytest.approx((0.0, std),
-                                                        abs=1e-12)
+    assert target_moments(init, shape) == pytest.approx((0.0, std), abs=1e-12)
 
 
 def test_a_kernel_of_extent_one_is_gain_times_orthonormal_rows():
     w = jinit.convolution_orthogonal(GAIN)(jax.random.key(2), (1, 1, 8, 32))
-    np.testing.assert_allclose(w[0, 0] @ w[0, 0].T, GAIN**2 * np.eye(8),
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        w[0, 0] @ w[0, 0].T, GAIN**2 * np.eye(8), atol=1e-5
+    )
 
 
 DEPTH, CHANNELS, SIZE = 200, 16, 16
@@ -105,6 +124,7 @@ def log10_norm_ratio(kernels, x):
     A linear CNN with circular padding, renormalised at each layer so that
     no norm overflows float32.
     """
+
     def layer(x, w):
         y = circular(x, w)
         norm = jnp.linalg.norm(y)
@@ -122,8 +142,9 @@ def kernels(init):
 
 
 def deep_ratio(init):
-    x = np.random.default_rng(4).standard_normal((1, SIZE, SIZE, CHANNELS),
-                                                 np.float32)
+    x = np.random.default_rng(4).standard_normal(
+        (1, SIZE, SIZE, CHANNELS), np.float32
+    )
     return float(log10_norm_ratio(kernels(init), x))
 
 
@@ -136,14 +157,23 @@ def test_signal_norm_survives_200_layers():
     assert abs(deep_ratio(jinit.lecun_normal())) > math.log10(1.1)
 
 
-@pytest.mark.parametrize("shape, message", [
-    ((3, 16), r"`shape` must have 3 to 5 dimensions for "
-              r"`convolution_orthogonal`; got \(3, 16\) \(2-D\)"),
-    ((1, 1, 1, 3, 3, 4, 4), r"3 to 5 dimensions .* \(7-D\)"),
-    ((3, 3, 16, 8), r"`shape` \(3, 3, 16, 8\) has more input channels \(16\) "
-                    r"than output channels \(8\); `convolution_orthogonal` "
-                    r"needs in <= out"),
-])
+@pytest.mark.parametrize(
+    "shape, message",
+    [
+        (
+            (3, 16),
+            r"`shape` must have 3 to 5 dimensions for "
+            r"`convolution_orthogonal`; got \(3, 16\) \(2-D\)",
+        ),
+        ((1, 1, 1, 3, 3, 4, 4), r"3 to 5 dimensions .* \(7-D\)"),
+        (
+            (3, 3, 16, 8),
+            r"`shape` \(3, 3, 16, 8\) has more input channels \(16\) "
+            r"than output channels \(8\); `convolution_orthogonal` "
+            r"needs in <= out",
+        ),
+    ],
+)
 def test_call_time_errors(shape, message):
     with pytest.raises(ValueError, match=message):
         jinit.convolution_orthogonal()(jax.random.key(0), shape)
@@ -170,4 +200,5 @@ def test_tap_energies_are_binomial():
     error = np.std(shares, axis=0, ddof=1) / math.sqrt(DEPTH)
     np.testing.assert_allclose(shares.sum(axis=(1, 2)), 1.0, rtol=1e-5)
     assert np.all(np.abs(shares.mean(axis=0) - expected) < 6 * error), (
-        (shares.mean(axis=0) - expected) / error)
+        shares.mean(axis=0) - expected
+    ) / error

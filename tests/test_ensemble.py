@@ -14,8 +14,13 @@ import jinit
 KEY = jax.random.key(8)
 N = 3
 INITS = [pytest.param(case.init, case.shape, id=case.id) for case in CASES]
-INITS.append(pytest.param(jax.nn.initializers.he_normal(), (24, 16),
-                          id="jax.nn.initializers.he_normal"))
+INITS.append(
+    pytest.param(
+        jax.nn.initializers.he_normal(),
+        (24, 16),
+        id="jax.nn.initializers.he_normal",
+    )
+)
 
 
 def per_member(init, shape, dtype=None):
@@ -35,10 +40,13 @@ def test_members_equal_separate_draws_under_transforms(transform):
     init, shape = jinit.glorot_uniform(), (24, 16)
     ensemble = jinit.ensemble(init, N)
     if transform == "jit":
-        got = jax.jit(ensemble, static_argnums=(1, 2))(KEY, shape,
-                                                       "bfloat16")
-        np.testing.assert_array_equal(got, jax.jit(
-            per_member, static_argnums=(0, 1, 2))(init, shape, "bfloat16"))
+        got = jax.jit(ensemble, static_argnums=(1, 2))(KEY, shape, "bfloat16")
+        np.testing.assert_array_equal(
+            got,
+            jax.jit(per_member, static_argnums=(0, 1, 2))(
+                init, shape, "bfloat16"
+            ),
+        )
         assert got.dtype == jnp.bfloat16
     else:
         keys = jax.random.split(jax.random.key(2), 2)
@@ -64,16 +72,29 @@ def test_out_sharding_applies_to_the_stack():
     assert got.sharding == sharding
 
 
-@pytest.mark.parametrize("init, n, key, error, match", [
-    ("he_normal", 2, KEY, TypeError, "`init` must be an initializer"),
-    (jinit.he_normal(), 0, KEY, ValueError, "`n` must be an int >= 1"),
-    (jinit.he_normal(), 2.0, KEY, TypeError, "`n` must be an int >= 1"),
-    (jinit.he_normal(), 2, "key", TypeError, "`key` must be a PRNG key"),
-    (jinit.he_normal(), 2, None, ValueError,
-     r"`ensemble` of he_normal\(\) needs randomness: call it with a key"),
-    (jax.nn.initializers.he_normal(), 2, None, ValueError,
-     "needs randomness"),
-])
+@pytest.mark.parametrize(
+    "init, n, key, error, match",
+    [
+        ("he_normal", 2, KEY, TypeError, "`init` must be an initializer"),
+        (jinit.he_normal(), 0, KEY, ValueError, "`n` must be an int >= 1"),
+        (jinit.he_normal(), 2.0, KEY, TypeError, "`n` must be an int >= 1"),
+        (jinit.he_normal(), 2, "key", TypeError, "`key` must be a PRNG key"),
+        (
+            jinit.he_normal(),
+            2,
+            None,
+            ValueError,
+            r"`ensemble` of he_normal\(\) needs randomness: call it with a key",
+        ),
+        (
+            jax.nn.initializers.he_normal(),
+            2,
+            None,
+            ValueError,
+            "needs randomness",
+        ),
+    ],
+)
 def test_errors(init, n, key, error, match):
     with pytest.raises(error, match=match):
         jinit.ensemble(init, n)(key, (4, 4))
@@ -88,8 +109,13 @@ def test_repr_equality_hash_and_pickle():
     assert hash(init) == hash(jinit.ensemble(jinit.he_normal(seed=1), 4))
     assert init != jinit.ensemble(jinit.he_normal(seed=2), 4)
     assert init != jinit.ensemble(jinit.he_normal(seed=1), 3)
-    assert eval(repr(init), {"ensemble": jinit.ensemble,
-                             "he_normal": jinit.he_normal}) == init
+    assert (
+        eval(
+            repr(init),
+            {"ensemble": jinit.ensemble, "he_normal": jinit.he_normal},
+        )
+        == init
+    )
     rebuilt = pickle.loads(pickle.dumps(init))
     assert rebuilt == init
     np.testing.assert_array_equal(rebuilt(KEY, (4, 3)), init(KEY, (4, 3)))
@@ -99,22 +125,29 @@ def _registered():
     """Whether deserialize knows ensemble (a change to jinit/_registry.py,
     issue 14)."""
     try:
-        jinit.deserialize({"name": "ensemble", "config": {
-            "init": {"name": "zeros"}, "n": 1}})
+        jinit.deserialize(
+            {"name": "ensemble", "config": {"init": {"name": "zeros"}, "n": 1}}
+        )
     except (TypeError, ValueError):
         return False
     return True
 
 
-@pytest.mark.skipif(not _registered(),
-                    reason="jinit.deserialize does not know ensemble yet")
+@pytest.mark.skipif(
+    not _registered(), reason="jinit.deserialize does not know ensemble yet"
+)
 def test_serialize_round_trip_nests_the_inner_initializer():
     init = jinit.ensemble(jinit.glorot_normal(seed=3, dtype="bfloat16"), 2)
     config = jinit.serialize(init)
-    assert config == {"name": "ensemble", "config": {
-        "init": jinit.serialize(jinit.glorot_normal(seed=3,
-                                                    dtype="bfloat16")),
-        "n": 2}}
+    assert config == {
+        "name": "ensemble",
+        "config": {
+            "init": jinit.serialize(
+                jinit.glorot_normal(seed=3, dtype="bfloat16")
+            ),
+            "n": 2,
+        },
+    }
     assert jinit.deserialize(json.loads(json.dumps(config))) == init
     with pytest.raises(TypeError, match="serialized"):
         jinit.serialize(jinit.ensemble(jax.nn.initializers.he_normal(), 2))
@@ -125,8 +158,9 @@ def test_no_key_draws_from_the_inner_seed_as_its_key():
     member i is init(split(key(seed), n)[i]), init folding its seed in."""
     init, shape = jinit.he_normal(seed=7), (4, 3)
     got = jinit.ensemble(init, N)(None, shape)
-    np.testing.assert_array_equal(got, jinit.ensemble(init, N)(
-        jax.random.key(7), shape))
+    np.testing.assert_array_equal(
+        got, jinit.ensemble(init, N)(jax.random.key(7), shape)
+    )
     for i, key in enumerate(jax.random.split(jax.random.key(7), N)):
         np.testing.assert_array_equal(got[i], init(key, shape))
         assert not np.array_equal(got[i], init(None, shape))
@@ -137,8 +171,9 @@ def test_a_key_and_an_inner_seed_fold_together():
     init, shape = jinit.lecun_uniform(seed=5), (6, 2)
     got = jinit.ensemble(init, N)(KEY, shape)
     np.testing.assert_array_equal(got, per_member(init, shape))
-    assert not np.array_equal(got, jinit.ensemble(jinit.lecun_uniform(), N)(
-        KEY, shape))
+    assert not np.array_equal(
+        got, jinit.ensemble(jinit.lecun_uniform(), N)(KEY, shape)
+    )
 
 
 def test_dtype_is_left_to_the_inner_initializer():
@@ -148,8 +183,9 @@ def test_dtype_is_left_to_the_inner_initializer():
     np.testing.assert_array_equal(got, per_member(init, (5, 4)))
     foreign = jax.nn.initializers.lecun_normal()
     got = jinit.ensemble(foreign, N)(KEY, (5, 4), jnp.bfloat16)
-    np.testing.assert_array_equal(got, per_member(foreign, (5, 4),
-                                                  jnp.bfloat16))
+    np.testing.assert_array_equal(
+        got, per_member(foreign, (5, 4), jnp.bfloat16)
+    )
 
 
 def test_deterministic_inner_without_a_key_is_stacked_copies():
@@ -159,8 +195,7 @@ def test_deterministic_inner_without_a_key_is_stacked_copies():
 
 
 def test_zero_size_members_keep_the_stacked_shape():
-    assert jinit.ensemble(jinit.he_normal(), N)(KEY, (0, 3)).shape == (N, 0,
-                                                                        3)
+    assert jinit.ensemble(jinit.he_normal(), N)(KEY, (0, 3)).shape == (N, 0, 3)
 
 
 def test_a_stack_too_large_to_build_is_refused_before_any_draw(monkeypatch):
@@ -169,7 +204,10 @@ def test_a_stack_too_large_to_build_is_refused_before_any_draw(monkeypatch):
 
     monkeypatch.setattr(jax.random, "split", split)
     for init in (jinit.he_normal(), jax.nn.initializers.he_normal()):
-        with pytest.raises(ValueError, match=r"1099511627776 members of "
-                           r"`shape` \(4194304, 1048576\) are too many to "
-                           r"stack: .* more than XLA can address"):
+        with pytest.raises(
+            ValueError,
+            match=r"1099511627776 members of "
+            r"`shape` \(4194304, 1048576\) are too many to "
+            r"stack: .* more than XLA can address",
+        ):
             jinit.ensemble(init, 2**40)(KEY, (2**22, 2**20))

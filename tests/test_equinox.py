@@ -23,14 +23,22 @@ def he_ratio(weight, fan_in):
 
 # Each layer is built by the test, not in the parametrization, so that
 # nothing is drawn at collection.
-@pytest.mark.parametrize("build, fan_in", [
-    # in != out, so reading (out, in) as (in, out) gives the wrong scale.
-    (lambda key: eqx.nn.Linear(512, 64, key=key), 512),
-    (lambda key: eqx.nn.Linear(64, 512, key=key), 64),
-    (lambda key: eqx.nn.Conv2d(64, 16, 3, key=key), 64 * 3 * 3),
-    (lambda key: eqx.nn.Conv1d(8, 16, 5, groups=4, key=key), 2 * 5),
-], ids=["Linear(512, 64)", "Linear(64, 512)", "Conv2d(64, 16, 3)",
-        "Conv1d(8, 16, 5, groups=4)"])
+@pytest.mark.parametrize(
+    "build, fan_in",
+    [
+        # in != out, so reading (out, in) as (in, out) gives the wrong scale.
+        (lambda key: eqx.nn.Linear(512, 64, key=key), 512),
+        (lambda key: eqx.nn.Linear(64, 512, key=key), 64),
+        (lambda key: eqx.nn.Conv2d(64, 16, 3, key=key), 64 * 3 * 3),
+        (lambda key: eqx.nn.Conv1d(8, 16, 5, groups=4, key=key), 2 * 5),
+    ],
+    ids=[
+        "Linear(512, 64)",
+        "Linear(64, 512)",
+        "Conv2d(64, 16, 3)",
+        "Conv1d(8, 16, 5, groups=4)",
+    ],
+)
 def test_he_normal_uses_the_true_fan_in(build, fan_in):
     layer = build(jax.random.key(0))
     layer = reinit(layer, KEY, RULES)
@@ -41,13 +49,14 @@ def test_he_normal_uses_the_true_fan_in(build, fan_in):
 def test_mlp_weights_are_the_documented_calls_and_the_model_runs():
     mlp = eqx.nn.MLP(512, 10, 64, 2, key=jax.random.key(0))
     new = reinit(mlp, KEY, RULES)
-    for index, (fan_in, fan_out) in enumerate([(512, 64), (64, 64),
-                                               (64, 10)]):
+    for index, (fan_in, fan_out) in enumerate([(512, 64), (64, 64), (64, 10)]):
         name = f"layers/{index}/weight"
-        expected = jinit.he_normal()(jinit.path_key(KEY, name),
-                                     (fan_in, fan_out), jnp.float32).T
-        np.testing.assert_array_equal(new.layers[index].weight, expected,
-                                      err_msg=name)
+        expected = jinit.he_normal()(
+            jinit.path_key(KEY, name), (fan_in, fan_out), jnp.float32
+        ).T
+        np.testing.assert_array_equal(
+            new.layers[index].weight, expected, err_msg=name
+        )
         np.testing.assert_array_equal(new.layers[index].bias, 0)
     assert he_ratio(new.layers[0].weight, 512) == pytest.approx(1, rel=0.06)
     assert new(jnp.ones(512)).shape == (10,)
@@ -57,38 +66,55 @@ def test_mlp_weights_are_the_documented_calls_and_the_model_runs():
 def test_conv_weight_is_drawn_spatial_in_out_and_moved():
     conv = eqx.nn.Conv2d(4, 6, (3, 5), key=jax.random.key(0))
     new = reinit(conv, KEY, RULES)
-    drawn = jinit.he_normal()(jinit.path_key(KEY, "weight"), (3, 5, 4, 6),
-                              jnp.float32)
-    np.testing.assert_array_equal(new.weight,
-                                  jnp.transpose(drawn, (3, 2, 0, 1)))
+    drawn = jinit.he_normal()(
+        jinit.path_key(KEY, "weight"), (3, 5, 4, 6), jnp.float32
+    )
+    np.testing.assert_array_equal(
+        new.weight, jnp.transpose(drawn, (3, 2, 0, 1))
+    )
     assert new(jnp.ones((4, 9, 9))).shape == (6, 7, 5)
 
 
 def test_orthogonal_sees_the_in_out_layout():
-    layer = reinit(eqx.nn.Linear(64, 512, key=jax.random.key(0)), KEY,
-                   [(r"weight$", jinit.orthogonal())])
+    layer = reinit(
+        eqx.nn.Linear(64, 512, key=jax.random.key(0)),
+        KEY,
+        [(r"weight$", jinit.orthogonal())],
+    )
     # orthogonal((64, 512)) has orthonormal rows: Equinox's (512, 64)
     # weight has orthonormal columns.
-    np.testing.assert_allclose(layer.weight.T @ layer.weight, np.eye(64),
-                               atol=1e-5)
-    np.testing.assert_array_equal(layer.weight, jinit.orthogonal()(
-        jinit.path_key(KEY, "weight"), (64, 512), jnp.float32).T)
+    np.testing.assert_allclose(
+        layer.weight.T @ layer.weight, np.eye(64), atol=1e-5
+    )
+    np.testing.assert_array_equal(
+        layer.weight,
+        jinit.orthogonal()(
+            jinit.path_key(KEY, "weight"), (64, 512), jnp.float32
+        ).T,
+    )
 
 
 def test_rnn_weights_and_embedding_layouts():
-    model = {"gru": eqx.nn.GRUCell(16, 8, key=jax.random.key(0)),
-             "embed": eqx.nn.Embedding(100, 16, key=jax.random.key(0))}
+    model = {
+        "gru": eqx.nn.GRUCell(16, 8, key=jax.random.key(0)),
+        "embed": eqx.nn.Embedding(100, 16, key=jax.random.key(0)),
+    }
     new = reinit(model, KEY, [(r"weight", jinit.glorot_uniform())])
     init = jinit.glorot_uniform()
     for name, value, shape in [
-            ("gru/weight_ih", new["gru"].weight_ih, (16, 24)),
-            ("gru/weight_hh", new["gru"].weight_hh, (8, 24))]:
+        ("gru/weight_ih", new["gru"].weight_ih, (16, 24)),
+        ("gru/weight_hh", new["gru"].weight_hh, (8, 24)),
+    ]:
         np.testing.assert_array_equal(
-            value, init(jinit.path_key(KEY, name), shape, jnp.float32).T,
-            err_msg=name)
+            value,
+            init(jinit.path_key(KEY, name), shape, jnp.float32).T,
+            err_msg=name,
+        )
     # An embedding is (vocabulary, size) already, and is drawn as it is.
-    np.testing.assert_array_equal(new["embed"].weight, init(
-        jinit.path_key(KEY, "embed/weight"), (100, 16), jnp.float32))
+    np.testing.assert_array_equal(
+        new["embed"].weight,
+        init(jinit.path_key(KEY, "embed/weight"), (100, 16), jnp.float32),
+    )
     np.testing.assert_array_equal(new["gru"].bias, model["gru"].bias)
 
 
@@ -98,8 +124,11 @@ def test_unmatched_arrays_are_kept_unless_strict():
     for old_layer, new_layer in zip(mlp.layers, new.layers, strict=True):
         assert new_layer.bias is old_layer.bias
         assert not np.array_equal(new_layer.weight, old_layer.weight)
-    with pytest.raises(ValueError, match=r"'layers/0/bias' \(float32\[8\]\)"
-                       r"; the patterns are 'weight\$'"):
+    with pytest.raises(
+        ValueError,
+        match=r"'layers/0/bias' \(float32\[8\]\)"
+        r"; the patterns are 'weight\$'",
+    ):
         reinit(mlp, KEY, RULES[:1], strict=True)
     assert reinit(mlp, KEY, []).layers[1].weight is mlp.layers[1].weight
 
@@ -108,11 +137,17 @@ def test_rule_errors():
     linear = eqx.nn.Linear(4, 3, key=jax.random.key(0))
     with pytest.raises(ValueError, match=r"rule pattern 'weight\(' is not"):
         reinit(linear, KEY, [("weight(", jinit.zeros())])
-    with pytest.raises(TypeError, match=r"init of rule 'bias' must be an "
-                       r"initializer.*got str 'zeros'"):
+    with pytest.raises(
+        TypeError,
+        match=r"init of rule 'bias' must be an "
+        r"initializer.*got str 'zeros'",
+    ):
         reinit(linear, KEY, [("bias", "zeros")])
-    with pytest.raises(TypeError, match=r"\(pattern, init\) pair \(Equinox "
-                       r"keeps no sharding to set\); got 'weight'"):
+    with pytest.raises(
+        TypeError,
+        match=r"\(pattern, init\) pair \(Equinox "
+        r"keeps no sharding to set\); got 'weight'",
+    ):
         reinit(linear, KEY, ["weight"])
     with pytest.raises(TypeError, match="`key` must be a PRNG key"):
         reinit(linear, None, RULES)
@@ -122,21 +157,29 @@ def test_an_abstract_model_is_built_by_the_rules_without_drawing_twice():
     """``eqx.filter_eval_shape`` gives the model's shapes with nothing
     drawn; reinit fills them with the same values as reinit of the built
     model, and an abstract array no rule matches is an error."""
+
     def build():
-        return eqx.nn.Sequential([eqx.nn.Conv2d(3, 8, 3, key=jax.random.key(1)),
-                                  eqx.nn.Lambda(jax.nn.relu)])
+        return eqx.nn.Sequential(
+            [
+                eqx.nn.Conv2d(3, 8, 3, key=jax.random.key(1)),
+                eqx.nn.Lambda(jax.nn.relu),
+            ]
+        )
 
     abstract = eqx.filter_eval_shape(build)
     assert isinstance(abstract.layers[0].weight, jax.ShapeDtypeStruct)
     built = reinit(abstract, KEY, RULES)
     redrawn = reinit(build(), KEY, RULES)
-    arrays = [jax.tree.leaves(eqx.filter(model, eqx.is_array))
-              for model in (built, redrawn)]
+    arrays = [
+        jax.tree.leaves(eqx.filter(model, eqx.is_array))
+        for model in (built, redrawn)
+    ]
     assert len(arrays[0]) == 2
     for ours, theirs in zip(*arrays, strict=True):
         assert isinstance(ours, jax.Array)
         np.testing.assert_array_equal(ours, theirs)
     assert built(jnp.ones((3, 5, 5))).shape == (8, 3, 3)
-    with pytest.raises(ValueError, match="no rule matches the parameter at "
-                       "'layers/0/bias'"):
+    with pytest.raises(
+        ValueError, match="no rule matches the parameter at 'layers/0/bias'"
+    ):
         reinit(abstract, KEY, RULES[:1])

@@ -14,10 +14,12 @@ nn = pytest.importorskip("flax.linen")
 nnx = pytest.importorskip("flax.nnx")
 
 KEY = jax.random.key(3)
-RULES = [(r"embedding$", jinit.random_normal(stddev=0.02)),
-         (r"kernel$", jinit.he_normal()),
-         (r"bias$", jinit.zeros()),
-         (r"scale$", jinit.ones())]
+RULES = [
+    (r"embedding$", jinit.random_normal(stddev=0.02)),
+    (r"kernel$", jinit.he_normal()),
+    (r"bias$", jinit.zeros()),
+    (r"scale$", jinit.ones()),
+]
 
 
 class LinenModel(nn.Module):
@@ -32,8 +34,12 @@ class LinenModel(nn.Module):
 class NnxModel(nnx.Module):
     def __init__(self, width, rngs):
         self.norm = nnx.LayerNorm(width, rngs=rngs)
-        self.layers = nnx.List([nnx.Linear(width, 4 * width, rngs=rngs),
-                                nnx.Linear(4 * width, width, rngs=rngs)])
+        self.layers = nnx.List(
+            [
+                nnx.Linear(width, 4 * width, rngs=rngs),
+                nnx.Linear(4 * width, width, rngs=rngs),
+            ]
+        )
 
     def __call__(self, x):
         return self.layers[1](nnx.gelu(self.layers[0](self.norm(x))))
@@ -42,13 +48,18 @@ class NnxModel(nnx.Module):
 def assert_made_by_rules(specs, params, expected_paths):
     leaves = jax.tree_util.tree_flatten_with_path(params)[0]
     spec_leaves = jax.tree_util.tree_leaves(
-        specs, is_leaf=lambda leaf: isinstance(leaf, jinit.Param))
+        specs, is_leaf=lambda leaf: isinstance(leaf, jinit.Param)
+    )
     assert [jinit._keys.path_string(path) for path, _ in leaves] == (
-        expected_paths)
+        expected_paths
+    )
     for (path, value), spec in zip(leaves, spec_leaves, strict=True):
         name = jinit._keys.path_string(path)
-        np.testing.assert_array_equal(value, spec.init(
-            jinit.path_key(KEY, name), spec.shape, spec.dtype), err_msg=name)
+        np.testing.assert_array_equal(
+            value,
+            spec.init(jinit.path_key(KEY, name), spec.shape, spec.dtype),
+            err_msg=name,
+        )
 
 
 def test_linen_eval_shape_tree():
@@ -56,13 +67,23 @@ def test_linen_eval_shape_tree():
     abstract = jax.eval_shape(model.init, jax.random.key(0), tokens)
     specs = jinit.assign(abstract, RULES)
     assert specs["params"]["Dense_0"]["kernel"] == jinit.Param(
-        (16, 32), jinit.he_normal(), "float32")
+        (16, 32), jinit.he_normal(), "float32"
+    )
     params = jinit.materialize(KEY, specs)
     assert model.apply(params, tokens).shape == (2, 5, 4)
-    assert_made_by_rules(specs, params, [
-        "params/Dense_0/bias", "params/Dense_0/kernel", "params/Dense_1/bias",
-        "params/Dense_1/kernel", "params/Embed_0/embedding",
-        "params/LayerNorm_0/bias", "params/LayerNorm_0/scale"])
+    assert_made_by_rules(
+        specs,
+        params,
+        [
+            "params/Dense_0/bias",
+            "params/Dense_0/kernel",
+            "params/Dense_1/bias",
+            "params/Dense_1/kernel",
+            "params/Embed_0/embedding",
+            "params/LayerNorm_0/bias",
+            "params/LayerNorm_0/scale",
+        ],
+    )
 
 
 def test_nnx_abstract_module_state():
@@ -73,14 +94,27 @@ def test_nnx_abstract_module_state():
     nnx.replace_by_pure_dict(state, params)
     model = nnx.merge(graphdef, state)
     assert model(jnp.ones((2, 8))).shape == (2, 8)
-    assert_made_by_rules(specs, params, [
-        "layers/0/bias", "layers/0/kernel", "layers/1/bias",
-        "layers/1/kernel", "norm/bias", "norm/scale"])
+    assert_made_by_rules(
+        specs,
+        params,
+        [
+            "layers/0/bias",
+            "layers/0/kernel",
+            "layers/1/bias",
+            "layers/1/kernel",
+            "norm/bias",
+            "norm/scale",
+        ],
+    )
 
 
 def test_unmatched_flax_parameter_is_named():
-    abstract = jax.eval_shape(LinenModel().init, jax.random.key(0),
-                              jnp.zeros((2, 5), jnp.int32))
-    with pytest.raises(ValueError, match=r"'params/Embed_0/embedding' "
-                       r"\(float32\[100, 16\]\)"):
+    abstract = jax.eval_shape(
+        LinenModel().init, jax.random.key(0), jnp.zeros((2, 5), jnp.int32)
+    )
+    with pytest.raises(
+        ValueError,
+        match=r"'params/Embed_0/embedding' "
+        r"\(float32\[100, 16\]\)",
+    ):
         jinit.assign(abstract, RULES[1:])

@@ -40,33 +40,61 @@ SG = keras.random.SeedGenerator
 def keras_call(init, *args, **kwargs):
     """Keras code, outside the suite's strict promotion (Keras's
     Orthogonal broadcasts by rank promotion)."""
-    with jax.numpy_rank_promotion("allow"), \
-            jax.numpy_dtype_promotion("standard"):
+    with (
+        jax.numpy_rank_promotion("allow"),
+        jax.numpy_dtype_promotion("standard"),
+    ):
         return init(*args, **kwargs)
 
 
 # Keras instances of its 16 initializer classes: defaults, seeds (int and
 # SeedGenerator), other arguments, and input_axes/output_axes valid for 2-D
 # and 4-D shapes (on 4-D they leave the spatial axes out of the fans).
-AXES = [dict(input_axes=[-2], output_axes=[-1]),
-        dict(input_axes=[0], output_axes=[-1]),
-        dict(input_axes=[-1], output_axes=[0]),
-        dict(input_axes=[0])]  # Keras ignores one without the other.
+AXES = [
+    dict(input_axes=[-2], output_axes=[-1]),
+    dict(input_axes=[0], output_axes=[-1]),
+    dict(input_axes=[-1], output_axes=[0]),
+    dict(input_axes=[0]),
+]  # Keras ignores one without the other.
 KERAS_CASES = [
-    I.Zeros(), I.Ones(), I.Constant(), I.Constant(2.5),
-    I.Constant(np.float32(-1.5)), I.Constant(jnp.asarray(0.25)),
-    I.Identity(), I.Identity(gain=3.0),  # Keras writes no gain: gain 1.
-    I.RandomNormal(), I.RandomNormal(1.0, 0.5, seed=3),
-    I.RandomUniform(), I.RandomUniform(-1.0, 2.0, seed=4),
-    I.TruncatedNormal(), I.TruncatedNormal(0.5, 2.0, seed=SG(5)),
-    I.Orthogonal(), I.Orthogonal(gain=2.0, seed=6),
-    I.VarianceScaling(), I.VarianceScaling(0.5, "fan_out", "uniform", 7),
+    I.Zeros(),
+    I.Ones(),
+    I.Constant(),
+    I.Constant(2.5),
+    I.Constant(np.float32(-1.5)),
+    I.Constant(jnp.asarray(0.25)),
+    I.Identity(),
+    I.Identity(gain=3.0),  # Keras writes no gain: gain 1.
+    I.RandomNormal(),
+    I.RandomNormal(1.0, 0.5, seed=3),
+    I.RandomUniform(),
+    I.RandomUniform(-1.0, 2.0, seed=4),
+    I.TruncatedNormal(),
+    I.TruncatedNormal(0.5, 2.0, seed=SG(5)),
+    I.Orthogonal(),
+    I.Orthogonal(gain=2.0, seed=6),
+    I.VarianceScaling(),
+    I.VarianceScaling(0.5, "fan_out", "uniform", 7),
     I.VarianceScaling(3.0, "fan_avg", "untruncated_normal", 8, **AXES[2]),
     I.VarianceScaling(2.0, "fan_in", "normal", SG(9), **AXES[0]),
-    *[cls(**extra) for cls in (I.GlorotNormal, I.GlorotUniform, I.HeNormal,
-                               I.HeUniform, I.LecunNormal, I.LecunUniform)
-      for extra in ({}, dict(seed=10, **AXES[0]), dict(seed=SG(11), **AXES[1]),
-                    dict(seed=12, **AXES[2]), dict(seed=13, **AXES[3]))],
+    *[
+        cls(**extra)
+        for cls in (
+            I.GlorotNormal,
+            I.GlorotUniform,
+            I.HeNormal,
+            I.HeUniform,
+            I.LecunNormal,
+            I.LecunUniform,
+        )
+        for extra in (
+            {},
+            dict(seed=10, **AXES[0]),
+            dict(seed=SG(11), **AXES[1]),
+            dict(seed=12, **AXES[2]),
+            dict(seed=13, **AXES[3]),
+        )
+    ],
 ]
 
 
@@ -104,8 +132,9 @@ def test_every_keras_dict_loads_as_the_same_law(keras_init):
     assert loaded.get_config().get("seed") == seed
     # jinit's seed is jax.random.key(s), Keras's the raw key [s, 0]: draw
     # the loaded law without its seed from the key Keras draws with.
-    unseeded = (loaded.clone(seed=None) if "seed" in loaded.get_config()
-                else loaded)
+    unseeded = (
+        loaded.clone(seed=None) if "seed" in loaded.get_config() else loaded
+    )
     fresh = I.deserialize(data)  # A new Keras instance, as Keras loads it.
     for shape in SHAPES:
         if loaded.name == "identity" and len(shape) > 2:
@@ -116,16 +145,17 @@ def test_every_keras_dict_loads_as_the_same_law(keras_init):
         np.testing.assert_array_equal(got, want)  # Keras's bits.
         if isinstance(fresh, I.VarianceScaling):
             assert config_fans(shape, loaded.get_config()) == keras_fans(
-                shape, fresh.input_axes, fresh.output_axes)
+                shape, fresh.input_axes, fresh.output_axes
+            )
             assert got.std() == pytest.approx(want.std(), rel=1e-5)
 
 
 def test_keras_axes_leave_the_other_axes_out_of_the_fans():
     data = I.serialize(I.HeNormal(input_axes=[-2], output_axes=[-1]))
     loaded = jinit.get(data)
-    assert loaded == jinit.he_normal(in_axis=(-2,), out_axis=(-1,),
-                                     other_axes="ignored"
-                                     ).with_rounding("keras")
+    assert loaded == jinit.he_normal(
+        in_axis=(-2,), out_axis=(-1,), other_axes="ignored"
+    ).with_rounding("keras")
     assert config_fans((3, 3, 16, 32), loaded.get_config()) == (16, 32)
     assert jinit.compute_fans((3, 3, 16, 32)) == (144, 288)
     samples = np.asarray(loaded(jax.random.key(0), (3, 3, 512, 128)))
@@ -133,10 +163,14 @@ def test_keras_axes_leave_the_other_axes_out_of_the_fans():
 
 
 def test_keras_base_class_is_not_provided():
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(
+        ValueError,
+        match=(
             r"`identifier` 'Initializer' is Keras's abstract base class "
             r"keras.initializers.Initializer, which draws nothing; jinit does "
-            r"not provide it")):
+            r"not provide it"
+        ),
+    ):
         jinit.get("Initializer")
 
 
@@ -145,46 +179,61 @@ def test_keras_base_class_is_not_provided():
 
 def test_dense_kernel_is_the_keras_rounded_draw_with_keras_key():
     dense = keras.layers.Dense(
-        8, kernel_initializer=jk.initializer(jinit.he_normal(), seed=3),
-        bias_initializer=jk.initializer(jinit.constant(0.1)))
+        8,
+        kernel_initializer=jk.initializer(jinit.he_normal(), seed=3),
+        bias_initializer=jk.initializer(jinit.constant(0.1)),
+    )
     dense.build((None, 16))
     kernel = np.asarray(dense.kernel.value)
-    np.testing.assert_array_equal(kernel, jinit.he_normal().with_rounding(
-        "keras")(jk.keras_key(3), (16, 8)))
-    np.testing.assert_array_equal(np.asarray(dense.bias.value),
-                                  np.full(8, 0.1, np.float32))
     np.testing.assert_array_equal(
-        kernel, keras_call(I.HeNormal(seed=3), (16, 8)))
+        kernel,
+        jinit.he_normal().with_rounding("keras")(jk.keras_key(3), (16, 8)),
+    )
+    np.testing.assert_array_equal(
+        np.asarray(dense.bias.value), np.full(8, 0.1, np.float32)
+    )
+    np.testing.assert_array_equal(
+        kernel, keras_call(I.HeNormal(seed=3), (16, 8))
+    )
 
 
 def test_conv2d_kernel_fans_include_the_window():
     conv = keras.layers.Conv2D(
-        8, 3, kernel_initializer=jk.initializer("glorot_uniform", seed=4))
+        8, 3, kernel_initializer=jk.initializer("glorot_uniform", seed=4)
+    )
     conv.build((None, 10, 10, 4))
     kernel = np.asarray(conv.kernel.value)
     assert kernel.shape == (3, 3, 4, 8)
-    np.testing.assert_array_equal(kernel, jinit.glorot_uniform(
-        ).with_rounding("keras")(jk.keras_key(4), (3, 3, 4, 8)))
     np.testing.assert_array_equal(
-        kernel, keras_call(I.GlorotUniform(seed=4), (3, 3, 4, 8)))
+        kernel,
+        jinit.glorot_uniform().with_rounding("keras")(
+            jk.keras_key(4), (3, 3, 4, 8)
+        ),
+    )
+    np.testing.assert_array_equal(
+        kernel, keras_call(I.GlorotUniform(seed=4), (3, 3, 4, 8))
+    )
 
 
 def test_einsum_dense_kernel_with_jinit_axes_is_keras_he_normal():
     # EinsumDense tells Keras's own VarianceScaling its input and output
     # axes; a jinit initializer is given them (here: b in, c and d out).
     def kernel(init):
-        layer = keras.layers.EinsumDense("ab,bcd->acd", (4, 8),
-                                         kernel_initializer=init)
+        layer = keras.layers.EinsumDense(
+            "ab,bcd->acd", (4, 8), kernel_initializer=init
+        )
         layer.build((None, 16))
         return np.asarray(layer.kernel.value)
 
-    ours = kernel(jk.initializer(
-        jinit.he_normal(in_axis=0, out_axis=(1, 2)), seed=5))
+    ours = kernel(
+        jk.initializer(jinit.he_normal(in_axis=0, out_axis=(1, 2)), seed=5)
+    )
     theirs = keras_call(kernel, I.HeNormal(seed=5))
     assert ours.shape == (16, 4, 8)
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
-    assert not np.allclose(kernel(jk.initializer(jinit.he_normal(), seed=5)),
-                           theirs)  # Default axes: fan_in 4 * 16.
+    assert not np.allclose(
+        kernel(jk.initializer(jinit.he_normal(), seed=5)), theirs
+    )  # Default axes: fan_in 4 * 16.
 
 
 def test_seed_semantics_are_keras():
@@ -208,19 +257,25 @@ def test_seed_semantics_are_keras():
     # jinit's own seed, or none needed.
     own = jk.initializer(jinit.he_normal(seed=7))
     assert own.seed is None
-    np.testing.assert_array_equal(own(shape),
-                                  jinit.he_normal(seed=7).with_rounding(
-                                      "keras")(None, shape))
+    np.testing.assert_array_equal(
+        own(shape), jinit.he_normal(seed=7).with_rounding("keras")(None, shape)
+    )
     assert jk.initializer(jinit.identity()).seed is None
-    assert jk.initializer(jinit.he_normal(dtype="bfloat16"))(
-        shape).dtype == jnp.bfloat16
+    assert (
+        jk.initializer(jinit.he_normal(dtype="bfloat16"))(shape).dtype
+        == jnp.bfloat16
+    )
     assert jk.initializer(jinit.he_normal())(shape).dtype == jnp.float32
 
 
 @pytest.mark.parametrize("seed", [3, SG(4), None])
 def test_round_trips_through_keras_serialization(seed):
-    init = jk.initializer(jinit.variance_scaling(
-        2.0, "fan_out", "uniform", in_axis=0, out_axis=(1, 2)), seed=seed)
+    init = jk.initializer(
+        jinit.variance_scaling(
+            2.0, "fan_out", "uniform", in_axis=0, out_axis=(1, 2)
+        ),
+        seed=seed,
+    )
     data = json.loads(json.dumps(I.serialize(init)))
     assert data["registered_name"] == "jinit>JinitInitializer"
     restored = I.deserialize(data)
@@ -237,27 +292,43 @@ def test_round_trips_through_keras_serialization(seed):
 
 def test_a_dense_layer_round_trips_with_its_initializer():
     dense = keras.layers.Dense(
-        8, kernel_initializer=jk.initializer(jinit.orthogonal(), seed=2))
-    config = json.loads(json.dumps(keras.saving.serialize_keras_object(
-        dense)))
+        8, kernel_initializer=jk.initializer(jinit.orthogonal(), seed=2)
+    )
+    config = json.loads(json.dumps(keras.saving.serialize_keras_object(dense)))
     rebuilt = keras.saving.deserialize_keras_object(config)
     for layer in (dense, rebuilt):
         keras_call(layer.build, (None, 16))
-    np.testing.assert_array_equal(np.asarray(rebuilt.kernel.value),
-                                  np.asarray(dense.kernel.value))
+    np.testing.assert_array_equal(
+        np.asarray(rebuilt.kernel.value), np.asarray(dense.kernel.value)
+    )
 
 
-@pytest.mark.parametrize("init, seed, error, message", [
-    (jax.nn.initializers.zeros, None, TypeError,
-     r"`init` must be a jinit initializer such as jinit.he_normal\(\), its "
-     r"name or its serialized dict; got function"),
-    ("he_normal", "3", TypeError,
-     r"`seed` must be None, an int in \[0, 2\*\*32\) or a "
-     r"keras.random.SeedGenerator; got str '3'"),
-    ("he_normal", 2**32, ValueError,
-     r"`seed` must be in \[0, 2\*\*32\); got 4294967296"),
-    ("he_norml", None, ValueError, r"Did you mean 'he_normal'"),
-])
+@pytest.mark.parametrize(
+    "init, seed, error, message",
+    [
+        (
+            jax.nn.initializers.zeros,
+            None,
+            TypeError,
+            r"`init` must be a jinit initializer such as jinit.he_normal\(\), its "
+            r"name or its serialized dict; got function",
+        ),
+        (
+            "he_normal",
+            "3",
+            TypeError,
+            r"`seed` must be None, an int in \[0, 2\*\*32\) or a "
+            r"keras.random.SeedGenerator; got str '3'",
+        ),
+        (
+            "he_normal",
+            2**32,
+            ValueError,
+            r"`seed` must be in \[0, 2\*\*32\); got 4294967296",
+        ),
+        ("he_norml", None, ValueError, r"Did you mean 'he_normal'"),
+    ],
+)
 def test_adapter_errors(init, seed, error, message):
     with pytest.raises(error, match=message):
         jk.initializer(init, seed)
@@ -267,7 +338,11 @@ def test_adapter_needs_the_jax_backend(monkeypatch):
     """Imported anew (in this process) with Keras on another backend."""
     monkeypatch.setattr(keras.backend, "backend", lambda: "numpy")
     monkeypatch.delitem(sys.modules, "jinit.keras")
-    with pytest.raises(ImportError, match=re.escape(
+    with pytest.raises(
+        ImportError,
+        match=re.escape(
             "jinit.keras needs Keras's JAX backend: set KERAS_BACKEND=jax "
-            "before importing keras; got backend 'numpy'.")):
+            "before importing keras; got backend 'numpy'."
+        ),
+    ):
         importlib.import_module("jinit.keras")

@@ -15,9 +15,16 @@ import pytest
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "jinit"
 # What the core may not import: the registry of every initializer, the
 # schemes, the diagnostics, the command line and the framework adapters.
-UPPER = ("jinit._registry", "jinit.cli", "jinit.schemes",
-         "jinit.diagnostics", "jinit.flax",
-         "jinit.haiku", "jinit.equinox", "jinit.keras")
+UPPER = (
+    "jinit._registry",
+    "jinit.cli",
+    "jinit.schemes",
+    "jinit.diagnostics",
+    "jinit.flax",
+    "jinit.haiku",
+    "jinit.equinox",
+    "jinit.keras",
+)
 
 
 def _module(path: pathlib.Path) -> str:
@@ -34,9 +41,12 @@ def _imports(tree: ast.Module, known: set[str]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             # ``from jinit import _keys`` imports the module jinit._keys;
             # ``from jinit import __version__`` the package itself.
-            names = [f"{node.module}.{alias.name}"
-                     if f"{node.module}.{alias.name}" in known
-                     else node.module for alias in node.names]
+            names = [
+                f"{node.module}.{alias.name}"
+                if f"{node.module}.{alias.name}" in known
+                else node.module
+                for alias in node.names
+            ]
         found.update(name for name in names if name in known)
     return found
 
@@ -44,8 +54,11 @@ def _imports(tree: ast.Module, known: set[str]) -> set[str]:
 def graph() -> dict[str, set[str]]:
     paths = sorted(PACKAGE.rglob("*.py"))
     known = {_module(path) for path in paths}
-    return {_module(path): _imports(ast.parse(path.read_text()), known)
-            - {_module(path)} for path in paths}
+    return {
+        _module(path): _imports(ast.parse(path.read_text()), known)
+        - {_module(path)}
+        for path in paths
+    }
 
 
 def test_the_graph_has_no_cycles():
@@ -64,10 +77,20 @@ def test_the_graph_has_no_cycles():
         visit(module, ())
 
 
-@pytest.mark.parametrize("module", sorted(
-    name for name in graph() if name != "jinit"
-    and not name.startswith(UPPER) and name != "jinit.__main__"))
+@pytest.mark.parametrize(
+    "module",
+    sorted(
+        name
+        for name in graph()
+        if name != "jinit"
+        and not name.startswith(UPPER)
+        and name != "jinit.__main__"
+    ),
+)
 def test_the_core_imports_nothing_above_it(module):
-    upward = {name for name in graph()[module]
-              if name == "jinit" or name.startswith(UPPER)}
+    upward = {
+        name
+        for name in graph()[module]
+        if name == "jinit" or name.startswith(UPPER)
+    }
     assert not upward, f"{module} imports {sorted(upward)}"

@@ -17,15 +17,24 @@ from jinit._registry import FACTORIES, camel_case  # noqa: E402
 
 # Keras 3's aliases (keras/src/initializers/__init__.py), and its names of
 # initializers jinit does not have.
-ALIASES = [("zero", "zeros"), ("one", "ones"), ("normal", "random_normal"),
-           ("uniform", "random_uniform"), ("IdentityInitializer", "identity"),
-           ("OrthogonalInitializer", "orthogonal"), ("STFT", "stft"),
-           ("STFTInitializer", "stft")]
+ALIASES = [
+    ("zero", "zeros"),
+    ("one", "ones"),
+    ("normal", "random_normal"),
+    ("uniform", "random_uniform"),
+    ("IdentityInitializer", "identity"),
+    ("OrthogonalInitializer", "orthogonal"),
+    ("STFT", "stft"),
+    ("STFTInitializer", "stft"),
+]
 NOT_PROVIDED = ["Initializer", "initializer"]
 # Every name jinit accepts, and the factory it stands for.
-NAMES = {**FACTORIES, **{camel_case(name): f for name, f in FACTORIES.items()},
-         **{alias: FACTORIES[name] for alias, name in ALIASES},
-         "ensemble": jinit.ensemble}  # Built from another: no defaults.
+NAMES = {
+    **FACTORIES,
+    **{camel_case(name): f for name, f in FACTORIES.items()},
+    **{alias: FACTORIES[name] for alias, name in ALIASES},
+    "ensemble": jinit.ensemble,
+}  # Built from another: no defaults.
 
 
 @pytest.mark.parametrize("alias, name", ALIASES)
@@ -35,7 +44,8 @@ def test_keras_aliases_stand_for_keras_initializers(alias, name):
     expected = FACTORIES[name]()
     assert jinit.get(alias) == expected
     assert jinit.get({"class_name": alias, "config": {}}) == (
-        expected.with_rounding("keras"))
+        expected.with_rounding("keras")
+    )
 
 
 def test_the_registry_has_these_names():
@@ -46,37 +56,56 @@ def test_the_registry_has_these_names():
     assert _registry.NAMES == NAMES
     assert len(NAMES) == 2 * len(FACTORIES) + len(ALIASES) + 1
     for name in ("he_normal", "zeros", "zer_o", "delta_orthogonal"):
-        assert jinit.get(name) == FACTORIES[name]() == jinit.get(
-            camel_case(name))
+        assert (
+            jinit.get(name) == FACTORIES[name]() == jinit.get(camel_case(name))
+        )
 
 
 def test_name_and_class_name_may_agree():
-    assert jinit.get({"name": "he_normal", "class_name": "HeNormal",
-                      "config": {"seed": 1}}) == jinit.he_normal(
-        seed=1).with_rounding("keras")
+    assert jinit.get(
+        {"name": "he_normal", "class_name": "HeNormal", "config": {"seed": 1}}
+    ) == jinit.he_normal(seed=1).with_rounding("keras")
 
 
-@pytest.mark.parametrize("name, first", [
-    ("henormal", "HeNormal"), ("HENORMAL", "HeNormal"),
-    ("He_Normal", "he_normal"), ("glorotnormal", "GlorotNormal"),
-    ("ZERO", "ZerO' or 'zero"), ("Zer_O", "zer_o"),
-    ("randomNormal", "RandomNormal"),
-    ("variancescaling", "VarianceScaling"), ("Orthogonal_", "orthogonal"),
-])
+@pytest.mark.parametrize(
+    "name, first",
+    [
+        ("henormal", "HeNormal"),
+        ("HENORMAL", "HeNormal"),
+        ("He_Normal", "he_normal"),
+        ("glorotnormal", "GlorotNormal"),
+        ("ZERO", "ZerO' or 'zero"),
+        ("Zer_O", "zer_o"),
+        ("randomNormal", "RandomNormal"),
+        ("variancescaling", "VarianceScaling"),
+        ("Orthogonal_", "orthogonal"),
+    ],
+)
 def test_folded_spellings_are_unknown_and_suggest_the_name(name, first):
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(
+        ValueError,
+        match=(
             rf"Unknown initializer '{name}'. Did you mean '{first}'.*"
             r"`identifier` must be one of them exactly \(case and "
-            r"underscores included\)")):
+            r"underscores included\)"
+        ),
+    ):
         jinit.get(name)
 
 
 def misspellings(name):
     """Unknown names a slip away from ``name``."""
-    variants = {name.swapcase(), name.upper(), name + "x", name[:-1],
-                name[1:], name.replace("_", "")}
-    return sorted(v for v in variants
-                  if v and v not in NAMES and v not in NOT_PROVIDED)
+    variants = {
+        name.swapcase(),
+        name.upper(),
+        name + "x",
+        name[:-1],
+        name[1:],
+        name.replace("_", ""),
+    }
+    return sorted(
+        v for v in variants if v and v not in NAMES and v not in NOT_PROVIDED
+    )
 
 
 MISSPELLED = [(name, wrong) for name in NAMES for wrong in misspellings(name)]
@@ -88,15 +117,20 @@ def test_every_misspelled_name_raises_and_suggests_its_initializer():
         with pytest.raises(ValueError, match="Unknown initializer") as error:
             jinit.get(wrong)
         suggested = str(error.value).split("Did you mean ")[1].split("?")[0]
-        assert any(NAMES[s.strip("'")] is NAMES[name]
-                   for s in suggested.split(" or ")), (wrong, suggested)
+        assert any(
+            NAMES[s.strip("'")] is NAMES[name] for s in suggested.split(" or ")
+        ), (wrong, suggested)
 
 
 @pytest.mark.parametrize("name", NOT_PROVIDED)
 def test_keras_names_jinit_does_not_provide(name):
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(
+        ValueError,
+        match=(
             rf"`identifier` '{name}' is Keras's .*; jinit does not provide "
-            r"it. Its initializers are: zeros, ones, ")):
+            r"it. Its initializers are: zeros, ones, "
+        ),
+    ):
         jinit.get(name)
 
 
@@ -106,6 +140,7 @@ def test_keras_names_jinit_does_not_provide(name):
 def keras_names():
     keras = pytest.importorskip("keras")
     from keras.src.initializers import ALL_OBJECTS_DICT
+
     assert keras.backend.backend() == "jax"
     return ALL_OBJECTS_DICT
 
@@ -113,16 +148,21 @@ def keras_names():
 def keras_values(init, shape):
     """Keras's draw, outside the suite's strict promotion (Keras's
     Orthogonal broadcasts by rank promotion)."""
-    with jax.numpy_rank_promotion("allow"), \
-            jax.numpy_dtype_promotion("standard"):
+    with (
+        jax.numpy_rank_promotion("allow"),
+        jax.numpy_dtype_promotion("standard"),
+    ):
         return np.asarray(init(shape, dtype="float32"))
 
 
 def jinit_values(init, keras_init, shape):
     """``init`` drawn with the key Keras drew ``keras_init``'s values with."""
     seed = getattr(keras_init, "seed", None)
-    key = (None if seed is None else jax.random.wrap_key_data(
-        np.array([seed, 0], np.uint32)))
+    key = (
+        None
+        if seed is None
+        else jax.random.wrap_key_data(np.array([seed, 0], np.uint32))
+    )
     return np.asarray(init(key, shape, "float32"))
 
 
@@ -153,8 +193,11 @@ def test_every_keras_name_stands_for_the_same_law():
                 continue  # Keras's Identity is 2-D only.
             np.testing.assert_allclose(
                 jinit_values(init, keras_init, shape),
-                keras_values(keras_init, shape), rtol=1e-5, atol=1e-6,
-                err_msg=name)
+                keras_values(keras_init, shape),
+                rtol=1e-5,
+                atol=1e-6,
+                err_msg=name,
+            )
             compared += 1
     # identity, Identity, IdentityInitializer are 2-D only; the three STFT
     # names are compared elsewhere.

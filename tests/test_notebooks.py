@@ -20,11 +20,14 @@ import warnings
 
 import pytest
 
-NOTEBOOKS = sorted((pathlib.Path(__file__).parents[1] / "notebooks")
-                   .glob("*.ipynb"))
+NOTEBOOKS = sorted(
+    (pathlib.Path(__file__).parents[1] / "notebooks").glob("*.ipynb")
+)
 # A notebook that must start JAX itself, and why.
-OWN_PROCESS = {"scale.ipynb": "asks XLA for 8 CPU devices in its first cell, "
-               "before JAX starts"}
+OWN_PROCESS = {
+    "scale.ipynb": "asks XLA for 8 CPU devices in its first cell, "
+    "before JAX starts"
+}
 
 
 def run_cells(path):
@@ -38,8 +41,11 @@ def run_cells(path):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    cells = [cell for cell in json.loads(path.read_text())["cells"]
-             if cell["cell_type"] == "code"]
+    cells = [
+        cell
+        for cell in json.loads(path.read_text())["cells"]
+        if cell["cell_type"] == "code"
+    ]
     namespace = {"__name__": "__main__"}
     with warnings.catch_warnings(), matplotlib.rc_context():
         warnings.simplefilter("error")
@@ -47,18 +53,29 @@ def run_cells(path):
         # importing; as in the suite (whose test modules import the
         # frameworks at collection), that is not an error. Warnings raised
         # by the notebooks' own code still are.
-        warnings.filterwarnings("ignore", category=DeprecationWarning,
-                                module=r"(equinox|flax|haiku|keras)(\.|$)")
+        warnings.filterwarnings(
+            "ignore",
+            category=DeprecationWarning,
+            module=r"(equinox|flax|haiku|keras)(\.|$)",
+        )
         try:
             for number, cell in enumerate(cells):
                 assert cell["outputs"], (
                     f"{path.name}: code cell {number} was committed without "
-                    "outputs; re-execute the notebook")
+                    "outputs; re-execute the notebook"
+                )
                 with contextlib.redirect_stdout(io.StringIO()) as printed:
-                    exec(compile("".join(cell["source"]),
-                                 f"{path.name}[{number}]", "exec"), namespace)
+                    exec(
+                        compile(
+                            "".join(cell["source"]),
+                            f"{path.name}[{number}]",
+                            "exec",
+                        ),
+                        namespace,
+                    )
                 assert printed.getvalue(), (
-                    f"{path.name}: code cell {number} printed nothing")
+                    f"{path.name}: code cell {number} printed nothing"
+                )
         finally:
             plt.close("all")
 
@@ -75,45 +92,69 @@ def notebook_environment(monkeypatch):
     ``XLA_FLAGS`` (a notebook sets its own)."""
     root = str(pathlib.Path(__file__).parents[1])
     monkeypatch.chdir(NOTEBOOKS[0].parent)
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
-        [root, *filter(None, [os.environ.get("PYTHONPATH")])]))
+    monkeypatch.setenv(
+        "PYTHONPATH",
+        os.pathsep.join([root, *filter(None, [os.environ.get("PYTHONPATH")])]),
+    )
     monkeypatch.delenv("XLA_FLAGS", raising=False)
 
 
-@pytest.mark.parametrize("path", [path for path in NOTEBOOKS
-                                  if path.name not in OWN_PROCESS],
-                         ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path",
+    [path for path in NOTEBOOKS if path.name not in OWN_PROCESS],
+    ids=lambda path: path.name,
+)
 def test_notebook_runs_and_has_outputs(path, notebook_environment):
     import jax
 
     config = dict(jax.config.values)
     try:
         # A fresh kernel's rules, not this suite's strict promotion.
-        with (jax.numpy_dtype_promotion("standard"),
-              jax.numpy_rank_promotion("allow")):
+        with (
+            jax.numpy_dtype_promotion("standard"),
+            jax.numpy_rank_promotion("allow"),
+        ):
             run_cells(path)
     finally:
-        changed = sorted(name for name, value in jax.config.values.items()
-                         if config.get(name) != value)
+        changed = sorted(
+            name
+            for name, value in jax.config.values.items()
+            if config.get(name) != value
+        )
         for name in changed:
             jax.config.update(name, config[name])
     assert not changed, (
         f"{path.name} changed jax.config ({', '.join(changed)}): restore it "
         "in the notebook, or run the notebook in its own process "
-        "(OWN_PROCESS)")
+        "(OWN_PROCESS)"
+    )
     assert "XLA_FLAGS" not in os.environ, (
         f"{path.name} sets XLA_FLAGS, which only a fresh process reads: run "
-        "it in its own process (OWN_PROCESS)")
+        "it in its own process (OWN_PROCESS)"
+    )
 
 
-@pytest.mark.parametrize("path", [path for path in NOTEBOOKS
-                                  if path.name in OWN_PROCESS],
-                         ids=lambda path: path.name)
+@pytest.mark.parametrize(
+    "path",
+    [path for path in NOTEBOOKS if path.name in OWN_PROCESS],
+    ids=lambda path: path.name,
+)
 def test_notebook_runs_in_its_own_process(path, notebook_environment):
-    runner = ("import pathlib, sys; sys.path.insert(0, sys.argv[1]); "
-              "import test_notebooks; "
-              "test_notebooks.run_cells(pathlib.Path(sys.argv[2]))")
+    runner = (
+        "import pathlib, sys; sys.path.insert(0, sys.argv[1]); "
+        "import test_notebooks; "
+        "test_notebooks.run_cells(pathlib.Path(sys.argv[2]))"
+    )
     result = subprocess.run(
-        [sys.executable, "-c", runner, str(pathlib.Path(__file__).parent),
-         str(path)], capture_output=True, text=True, timeout=600)
+        [
+            sys.executable,
+            "-c",
+            runner,
+            str(pathlib.Path(__file__).parent),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-5000:]

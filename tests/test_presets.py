@@ -24,16 +24,23 @@ RTOL = 0.02
 
 def kernel_std(framework, fan_in, fan_out):
     """The closed-form standard deviation of the default kernel."""
-    return {"flax": fan_in**-0.5,
-            "haiku": TRUNCATED_STDDEV * fan_in**-0.5,
-            "keras": (2 / (fan_in + fan_out)) ** 0.5,
-            "torch": (3 * fan_in) ** -0.5,
-            "equinox": (3 * fan_in) ** -0.5}[framework]
+    return {
+        "flax": fan_in**-0.5,
+        "haiku": TRUNCATED_STDDEV * fan_in**-0.5,
+        "keras": (2 / (fan_in + fan_out)) ** 0.5,
+        "torch": (3 * fan_in) ** -0.5,
+        "equinox": (3 * fan_in) ** -0.5,
+    }[framework]
 
 
 def embedding_std(framework, features):
-    return {"flax": features**-0.5, "haiku": TRUNCATED_STDDEV,
-            "keras": 0.1 / 12**0.5, "torch": 1.0, "equinox": 1.0}[framework]
+    return {
+        "flax": features**-0.5,
+        "haiku": TRUNCATED_STDDEV,
+        "keras": 0.1 / 12**0.5,
+        "torch": 1.0,
+        "equinox": 1.0,
+    }[framework]
 
 
 def bias_limit(framework, fan_in):
@@ -45,12 +52,15 @@ def assert_default_statistics(framework, dense, bias, conv, embedding):
     """``dense`` is a (1024, 256) kernel, ``bias`` its (256,) bias, ``conv`` a
     (3, 3, 64, 128) kernel (any layout) and ``embedding`` a (4096, 256)
     table, all drawn by ``framework``'s defaults."""
-    np.testing.assert_allclose(np.std(dense), kernel_std(framework, *DENSE),
-                               rtol=RTOL)
-    np.testing.assert_allclose(np.std(conv),
-                               kernel_std(framework, 576, 1152), rtol=RTOL)
-    np.testing.assert_allclose(np.std(embedding),
-                               embedding_std(framework, 256), rtol=RTOL)
+    np.testing.assert_allclose(
+        np.std(dense), kernel_std(framework, *DENSE), rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        np.std(conv), kernel_std(framework, 576, 1152), rtol=RTOL
+    )
+    np.testing.assert_allclose(
+        np.std(embedding), embedding_std(framework, 256), rtol=RTOL
+    )
     limit = bias_limit(framework, 1024)
     assert np.abs(bias).max() <= limit
     # 256 uniform draws all below 0.9 * limit has probability 0.9**256.
@@ -60,8 +70,12 @@ def assert_default_statistics(framework, dense, bias, conv, embedding):
 def draw_preset(framework):
     p = preset(framework)
     keys = jax.random.split(jax.random.key(0), 4)
-    return (p.kernel(keys[0], DENSE), p.bias(DENSE[0])(keys[1], (256,)),
-            p.kernel(keys[2], CONV), p.embedding(keys[3], EMBEDDING))
+    return (
+        p.kernel(keys[0], DENSE),
+        p.bias(DENSE[0])(keys[1], (256,)),
+        p.kernel(keys[2], CONV),
+        p.embedding(keys[3], EMBEDDING),
+    )
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
@@ -72,9 +86,13 @@ def test_closed_form_statistics(framework):
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_bounds(framework):
     dense, _, _, embedding = draw_preset(framework)
-    kernel_bound = {"flax": 2 / TRUNCATED_STDDEV / 32, "haiku": 2 / 32,
-                    "keras": (6 / 1280) ** 0.5, "torch": 1 / 32,
-                    "equinox": 1 / 32}[framework]
+    kernel_bound = {
+        "flax": 2 / TRUNCATED_STDDEV / 32,
+        "haiku": 2 / 32,
+        "keras": (6 / 1280) ** 0.5,
+        "torch": 1 / 32,
+        "equinox": 1 / 32,
+    }[framework]
     assert np.abs(dense).max() <= kernel_bound
     assert np.abs(dense).max() >= 0.99 * kernel_bound
     embedding_bound = {"haiku": 2.0, "keras": 0.05}.get(framework, np.inf)
@@ -87,17 +105,23 @@ def test_equinox_is_torch():
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 def test_bias_fan_in_is_checked(framework):
-    with pytest.raises(ValueError, match=r"`fan_in` must be an int >= 1 "
-                       r"and < 2\*\*63; got 0"):
+    with pytest.raises(
+        ValueError,
+        match=r"`fan_in` must be an int >= 1 "
+        r"and < 2\*\*63; got 0",
+    ):
         preset(framework).bias(0)
     with pytest.raises(TypeError, match="`fan_in` must be an int"):
         preset(framework).bias(2.0)
 
 
 def test_unknown_framework():
-    with pytest.raises(ValueError, match=r"`framework` must be one of "
-                       r"'flax', 'haiku', 'keras', 'torch', 'equinox'; "
-                       r"got 'pytorch'"):
+    with pytest.raises(
+        ValueError,
+        match=r"`framework` must be one of "
+        r"'flax', 'haiku', 'keras', 'torch', 'equinox'; "
+        r"got 'pytorch'",
+    ):
         preset("pytorch")
 
 
@@ -107,33 +131,45 @@ def test_flax_layers():
     dense = nn.Dense(256).init(keys[0], jnp.zeros((1, 1024)))["params"]
     conv = nn.Conv(128, (3, 3)).init(keys[1], jnp.zeros((1, 8, 8, 64)))
     embed = nn.Embed(*EMBEDDING).init(keys[2], jnp.zeros((1,), jnp.int32))
-    assert_default_statistics("flax", dense["kernel"], dense["bias"],
-                              conv["params"]["kernel"],
-                              embed["params"]["embedding"])
+    assert_default_statistics(
+        "flax",
+        dense["kernel"],
+        dense["bias"],
+        conv["params"]["kernel"],
+        embed["params"]["embedding"],
+    )
     # Flax's default initializers themselves give the same values, bit for
     # bit, with the same key.
     flax_preset, key = preset("flax"), jax.random.key(7)
     for shape in (DENSE, CONV):
-        np.testing.assert_array_equal(flax_preset.kernel(key, shape),
-                                      nn.Dense(1).kernel_init(key, shape))
-    np.testing.assert_array_equal(flax_preset.embedding(key, EMBEDDING),
-                                  nn.Embed(1, 1).embedding_init(key,
-                                                                EMBEDDING))
+        np.testing.assert_array_equal(
+            flax_preset.kernel(key, shape), nn.Dense(1).kernel_init(key, shape)
+        )
+    np.testing.assert_array_equal(
+        flax_preset.embedding(key, EMBEDDING),
+        nn.Embed(1, 1).embedding_init(key, EMBEDDING),
+    )
 
 
 def test_haiku_layers():
     hk = pytest.importorskip("haiku")
 
     def layers():
-        return (hk.Linear(256)(jnp.zeros((1, 1024))),
-                hk.Conv2D(128, 3)(jnp.zeros((1, 8, 8, 64))),
-                hk.Embed(*EMBEDDING)(jnp.zeros((1,), jnp.int32)))
+        return (
+            hk.Linear(256)(jnp.zeros((1, 1024))),
+            hk.Conv2D(128, 3)(jnp.zeros((1, 8, 8, 64))),
+            hk.Embed(*EMBEDDING)(jnp.zeros((1,), jnp.int32)),
+        )
 
     params = hk.transform(layers).init(jax.random.PRNGKey(0))
     assert params["conv2_d"]["w"].shape == CONV
-    assert_default_statistics("haiku", params["linear"]["w"],
-                              params["linear"]["b"], params["conv2_d"]["w"],
-                              params["embed"]["embeddings"])
+    assert_default_statistics(
+        "haiku",
+        params["linear"]["w"],
+        params["linear"]["b"],
+        params["conv2_d"]["w"],
+        params["embed"]["embeddings"],
+    )
 
 
 def test_keras_layers():
@@ -146,9 +182,13 @@ def test_keras_layers():
     embedding = keras.layers.Embedding(*EMBEDDING)
     embedding.build()
     assert tuple(conv.kernel.shape) == CONV
-    assert_default_statistics("keras", np.asarray(dense.kernel),
-                              np.asarray(dense.bias), np.asarray(conv.kernel),
-                              np.asarray(embedding.embeddings))
+    assert_default_statistics(
+        "keras",
+        np.asarray(dense.kernel),
+        np.asarray(dense.bias),
+        np.asarray(conv.kernel),
+        np.asarray(embedding.embeddings),
+    )
 
 
 def test_torch_layers():
@@ -161,10 +201,13 @@ def test_torch_layers():
     def array(parameter):
         return parameter.detach().numpy()
 
-    assert_default_statistics("torch", array(dense.weight).T,
-                              array(dense.bias),
-                              array(conv.weight).transpose(2, 3, 1, 0),
-                              array(embedding.weight))
+    assert_default_statistics(
+        "torch",
+        array(dense.weight).T,
+        array(dense.bias),
+        array(conv.weight).transpose(2, 3, 1, 0),
+        array(embedding.weight),
+    )
 
 
 def test_equinox_layers():
@@ -173,6 +216,10 @@ def test_equinox_layers():
     dense = eqx.nn.Linear(1024, 256, key=keys[0])
     conv = eqx.nn.Conv2d(64, 128, 3, key=keys[1])
     embedding = eqx.nn.Embedding(*EMBEDDING, key=keys[2])
-    assert_default_statistics("equinox", dense.weight.T, dense.bias,
-                              conv.weight.transpose(2, 3, 1, 0),
-                              embedding.weight)
+    assert_default_statistics(
+        "equinox",
+        dense.weight.T,
+        dense.bias,
+        conv.weight.transpose(2, 3, 1, 0),
+        embedding.weight,
+    )

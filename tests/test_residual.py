@@ -71,11 +71,13 @@ def _stream_variance(make_init, n_layers, key):
     k_x, k_attn, k_mlp, k_ha, k_hm = jax.random.split(key, 5)
     init = make_init(n_layers)
     gpt2_embeddings = jinit.random_normal(stddev=0.02)(k_x, (rows, d))
-    return _stream(gpt2_embeddings,
-                   inputs.normal(k_ha, (n_layers, rows, d)),
-                   jinit.ensemble(init, n_layers)(k_attn, (d, d)),
-                   inputs.normal(k_hm, (n_layers, rows, 4 * d)),
-                   jinit.ensemble(init, n_layers)(k_mlp, (4 * d, d)))
+    return _stream(
+        gpt2_embeddings,
+        inputs.normal(k_ha, (n_layers, rows, d)),
+        jinit.ensemble(init, n_layers)(k_attn, (d, d)),
+        inputs.normal(k_hm, (n_layers, rows, 4 * d)),
+        jinit.ensemble(init, n_layers)(k_mlp, (4 * d, d)),
+    )
 
 
 @jax.jit
@@ -89,13 +91,16 @@ def _stream_variances(n_layers, key):
     """Var(x_L) for each scheme and for the control."""
     makers = {name: make for name, (make, _) in STREAM_SCHEMES.items()}
     makers["control"] = _plain_normal
-    return {name: _stream_variance(make, n_layers, key)
-            for name, make in makers.items()}
+    return {
+        name: _stream_variance(make, n_layers, key)
+        for name, make in makers.items()
+    }
 
 
 def _depth_ratio(name, key):
-    shallow, deep = (float(_stream_variances(n, key)[name])
-                     for n in STREAM_DEPTHS)
+    shallow, deep = (
+        float(_stream_variances(n, key)[name]) for n in STREAM_DEPTHS
+    )
     return deep / shallow
 
 
@@ -130,6 +135,7 @@ def _post_ln(params, x, alpha):
         x = _layer_norm(alpha * x + x @ w_v @ w_o)
         x = _layer_norm(alpha * x + jax.nn.relu(x @ w_1) @ w_2)
         return x, None
+
     return jax.lax.scan(layer, x, params)[0]
 
 
@@ -145,26 +151,36 @@ def _post_ln_update(n_layers, deepnorm, key):
         init = jinit.variance_scaling(1.0, "fan_avg", "untruncated_normal")
     k_params, k_x, k_proj = jax.random.split(key, 3)
     k_v, k_o, k_1, k_2 = jax.random.split(k_params, 4)
-    params = (jinit.ensemble(init, n_layers)(k_v, (d, d)),
-              jinit.ensemble(init, n_layers)(k_o, (d, d)),
-              jinit.ensemble(init, n_layers)(k_1, (d, 4 * d)),
-              jinit.ensemble(init, n_layers)(k_2, (4 * d, d)))
-    return _post_ln_change(params, inputs.normal(k_x, (DEEPNORM_ROWS, d)),
-                           inputs.normal(k_proj, (DEEPNORM_ROWS, d)), alpha)
+    params = (
+        jinit.ensemble(init, n_layers)(k_v, (d, d)),
+        jinit.ensemble(init, n_layers)(k_o, (d, d)),
+        jinit.ensemble(init, n_layers)(k_1, (d, 4 * d)),
+        jinit.ensemble(init, n_layers)(k_2, (4 * d, d)),
+    )
+    return _post_ln_change(
+        params,
+        inputs.normal(k_x, (DEEPNORM_ROWS, d)),
+        inputs.normal(k_proj, (DEEPNORM_ROWS, d)),
+        alpha,
+    )
 
 
 @jax.jit
 def _post_ln_change(params, x, proj, alpha):
-    new = _sign_step(lambda p: jnp.mean(_post_ln(p, x, alpha) * proj),
-                     params, DEEPNORM_LR)
-    return jnp.mean(jnp.square(_post_ln(new, x, alpha)
-                               - _post_ln(params, x, alpha)))
+    new = _sign_step(
+        lambda p: jnp.mean(_post_ln(p, x, alpha) * proj), params, DEEPNORM_LR
+    )
+    return jnp.mean(
+        jnp.square(_post_ln(new, x, alpha) - _post_ln(params, x, alpha))
+    )
 
 
 def _post_ln_updates(n_layers, key):
     """The updates of DeepNorm and of Post-LN."""
-    return (_post_ln_update(n_layers, True, key),
-            _post_ln_update(n_layers, False, key))
+    return (
+        _post_ln_update(n_layers, True, key),
+        _post_ln_update(n_layers, False, key),
+    )
 
 
 def test_deepnorm_update_grows_far_slower_with_depth_than_post_ln():
@@ -176,21 +192,29 @@ def test_deepnorm_update_grows_far_slower_with_depth_than_post_ln():
     shallow, deep = DEEPNORM_DEPTHS
     for seed in KEYS:
         key = jax.random.key(seed)
-        ratio, control = (float(d) / float(s) for d, s in zip(
-            _post_ln_updates(deep, key), _post_ln_updates(shallow, key),
-            strict=True))
+        ratio, control = (
+            float(d) / float(s)
+            for d, s in zip(
+                _post_ln_updates(deep, key),
+                _post_ln_updates(shallow, key),
+                strict=True,
+            )
+        )
         # Measured 14.9-16.2 for DeepNorm, 760-9600 for Post-LN.
         assert ratio < 2 * deep / shallow, (seed, ratio)
         assert control > 150, (seed, control)
 
 
 @pytest.mark.parametrize("layers", [1, 2, 6, 64, 1000])
-@pytest.mark.parametrize("sublayers, counts", [
-    (2, lambda m: {"decoder_layers": m}),            # decoder only
-    (3, lambda m: {"encoder_layers": 6, "decoder_layers": m}),  # enc-dec
-], ids=["decoder-only", "encoder-decoder"])
-def test_deepnorm_update_bound_is_one_at_every_depth(layers, sublayers,
-                                                     counts):
+@pytest.mark.parametrize(
+    "sublayers, counts",
+    [
+        (2, lambda m: {"decoder_layers": m}),  # decoder only
+        (3, lambda m: {"encoder_layers": 6, "decoder_layers": m}),  # enc-dec
+    ],
+    ids=["decoder-only", "encoder-decoder"],
+)
+def test_deepnorm_update_bound_is_one_at_every_depth(layers, sublayers, counts):
     """The paper's bound on the update, sum over the decoder's sublayers of
     (v**2 + w**2) / alpha**2 with v = w = beta, is 1 for every depth."""
     alpha, beta = jinit.deepnorm_scales("decoder", **counts(layers))
@@ -217,6 +241,7 @@ def _encoder(params, x):
         x = x + (jax.nn.softmax(logits, axis=-1) @ (x @ w_v)) @ w_o
         x = x + jax.nn.relu(x @ w_1) @ w_2
         return x, None
+
     return jax.lax.scan(layer, x, params)[0]
 
 
@@ -232,16 +257,21 @@ def _encoder_scale_and_update(n_layers, t_fixup, key):
         init, embedding = xavier, jinit.random_normal(stddev=d**-0.5)
     k_params, k_tokens, k_proj = jax.random.split(key, 3)
     ks = jax.random.split(k_params, 7)
-    params = (embedding(ks[0], (TFIXUP_VOCAB, d)),
-              (jinit.ensemble(xavier, n_layers)(ks[1], (d, d)),   # q
-               jinit.ensemble(xavier, n_layers)(ks[2], (d, d)),   # k
-               jinit.ensemble(init, n_layers)(ks[3], (d, d)),     # v
-               jinit.ensemble(init, n_layers)(ks[4], (d, d)),     # out
-               jinit.ensemble(init, n_layers)(ks[5], (d, 4 * d)),
-               jinit.ensemble(init, n_layers)(ks[6], (4 * d, d))))
+    params = (
+        embedding(ks[0], (TFIXUP_VOCAB, d)),
+        (
+            jinit.ensemble(xavier, n_layers)(ks[1], (d, d)),  # q
+            jinit.ensemble(xavier, n_layers)(ks[2], (d, d)),  # k
+            jinit.ensemble(init, n_layers)(ks[3], (d, d)),  # v
+            jinit.ensemble(init, n_layers)(ks[4], (d, d)),  # out
+            jinit.ensemble(init, n_layers)(ks[5], (d, 4 * d)),
+            jinit.ensemble(init, n_layers)(ks[6], (4 * d, d)),
+        ),
+    )
     tokens = jax.random.randint(k_tokens, TFIXUP_TOKENS, 0, TFIXUP_VOCAB)
-    return _encoder_change(params, tokens,
-                           inputs.normal(k_proj, (*TFIXUP_TOKENS, d)))
+    return _encoder_change(
+        params, tokens, inputs.normal(k_proj, (*TFIXUP_TOKENS, d))
+    )
 
 
 @jax.jit
@@ -251,14 +281,18 @@ def _encoder_change(params, tokens, proj):
 
     out = model(params)
     new = _sign_step(lambda p: jnp.mean(model(p) * proj), params, TFIXUP_LR)
-    return (jnp.std(out) / jnp.std(params[0][tokens]),
-            jnp.mean(jnp.square(model(new) - out)))
+    return (
+        jnp.std(out) / jnp.std(params[0][tokens]),
+        jnp.mean(jnp.square(model(new) - out)),
+    )
 
 
 def _encoder_runs(n_layers, key):
     """(scale, update) with T-Fixup and with Xavier."""
-    return (_encoder_scale_and_update(n_layers, True, key),
-            _encoder_scale_and_update(n_layers, False, key))
+    return (
+        _encoder_scale_and_update(n_layers, True, key),
+        _encoder_scale_and_update(n_layers, False, key),
+    )
 
 
 def test_t_fixup_output_scale_stays_bounded_without_layer_norm():
@@ -266,13 +300,17 @@ def test_t_fixup_output_scale_stays_bounded_without_layer_norm():
     for seed in KEYS:
         key = jax.random.key(seed)
         ((s_shallow, _), (x_shallow, _)), ((s_deep, _), (x_deep, _)) = (
-            _encoder_runs(n, key) for n in TFIXUP_DEPTHS)
+            _encoder_runs(n, key) for n in TFIXUP_DEPTHS
+        )
         s_shallow, s_deep = float(s_shallow), float(s_deep)
         x_shallow, x_deep = float(x_shallow), float(x_deep)
         # Measured: T-Fixup 1.02-1.05 at both depths; Xavier 5.3-8.7 at
         # N = 6 and 1.1e4-2.5e4 at N = 24 (a ratio of 1800-3200).
         assert 0.8 < s_shallow < 1.25 and 0.8 < s_deep < 1.25, (
-            seed, s_shallow, s_deep)
+            seed,
+            s_shallow,
+            s_deep,
+        )
         assert x_deep / x_shallow > 100, (seed, x_shallow, x_deep)
 
 
@@ -284,9 +322,13 @@ def test_t_fixup_update_grows_far_slower_with_depth_than_xavier():
     for seed in KEYS:
         key = jax.random.key(seed)
         ratio, control = (
-            float(d[1]) / float(s[1]) for d, s in zip(
-                _encoder_runs(deep, key), _encoder_runs(shallow, key),
-                strict=True))
+            float(d[1]) / float(s[1])
+            for d, s in zip(
+                _encoder_runs(deep, key),
+                _encoder_runs(shallow, key),
+                strict=True,
+            )
+        )
         # Measured 3.3-3.9 for T-Fixup, 1.3e8-7.3e8 for Xavier.
         assert ratio < 2 * deep / shallow, (seed, ratio)
         assert control > 1e3, (seed, control)
@@ -309,6 +351,7 @@ def _resnet(x, inner, last):
         for i in range(w_inner.shape[0]):
             h = jax.nn.relu(h @ w_inner[i])
         return x + h @ w_last, None
+
     return jax.lax.scan(block, x, (inner, last))[0]
 
 
@@ -318,28 +361,34 @@ def _fixup_net(n_branches, branch_layers, fixup, key):
     branches: Fixup's zeros, He, and FIXUP_DELTA times He."""
     d = FIXUP_WIDTH
     k_x, k_inner, k_last = jax.random.split(key, 3)
-    init = (jinit.fixup(n_branches, branch_layers) if fixup
-            else jinit.he_normal())
-    inner = jinit.ensemble(jinit.ensemble(init, branch_layers - 1),
-                           n_branches)(k_inner, (d, d))
+    init = (
+        jinit.fixup(n_branches, branch_layers) if fixup else jinit.he_normal()
+    )
+    inner = jinit.ensemble(jinit.ensemble(init, branch_layers - 1), n_branches)(
+        k_inner, (d, d)
+    )
     zeros = jinit.ensemble(jinit.zeros(), n_branches)(k_last, (d, d))
     he = jinit.ensemble(jinit.he_normal(), n_branches)(k_last, (d, d))
     x = inputs.normal(k_x, (FIXUP_ROWS, d))
-    return x, tuple(_resnet(x, inner, last)
-                    for last in (zeros, he, FIXUP_DELTA * he))
+    return x, tuple(
+        _resnet(x, inner, last) for last in (zeros, he, FIXUP_DELTA * he)
+    )
 
 
 def _fixup_nets(n_branches, branch_layers, key):
     """_fixup_net with Fixup and with plain He."""
-    return {fixup: _fixup_net(n_branches, branch_layers, fixup, key)
-            for fixup in (True, False)}
+    return {
+        fixup: _fixup_net(n_branches, branch_layers, fixup, key)
+        for fixup in (True, False)
+    }
 
 
 @pytest.mark.parametrize("branch_layers", [2, 3])
 @pytest.mark.parametrize("n_branches", FIXUP_DEPTHS)
 def test_fixup_network_is_the_identity_at_init(n_branches, branch_layers):
-    x, (y, y_he, _) = _fixup_nets(n_branches, branch_layers,
-                                  jax.random.key(0))[True]
+    x, (y, y_he, _) = _fixup_nets(n_branches, branch_layers, jax.random.key(0))[
+        True
+    ]
     assert jnp.array_equal(y, x)
     # Control: a He-initialized last layer makes it no identity (measured
     # max |y - x| 7.8-13).
@@ -352,6 +401,7 @@ def test_fixup_update_of_the_last_layers_is_bounded_in_depth(branch_layers):
     step of fixed size away from Fixup's zeros) changes the output by an
     amount independent of L with Fixup's L^(-1/(2m-2)); with plain He, by
     an amount growing with L."""
+
     def change(n_branches, fixup, key):
         x, (_, _, y) = _fixup_nets(n_branches, branch_layers, key)[fixup]
         return float(jnp.var(y - x))
@@ -377,6 +427,7 @@ def _gated(gates, weights, x):
     def layer(x, p):
         gate, w_1, w_2 = p
         return x + gate * (jax.nn.relu(x @ w_1) @ w_2), None
+
     return jax.lax.scan(layer, x, (gates, *weights))[0]
 
 
@@ -386,8 +437,10 @@ def _gated_net(gates, key):
     weights, of the loss mean(out * P)."""
     d, n = GATED_WIDTH, GATED_LAYERS
     k_1, k_2, k_x, k_proj = jax.random.split(key, 4)
-    weights = (jinit.ensemble(jinit.he_normal(), n)(k_1, (d, d)),
-               jinit.ensemble(jinit.he_normal(), n)(k_2, (d, d)))
+    weights = (
+        jinit.ensemble(jinit.he_normal(), n)(k_1, (d, d)),
+        jinit.ensemble(jinit.he_normal(), n)(k_2, (d, d)),
+    )
     x = jax.random.normal(k_x, (16, d))
     proj = jax.random.normal(k_proj, (16, d))
 
@@ -402,8 +455,7 @@ def test_skip_init_network_is_the_identity_and_its_gates_learn():
     for seed in KEYS:
         gates = jinit.skip_init()(None, (GATED_LAYERS,))
         assert gates.shape == (GATED_LAYERS,)
-        x, y, grad_gates, grad_weights = _gated_net(gates,
-                                                    jax.random.key(seed))
+        x, y, grad_gates, grad_weights = _gated_net(gates, jax.random.key(seed))
         assert jnp.array_equal(y, x)
         # Every gate gets a gradient; the branches get none until it opens.
         assert bool(jnp.all(grad_gates != 0)), seed

@@ -14,25 +14,51 @@ ODD_SHAPES = [(5,), (1,), (1023,), (4, 1, 3, 2), (0,), (3, 0)]
 PAIRS = [
     ("random_normal", jinit.random_normal(stddev=0.3), J.normal(0.3)),
     ("random_uniform", jinit.random_uniform(0.0, 0.3), J.uniform(0.3)),
-    ("truncated_normal", jinit.truncated_normal(stddev=0.3),
-     J.truncated_normal(0.3)),
+    (
+        "truncated_normal",
+        jinit.truncated_normal(stddev=0.3),
+        J.truncated_normal(0.3),
+    ),
     ("orthogonal", jinit.orthogonal(gain=1.5), J.orthogonal(1.5)),
-    *[(name, getattr(jinit, name)(), getattr(J, name)())
-      for name in ("glorot_normal", "glorot_uniform", "he_normal",
-                   "he_uniform", "lecun_normal", "lecun_uniform")],
-    *[(f"variance_scaling({mode}, {ours})",
-       jinit.variance_scaling(0.7, mode, ours),
-       J.variance_scaling(0.7, mode, theirs))
-      for mode in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
-      for ours, theirs in (("truncated_normal", "truncated_normal"),
-                           ("normal", "truncated_normal"),
-                           ("untruncated_normal", "normal"),
-                           ("uniform", "uniform"))],
-    ("variance_scaling(axes)",
-     jinit.variance_scaling(2.0, "fan_avg", in_axis=(0, 2), out_axis=1,
-                            batch_axis=3),
-     J.variance_scaling(2.0, "fan_avg", "truncated_normal", in_axis=(0, 2),
-                        out_axis=1, batch_axis=3)),
+    *[
+        (name, getattr(jinit, name)(), getattr(J, name)())
+        for name in (
+            "glorot_normal",
+            "glorot_uniform",
+            "he_normal",
+            "he_uniform",
+            "lecun_normal",
+            "lecun_uniform",
+        )
+    ],
+    *[
+        (
+            f"variance_scaling({mode}, {ours})",
+            jinit.variance_scaling(0.7, mode, ours),
+            J.variance_scaling(0.7, mode, theirs),
+        )
+        for mode in ("fan_in", "fan_out", "fan_avg", "fan_geo_avg")
+        for ours, theirs in (
+            ("truncated_normal", "truncated_normal"),
+            ("normal", "truncated_normal"),
+            ("untruncated_normal", "normal"),
+            ("uniform", "uniform"),
+        )
+    ],
+    (
+        "variance_scaling(axes)",
+        jinit.variance_scaling(
+            2.0, "fan_avg", in_axis=(0, 2), out_axis=1, batch_axis=3
+        ),
+        J.variance_scaling(
+            2.0,
+            "fan_avg",
+            "truncated_normal",
+            in_axis=(0, 2),
+            out_axis=1,
+            batch_axis=3,
+        ),
+    ),
 ]
 KEYS = {"typed": jax.random.key(42), "raw": jax.random.PRNGKey(42)}
 
@@ -54,16 +80,18 @@ def shapes_for(name):
 
 
 @pytest.mark.parametrize("key_kind", KEYS)
-@pytest.mark.parametrize("name, ours, theirs", PAIRS,
-                         ids=[pair[0] for pair in PAIRS])
+@pytest.mark.parametrize(
+    "name, ours, theirs", PAIRS, ids=[pair[0] for pair in PAIRS]
+)
 def test_bit_identical_to_jax_eagerly(name, ours, theirs, key_kind, dtype):
     key = KEYS[key_kind]
     for shape in shapes_for(name):
         assert_identical(ours(key, shape, dtype), theirs(key, shape, dtype))
 
 
-@pytest.mark.parametrize("name, ours, theirs", PAIRS,
-                         ids=[pair[0] for pair in PAIRS])
+@pytest.mark.parametrize(
+    "name, ours, theirs", PAIRS, ids=[pair[0] for pair in PAIRS]
+)
 def test_bit_identical_to_jax_under_jit(name, ours, theirs, dtype):
     """Under jit, jinit draws what JAX draws eagerly. (JAX's own jitted draw
     can differ in the last bit: XLA folds its sqrt(2) into the scale.)"""
@@ -76,12 +104,18 @@ def test_bit_identical_to_jax_under_jit(name, ours, theirs, dtype):
 @pytest.mark.parametrize("shape", ODD_SHAPES)
 def test_bit_identical_to_jax_random_at_any_rank(shape):
     key = jax.random.key(3)
-    assert_identical(jinit.random_normal(stddev=1.0)(key, shape),
-                     jax.random.normal(key, shape))
-    assert_identical(jinit.random_uniform(-2.0, 3.0)(key, shape),
-                     jax.random.uniform(key, shape, jnp.float32, -2.0, 3.0))
-    assert_identical(jinit.truncated_normal(stddev=1.0)(key, shape),
-                     jax.random.truncated_normal(key, -2.0, 2.0, shape))
+    assert_identical(
+        jinit.random_normal(stddev=1.0)(key, shape),
+        jax.random.normal(key, shape),
+    )
+    assert_identical(
+        jinit.random_uniform(-2.0, 3.0)(key, shape),
+        jax.random.uniform(key, shape, jnp.float32, -2.0, 3.0),
+    )
+    assert_identical(
+        jinit.truncated_normal(stddev=1.0)(key, shape),
+        jax.random.truncated_normal(key, -2.0, 2.0, shape),
+    )
 
 
 def test_bit_identical_under_vmap():

@@ -25,19 +25,29 @@ def eight_devices():
     """``{check: ((status, detail), what its run printed to stderr)}``, each
     check of ``eight_devices.py`` run in a fresh process on 8 simulated CPU
     devices with no recorded kernel self-check."""
-    env = dict(os.environ,
-               XLA_FLAGS="--xla_force_host_platform_device_count=8",
-               JAX_PLATFORMS="cpu", KERAS_BACKEND="jax", JINIT_CACHE_DIR="",
-               PYTHONPATH=os.pathsep.join(
-                   [HERE, os.path.dirname(HERE),
-                    os.environ.get("PYTHONPATH", "")]))
+    env = dict(
+        os.environ,
+        XLA_FLAGS="--xla_force_host_platform_device_count=8",
+        JAX_PLATFORMS="cpu",
+        KERAS_BACKEND="jax",
+        JINIT_CACHE_DIR="",
+        PYTHONPATH=os.pathsep.join(
+            [HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")]
+        ),
+    )
     results = {}
     for check in CHECKS:
         run = subprocess.run(
             [sys.executable, os.path.join(HERE, "eight_devices.py"), check],
-            env=env, capture_output=True, text=True, timeout=600)
-        results[check] = None, (f"exit status {run.returncode}:\n"
-                                f"{run.stderr[-3000:]}")
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        results[check] = (
+            None,
+            (f"exit status {run.returncode}:\n{run.stderr[-3000:]}"),
+        )
         for line in run.stdout.splitlines():
             if line.startswith(f"RESULT {check} "):
                 _, _, status, detail = line.split(" ", 3)
@@ -68,10 +78,17 @@ def test_out_sharding_on_eight_devices(eight_devices):
         assert sorted(len(how) for _, _, how in meshes) == [1, 5], meshes
         seen |= {(rank, kind, tuple(how)) for rank, kind, how in meshes}
     # Every transform on each rank and each kind of axes.
-    for rank, kind in [(1, "Explicit"), (1, "Auto"), (2, "Explicit"),
-                       (2, "Auto")]:
-        assert (rank, kind, ("abstract", "eager", "jit", "jit_spec",
-                             "spec")) in seen
+    for rank, kind in [
+        (1, "Explicit"),
+        (1, "Auto"),
+        (2, "Explicit"),
+        (2, "Auto"),
+    ]:
+        assert (
+            rank,
+            kind,
+            ("abstract", "eager", "jit", "jit_spec", "spec"),
+        ) in seen
 
 
 def test_materialize_creates_leaves_sharded(eight_devices):

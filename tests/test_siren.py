@@ -64,9 +64,11 @@ def test_pre_activations_stay_standard_normal_through_10_sine_layers():
 
 def test_bounds_are_the_papers():
     key = jax.random.key(1)
-    for first_layer, fan_in, bound in ((True, 2, 1 / 2),
-                                       (False, 256, math.sqrt(6 / 256) / 30),
-                                       (False, 64, math.sqrt(6 / 64) / 5)):
+    for first_layer, fan_in, bound in (
+        (True, 2, 1 / 2),
+        (False, 256, math.sqrt(6 / 256) / 30),
+        (False, 64, math.sqrt(6 / 64) / 5),
+    ):
         omega_0 = 5.0 if fan_in == 64 else OMEGA_0
         w = jinit.siren(omega_0, first_layer)(key, (fan_in, 4096))
         assert float(jnp.abs(w).max()) < bound

@@ -53,6 +53,7 @@ def test_the_low_rank_term_makes_legs_normal_and_s4d_legs_is_its_spectrum():
     normal = a + np.outer(p, p)
     # S = -I/2 + skew: S + S^T = -I, so S commutes with S^T.
     np.testing.assert_allclose(normal + normal.T, -np.eye(n), atol=2e-5)
+
     def departure_from_normal(m):
         return np.abs(m @ m.T - m.T @ m).max() / np.abs(m @ m.T).max()
 
@@ -78,15 +79,19 @@ def test_s4d_lin_inv_and_real_are_the_paper_s_eigenvalues():
         "real": (-(n + 1.0), np.zeros(m)),
     }
     for init, (real, imag) in expected.items():
-        got = {part: np.asarray(jinit.s4d(init, part)(None, (4, m)))
-               for part in ("real", "imag", "log")}
+        got = {
+            part: np.asarray(jinit.s4d(init, part)(None, (4, m)))
+            for part in ("real", "imag", "log")
+        }
         np.testing.assert_allclose(got["real"], np.broadcast_to(real, (4, m)))
-        np.testing.assert_allclose(got["imag"], np.broadcast_to(imag, (4, m)),
-                                   rtol=1e-6)
-        np.testing.assert_allclose(got["log"], np.log(-got["real"]),
-                                   rtol=1e-6)
-    np.testing.assert_array_equal(jinit.mamba_a_log()(None, (4, m)),
-                                  jinit.s4d("real", "log")(None, (4, m)))
+        np.testing.assert_allclose(
+            got["imag"], np.broadcast_to(imag, (4, m)), rtol=1e-6
+        )
+        np.testing.assert_allclose(got["log"], np.log(-got["real"]), rtol=1e-6)
+    np.testing.assert_array_equal(
+        jinit.mamba_a_log()(None, (4, m)),
+        jinit.s4d("real", "log")(None, (4, m)),
+    )
 
 
 def test_s4d_inv_approximates_s4d_legs():
@@ -120,8 +125,9 @@ def lru_eigenvalues(key, n, **ring):
 
 def test_lru_eigenvalues_are_uniform_on_the_ring():
     r_min, r_max, max_phase = 0.4, 0.9, math.pi / 2
-    nu_log, theta_log = lru_eigenvalues(KEY, 2**16, r_min=r_min, r_max=r_max,
-                                        max_phase=max_phase)
+    nu_log, theta_log = lru_eigenvalues(
+        KEY, 2**16, r_min=r_min, r_max=r_max, max_phase=max_phase
+    )
     modulus = np.exp(-np.exp(np.asarray(nu_log, np.float64)))
     phase = np.exp(np.asarray(theta_log, np.float64))
     area = stats.uniform(r_min**2, r_max**2 - r_min**2)
@@ -152,13 +158,14 @@ def test_lru_state_neither_explodes_nor_vanishes_over_10000_steps():
     n = 256
     keys = jax.random.split(KEY, 5)
     nu_log, theta_log = lru_eigenvalues(keys[0], n)
-    nu, theta = (np.exp(np.asarray(v, np.float64)) for v in (nu_log,
-                                                              theta_log))
+    nu, theta = (np.exp(np.asarray(v, np.float64)) for v in (nu_log, theta_log))
     lam = np.exp(-nu + 1j * theta)
     gamma = np.exp(np.asarray(jinit.lru_gamma_log(nu_log), np.float64))
     np.testing.assert_allclose(gamma**2 + np.abs(lam) ** 2, 1.0, atol=1e-6)
-    b = np.asarray(jinit.lru_input()(keys[1], (1, n)))[0] + 1j * np.asarray(
-        jinit.lru_input()(keys[2], (1, n)))[0]
+    b = (
+        np.asarray(jinit.lru_input()(keys[1], (1, n)))[0]
+        + 1j * np.asarray(jinit.lru_input()(keys[2], (1, n)))[0]
+    )
     u = np.asarray(inputs.normal(keys[3], (STEPS,)), np.float64)
     assert 0.5 < lru_state_energy(gamma, lam, b, u) < 2.0
     assert lru_state_energy(1.0, lam, b, u) > 3.0  # No normalization.
@@ -179,8 +186,7 @@ def test_softplus_of_mamba_s_dt_bias_recovers_the_log_uniform_step():
     assert stats.kstest(log_dt, law.cdf).pvalue > MIN_P
     # A control: the step itself as the bias (no inverse softplus).
     step = np.exp(np.asarray(jinit.ssm_step()(KEY, (2**16,)), np.float64))
-    assert stats.kstest(np.log(np.log1p(np.exp(step))),
-                        law.cdf).pvalue < 1e-12
+    assert stats.kstest(np.log(np.log1p(np.exp(step))), law.cdf).pvalue < 1e-12
     # The floor: a quarter of U[log 1e-5, log 0.1) lies below 1e-4.
     floored = jinit.mamba_dt_bias(dt_min=1e-5)(KEY, (2**16,))
     dt = np.log1p(np.exp(np.asarray(floored, np.float64)))
@@ -194,24 +200,32 @@ def test_mamba_dt_proj_and_lru_matrices_are_the_authors_laws():
     assert float(jnp.abs(w).max()) <= bound
     assert float(jnp.abs(w).max()) > 0.999 * bound
     np.testing.assert_array_equal(
-        w, jinit.variance_scaling(4.0 / 3, "fan_in", "uniform")(KEY,
-                                                               (48, 1536)))
-    for init, variance in ((jinit.lru_input(), 1 / (2 * 512)),
-                           (jinit.lru_output(), 1 / 512)):
+        w, jinit.variance_scaling(4.0 / 3, "fan_in", "uniform")(KEY, (48, 1536))
+    )
+    for init, variance in (
+        (jinit.lru_input(), 1 / (2 * 512)),
+        (jinit.lru_output(), 1 / 512),
+    ):
         values = np.asarray(init(KEY, (512, 1024)), np.float64)
         assert values.var() == pytest.approx(variance, rel=0.01)
 
 
-@pytest.mark.parametrize("make, error", [
-    (lambda: jinit.hippo_legs("C"), "`part` must be one of 'A', 'B', 'P'"),
-    (lambda: jinit.s4d("fourier"), "`init` must be one of"),
-    (lambda: jinit.lru_nu_log(0.9, 0.5), "r_min=0.9, r_max=0.5"),
-    (lambda: jinit.lru_nu_log(1.0, 1.0), "r_min < 1"),
-    (lambda: jinit.lru_theta_log(0.0), "`max_phase` must be > 0"),
-    (lambda: jinit.ssm_step(0.1, 0.01), "`dt_max` must be >= `dt_min`"),
-    (lambda: jinit.ssm_step(parametrization="exp"), "`parametrization`"),
-    (lambda: jinit.mamba_dt_bias(dt_init_floor=-1.0), "`floor` must be >= 0"),
-])
+@pytest.mark.parametrize(
+    "make, error",
+    [
+        (lambda: jinit.hippo_legs("C"), "`part` must be one of 'A', 'B', 'P'"),
+        (lambda: jinit.s4d("fourier"), "`init` must be one of"),
+        (lambda: jinit.lru_nu_log(0.9, 0.5), "r_min=0.9, r_max=0.5"),
+        (lambda: jinit.lru_nu_log(1.0, 1.0), "r_min < 1"),
+        (lambda: jinit.lru_theta_log(0.0), "`max_phase` must be > 0"),
+        (lambda: jinit.ssm_step(0.1, 0.01), "`dt_max` must be >= `dt_min`"),
+        (lambda: jinit.ssm_step(parametrization="exp"), "`parametrization`"),
+        (
+            lambda: jinit.mamba_dt_bias(dt_init_floor=-1.0),
+            "`floor` must be >= 0",
+        ),
+    ],
+)
 def test_bad_arguments_fail_when_the_initializer_is_built(make, error):
     with pytest.raises(ValueError, match=error.replace("(", r"\(")):
         make()

@@ -18,8 +18,10 @@ KEY = 20260101
 def draw(init, shape, dtype):
     values = init(jax.random.key(KEY), shape, dtype)
     assert values.dtype == jnp.dtype(dtype)
-    return np.asarray(values.astype(jnp.float32 if dtype != "float64"
-                                    else jnp.float64), np.float64)
+    return np.asarray(
+        values.astype(jnp.float32 if dtype != "float64" else jnp.float64),
+        np.float64,
+    )
 
 
 @functools.cache
@@ -34,14 +36,16 @@ def rounded_float32_draw(case, shape, dtype):
     kept within its support: the values rounded onto or past a bound take
     the nearest value inside."""
     if not case.bound:
-        return np.asarray(case.init(jax.random.key(KEY), shape, "float32")
-                          .astype(dtype))
+        return np.asarray(
+            case.init(jax.random.key(KEY), shape, "float32").astype(dtype)
+        )
     rounded = np.asarray(jnp.asarray(float32_draw(case)).astype(dtype))
     values = grid_values(dtype)
     bottom, top = (float(np.float32(bound)) for bound in case.bound)
     uniform = case.law().dist.name == "uniform"
-    inside = values[(values >= bottom)
-                    & ((values < top) if uniform else (values <= top))]
+    inside = values[
+        (values >= bottom) & ((values < top) if uniform else (values <= top))
+    ]
     return np.clip(rounded, inside[0], inside[-1])
 
 
@@ -73,27 +77,32 @@ def test_law_moments_ks_and_bounds(case, dtype):
         low, high = (float(jnp.asarray(b, dtype)) for b in case.bound)
         width = high - low
         if not low <= sample.min() < low + 0.01 * width:
-            failures.append(f"minimum {sample.min():.6g} not in [{low:.6g}, "
-                            f"{low:.6g} + 1 % of the width)")
+            failures.append(
+                f"minimum {sample.min():.6g} not in [{low:.6g}, "
+                f"{low:.6g} + 1 % of the width)"
+            )
         if not high - 0.01 * width < sample.max() <= high:
-            failures.append(f"maximum {sample.max():.6g} not in ({high:.6g}"
-                            f" - 1 % of the width, {high:.6g}]")
+            failures.append(
+                f"maximum {sample.max():.6g} not in ({high:.6g}"
+                f" - 1 % of the width, {high:.6g}]"
+            )
         if dtype in ("bfloat16", "float16") and not np.array_equal(
-                sample, rounded_float32_draw(case, STATS_SHAPE, dtype)):
+            sample, rounded_float32_draw(case, STATS_SHAPE, dtype)
+        ):
             failures.append("not the float32 draw rounded once")
     assert not failures, "; ".join(failures)
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])
-@pytest.mark.parametrize("case", [c for c in RANDOM if not c.bound],
-                         ids=repr)
+@pytest.mark.parametrize("case", [c for c in RANDOM if not c.bound], ids=repr)
 def test_low_precision_is_a_rounded_float32_draw(case, dtype):
     """16-bit results are the float32 draw rounded once (so equal in law);
     the bounded laws are checked on their 2**20 draw in
     test_law_moments_ks_and_bounds."""
     low = case.init(jax.random.key(KEY), case.shape, dtype)
     np.testing.assert_array_equal(
-        np.asarray(low), rounded_float32_draw(case, case.shape, dtype))
+        np.asarray(low), rounded_float32_draw(case, case.shape, dtype)
+    )
 
 
 @pytest.mark.parametrize("dtype", ["bfloat16", "float16"])

@@ -35,20 +35,34 @@ def expected(inputs, outputs):
         w = np.eye(outputs, inputs)
     else:
         size = 2 ** math.ceil(math.log2(outputs))
-        w = (paper_c(outputs) * np.eye(outputs, size) @ sylvester(size)
-             @ np.eye(size, inputs))
+        w = (
+            paper_c(outputs)
+            * np.eye(outputs, size)
+            @ sylvester(size)
+            @ np.eye(size, inputs)
+        )
     return w.T
 
 
-SHAPES = [(3, 5), (5, 3), (4, 4), (6, 17), (64, 256), (100, 300), (1, 2),
-          (2, 4), (7, 8)]
+SHAPES = [
+    (3, 5),
+    (5, 3),
+    (4, 4),
+    (6, 17),
+    (64, 256),
+    (100, 300),
+    (1, 2),
+    (2, 4),
+    (7, 8),
+]
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_exact_values(shape):
     w = np.asarray(zer_o()(KEY, shape), np.float64)
-    np.testing.assert_allclose(w, expected(*shape).astype(np.float32),
-                               rtol=0, atol=0)
+    np.testing.assert_allclose(
+        w, expected(*shape).astype(np.float32), rtol=0, atol=0
+    )
     inputs, outputs = shape
     if outputs <= inputs:
         np.testing.assert_array_equal(w, np.eye(inputs, outputs))
@@ -64,8 +78,9 @@ def test_constant_is_the_papers_not_the_codes():
     np.testing.assert_array_equal(zer_o()(KEY, (1, 2)), [[1.0, 1.0]])
 
 
-@pytest.mark.parametrize("shape", [(3, 5), (6, 17), (64, 256), (100, 300),
-                                   (5, 3), (16, 16)])
+@pytest.mark.parametrize(
+    "shape", [(3, 5), (6, 17), (64, 256), (100, 300), (5, 3), (16, 16)]
+)
 def test_every_output_alive_and_rank_full(shape):
     inputs, outputs = shape
     w = np.asarray(zer_o()(KEY, shape), np.float64)
@@ -77,8 +92,7 @@ def test_every_output_alive_and_rank_full(shape):
         # out c^2.
         assert np.all(np.abs(w) == np.float32(c))
         np.testing.assert_allclose((w * w).sum(0), inputs * c**2, rtol=1e-6)
-        np.testing.assert_allclose((w * w).sum(1), outputs * c**2,
-                                   rtol=1e-6)
+        np.testing.assert_allclose((w * w).sum(1), outputs * c**2, rtol=1e-6)
         # The zero-padded identity ZerO replaces has out - in dead outputs.
         padded = np.eye(inputs, outputs)
         assert (np.abs(padded).sum(0) == 0).sum() == outputs - inputs
@@ -91,28 +105,34 @@ def test_power_of_two_outputs_give_orthogonal_rows(shape):
     w = np.asarray(zer_o()(KEY, shape), np.float64)
     # kernel @ kernel.T = c^2 2^m I = 2 I with the paper's constant.
     gram = w @ w.T
-    np.testing.assert_allclose(gram, paper_c(outputs) ** 2 * outputs
-                               * np.eye(inputs), rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(gram, 2 * np.eye(inputs), rtol=1e-6,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        gram,
+        paper_c(outputs) ** 2 * outputs * np.eye(inputs),
+        rtol=1e-6,
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(gram, 2 * np.eye(inputs), rtol=1e-6, atol=1e-6)
 
 
 def test_conv_same_identity():
     w = zer_o()(KEY, (3, 3, 8, 8))
     x = inputs.normal(jax.random.key(1), (1, 6, 6, 8))
     y = jax.lax.conv_general_dilated(
-        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+        x, w, (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
     np.testing.assert_array_equal(y, x)
 
 
-@pytest.mark.parametrize("shape", [(3, 3, 4, 16), (5, 4, 6), (2, 4, 3, 4, 9),
-                                   (4, 4, 16, 3)])
+@pytest.mark.parametrize(
+    "shape", [(3, 3, 4, 16), (5, 4, 6), (2, 4, 3, 4, 9), (4, 4, 16, 3)]
+)
 def test_conv_matrix_at_centre_tap_only(shape):
     *spatial, inputs, outputs = shape
     w = np.asarray(zer_o()(KEY, shape), np.float64)
     centre = tuple((k - 1) // 2 for k in spatial)
-    np.testing.assert_array_equal(w[centre],
-                                  expected(inputs, outputs).astype(np.float32))
+    np.testing.assert_array_equal(
+        w[centre], expected(inputs, outputs).astype(np.float32)
+    )
     rest = w.copy()
     rest[centre] = 0
     assert not rest.any()
@@ -125,8 +145,7 @@ def test_dtypes(shape, dtype):
     assert w.dtype == jnp.dtype(dtype)
     reference = np.zeros(shape)
     *spatial, inputs, outputs = shape
-    reference[tuple((k - 1) // 2 for k in spatial)] = expected(inputs,
-                                                               outputs)
+    reference[tuple((k - 1) // 2 for k in spatial)] = expected(inputs, outputs)
     np.testing.assert_array_equal(w, reference.astype(jnp.dtype(dtype)))
     assert zer_o(dtype=dtype)(KEY, shape).dtype == jnp.dtype(dtype)
 
@@ -153,8 +172,10 @@ def test_jit_and_vmap_ignore_the_key(shape):
 
 @pytest.mark.parametrize("dtype", ["int32", "bool", "complex64"])
 def test_non_floating_dtype_is_refused(dtype):
-    message = (rf"`dtype` must be a real floating dtype for `zer_o`; got "
-               rf"{dtype}\.")
+    message = (
+        rf"`dtype` must be a real floating dtype for `zer_o`; got "
+        rf"{dtype}\."
+    )
     with pytest.raises(TypeError, match=message):
         zer_o()(KEY, (3, 5), dtype)
     with pytest.raises(TypeError, match=message):
@@ -163,7 +184,11 @@ def test_non_floating_dtype_is_refused(dtype):
 
 @pytest.mark.parametrize("shape", [(5,), (), (1, 2, 3, 4, 5, 6)])
 def test_bad_rank_is_refused(shape):
-    with pytest.raises(ValueError, match=(
+    with pytest.raises(
+        ValueError,
+        match=(
             r"`shape` must have 2 to 5 dimensions for `zer_o`; got "
-            + re.escape(f"{shape} ({len(shape)}-D)."))):
+            + re.escape(f"{shape} ({len(shape)}-D).")
+        ),
+    ):
         zer_o()(KEY, shape)

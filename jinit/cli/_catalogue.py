@@ -34,8 +34,10 @@ MOMENTS_DTYPE = np.dtype(np.float64)
 TABLE_PAGE = "docs/semantics.md"
 TABLE_START = "<!-- initializers:start -->"
 TABLE_END = "<!-- initializers:end -->"
-TABLE_HEADER = ("| factory (Keras name) | defaults | law of `W` |",
-                "|---|---|---|")
+TABLE_HEADER = (
+    "| factory (Keras name) | defaults | law of `W` |",
+    "|---|---|---|",
+)
 
 
 def about_of(init: ConfiguredInitializer) -> About:
@@ -69,8 +71,11 @@ def unit_moments(unit: str, bounds: Sequence[float]) -> tuple[float, float]:
     # A standard normal restricted to (low, high).
     mass = (math.erf(high / math.sqrt(2)) - math.erf(low / math.sqrt(2))) / 2
     mean = (_normal_density(low) - _normal_density(high)) / mass
-    variance = (1 + (low * _normal_density(low)
-                     - high * _normal_density(high)) / mass - mean**2)
+    variance = (
+        1
+        + (low * _normal_density(low) - high * _normal_density(high)) / mass
+        - mean**2
+    )
     return mean, math.sqrt(variance)
 
 
@@ -86,8 +91,9 @@ def law_moments(law: Affine | Fill) -> tuple[float, float]:
     return mean * scale + (law.shift or 0.0), std * abs(scale)
 
 
-def target_moments(init: ConfiguredInitializer,
-                   shape: Sequence[int]) -> tuple[float, float]:
+def target_moments(
+    init: ConfiguredInitializer, shape: Sequence[int]
+) -> tuple[float, float]:
     """The mean and standard deviation of ``init``'s law at ``shape``.
 
     From its elementwise law, else from its ``about.moments``.
@@ -104,24 +110,30 @@ def target_moments(init: ConfiguredInitializer,
         raise ValueError(
             f"`{init.name}` has no elementwise law at shape {shape} and its "
             "About gives no `moments`; give it moments=(config, shape) -> "
-            "(mean, std).")
+            "(mean, std)."
+        )
     return moments(init.get_config(), shape)
 
 
 NAME_WIDTH = max(map(len, FACTORIES)) + 2
 
 
-def catalogue(shape: Sequence[int] = DEFAULT_SHAPE, dtype: str = "float32",
-              seed: int = 0) -> str:
+def catalogue(
+    shape: Sequence[int] = DEFAULT_SHAPE, dtype: str = "float32", seed: int = 0
+) -> str:
     """A table of every initializer drawn at ``shape`` and ``dtype``.
 
     An initializer with its own example shape is drawn at that shape.
     """
-    header = (f"{'initializer':<{NAME_WIDTH}}{'target std':>11}{'std':>11}"
-              f"{'target mean':>12}{'mean':>11}{'min':>11}{'max':>11}  law")
-    title = (f"jinit {__version__} (jax {jax.__version__}): every initializer "
-             f"drawn at shape {tuple(shape)} (kernels at {KERNEL_SHAPE}), "
-             f"{dtype}, key jax.random.key({seed})")
+    header = (
+        f"{'initializer':<{NAME_WIDTH}}{'target std':>11}{'std':>11}"
+        f"{'target mean':>12}{'mean':>11}{'min':>11}{'max':>11}  law"
+    )
+    title = (
+        f"jinit {__version__} (jax {jax.__version__}): every initializer "
+        f"drawn at shape {tuple(shape)} (kernels at {KERNEL_SHAPE}), "
+        f"{dtype}, key jax.random.key({seed})"
+    )
     lines = [title, header, "-" * len(header)]
     key = jax.random.key(seed)
     for name, build in FACTORIES.items():
@@ -135,7 +147,8 @@ def catalogue(shape: Sequence[int] = DEFAULT_SHAPE, dtype: str = "float32",
             f"{name:<{NAME_WIDTH}}{std:>11.5f}{values.std():>11.5f}"
             f"{mean:>12.5f}{values.mean():>11.5f}"
             f"{values.min():>11.5f}{values.max():>11.5f}"
-            f"  {about.formula}")
+            f"  {about.formula}"
+        )
     return "\n".join(lines)
 
 
@@ -146,7 +159,8 @@ def _literal(value: Any) -> str:
 def _arguments(parameters: Iterable[inspect.Parameter]) -> str:
     return ", ".join(
         p.name if p.default is p.empty else f"{p.name}={_literal(p.default)}"
-        for p in parameters)
+        for p in parameters
+    )
 
 
 def table_row(name: str, build: Described) -> str:
@@ -163,8 +177,9 @@ def table_row(name: str, build: Described) -> str:
     about = build.about
     parameters = inspect.signature(build).parameters.values()
     leading = [p for p in parameters if p.kind is not p.KEYWORD_ONLY]
-    keywords = [p for p in parameters
-                if p.kind is p.KEYWORD_ONLY and p.name != "dtype"]
+    keywords = [
+        p for p in parameters if p.kind is p.KEYWORD_ONLY and p.name != "dtype"
+    ]
     factory = f"`{name}({_arguments(leading)})`"
     if about.keras:
         factory += f" (`{camel_case(name)}`)"
@@ -178,8 +193,12 @@ def table_row(name: str, build: Described) -> str:
 
 def initializer_table() -> str:
     """The table of every initializer, in the registry's order."""
-    return "\n".join([*TABLE_HEADER, *(table_row(name, build) for name, build
-                                       in FACTORIES.items())])
+    return "\n".join(
+        [
+            *TABLE_HEADER,
+            *(table_row(name, build) for name, build in FACTORIES.items()),
+        ]
+    )
 
 
 def with_table(page: str) -> str:
@@ -194,10 +213,13 @@ def with_table(page: str) -> str:
     before, start, rest = page.partition(TABLE_START)
     _, end, after = rest.partition(TABLE_END)
     if not (start and end):
-        raise ValueError(f"the page has no {TABLE_START} ... {TABLE_END} "
-                         "lines to put the table of initializers between.")
-    return (f"{before}{TABLE_START}\n\n{initializer_table()}\n\n"
-            f"{TABLE_END}{after}")
+        raise ValueError(
+            f"the page has no {TABLE_START} ... {TABLE_END} "
+            "lines to put the table of initializers between."
+        )
+    return (
+        f"{before}{TABLE_START}\n\n{initializer_table()}\n\n{TABLE_END}{after}"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -37,9 +37,11 @@ def _three_layers(params: dict[str, jax.Array], x: jax.Array) -> jax.Array:
 
 
 def _shapes(width: int) -> dict[str, jax.ShapeDtypeStruct]:
-    return {"0_in": jax.ShapeDtypeStruct((32, width), jnp.float32),
-            "1_hidden": jax.ShapeDtypeStruct((width, width), jnp.float32),
-            "2_out": jax.ShapeDtypeStruct((width, 10), jnp.float32)}
+    return {
+        "0_in": jax.ShapeDtypeStruct((32, width), jnp.float32),
+        "1_hidden": jax.ShapeDtypeStruct((width, width), jnp.float32),
+        "2_out": jax.ShapeDtypeStruct((width, 10), jnp.float32),
+    }
 
 
 def _specs(width: int) -> Any:
@@ -51,8 +53,10 @@ def diagnoses() -> list[tuple[str, jinit.Diagnosis]]:
     keys = jax.random.split(jax.random.key(0), DEPTH)
     x = jax.random.normal(jax.random.key(1), (BATCH, WIDTH))
     found = []
-    for name, init in (("he_normal", jinit.he_normal()),
-                       ("glorot_normal", jinit.glorot_normal())):
+    for name, init in (
+        ("he_normal", jinit.he_normal()),
+        ("glorot_normal", jinit.glorot_normal()),
+    ):
         params = [init(key, (WIDTH, WIDTH)) for key in keys]
         found.append((name, jinit.diagnose(_deep_relu, params, x)))
     return found
@@ -68,30 +72,55 @@ def coord_checks() -> list[tuple[str, jinit.CoordCheck]]:
     key = jax.random.key(0)
 
     def loss(out: jax.Array, labels: jax.Array) -> jax.Array:
-        return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(
-            out, labels))
+        return jnp.mean(
+            optax.softmax_cross_entropy_with_integer_labels(out, labels)
+        )
 
     def mup_adam(width: int) -> Any:
         factors = jinit.mup_learning_rates(_shapes(width), _shapes(base))
-        return optax.chain(optax.adam(LEARNING_RATE),
-                           optax.GradientTransformation(
-                               lambda params: optax.EmptyState(),
-                               lambda updates, state, params=None: (
-                                   jax.tree.map(lambda u, f: u * f, updates,
-                                                factors), state)))
+        return optax.chain(
+            optax.adam(LEARNING_RATE),
+            optax.GradientTransformation(
+                lambda params: optax.EmptyState(),
+                lambda updates, state, params=None: (
+                    jax.tree.map(lambda u, f: u * f, updates, factors),
+                    state,
+                ),
+            ),
+        )
 
     makers: list[tuple[str, Callable[[int], Any], Any]] = [
-        ("standard parametrization, Adam",
-         lambda width: (_three_layers, jinit.materialize(key,
-                                                         _specs(width))),
-         optax.adam(LEARNING_RATE)),
-        ("muP (jinit.mup, jinit.mup_learning_rates), Adam",
-         lambda width: (_three_layers, jinit.materialize(
-             key, jinit.mup(_specs(width), _specs(base)))),
-         mup_adam)]
-    return [(name, jinit.coord_check(make, WIDTHS, (x, labels), loss=loss,
-                                     optimizer=optimizer, steps=STEPS))
-            for name, make, optimizer in makers]
+        (
+            "standard parametrization, Adam",
+            lambda width: (
+                _three_layers,
+                jinit.materialize(key, _specs(width)),
+            ),
+            optax.adam(LEARNING_RATE),
+        ),
+        (
+            "muP (jinit.mup, jinit.mup_learning_rates), Adam",
+            lambda width: (
+                _three_layers,
+                jinit.materialize(key, jinit.mup(_specs(width), _specs(base))),
+            ),
+            mup_adam,
+        ),
+    ]
+    return [
+        (
+            name,
+            jinit.coord_check(
+                make,
+                WIDTHS,
+                (x, labels),
+                loss=loss,
+                optimizer=optimizer,
+                steps=STEPS,
+            ),
+        )
+        for name, make, optimizer in makers
+    ]
 
 
 def check(plot: str | None) -> str:
@@ -105,19 +134,24 @@ def check(plot: str | None) -> str:
         folder.mkdir(parents=True, exist_ok=True)
     parts = []
     for name, report in diagnoses():
-        parts.append(f"== A {DEPTH}-layer ReLU MLP, width {WIDTH}, under "
-                     f"jinit.{name}()\n{report}")
+        parts.append(
+            f"== A {DEPTH}-layer ReLU MLP, width {WIDTH}, under "
+            f"jinit.{name}()\n{report}"
+        )
         if folder is not None:
             report.plot(folder / f"diagnose_{name}.png")
     try:
         checks = coord_checks()
     except ImportError:
-        parts.append("== The muP coordinate check needs optax: pip install "
-                     "'jinit[diagnose]'")
+        parts.append(
+            "== The muP coordinate check needs optax: pip install "
+            "'jinit[diagnose]'"
+        )
         checks = []
     for n, (name, result) in enumerate(checks):
-        parts.append(f"== Coordinate check of a 3-layer ReLU MLP: {name}\n"
-                     f"{result}")
+        parts.append(
+            f"== Coordinate check of a 3-layer ReLU MLP: {name}\n{result}"
+        )
         if folder is not None:
             result.plot(folder / f"coord_check_{('standard', 'mup')[n]}.png")
     if folder is not None:

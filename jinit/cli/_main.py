@@ -63,8 +63,9 @@ class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line and exit status 2."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} "
-                     "--help)\n")
+        self.exit(
+            2, f"{self.prog}: error: {message} (see {self.prog} --help)\n"
+        )
 
 
 def _shape(text: str) -> tuple[int, ...]:
@@ -78,7 +79,8 @@ def _shape(text: str) -> tuple[int, ...]:
     if not all(re.fullmatch(r"\s*[0-9]+\s*", part) for part in parts):
         raise argparse.ArgumentTypeError(
             f"expected comma-separated non-negative ints such as 256,128 "
-            f"(or '' for a scalar); got {text!r}")
+            f"(or '' for a scalar); got {text!r}"
+        )
     try:
         shape = tuple(int(part) for part in parts)
     except ValueError:  # More digits than int() reads.
@@ -87,7 +89,8 @@ def _shape(text: str) -> tuple[int, ...]:
     if max(shape, default=0) > MAX_ENTRIES or entries > MAX_ENTRIES:
         raise argparse.ArgumentTypeError(
             f"{text!r} is too large: XLA arrays hold at most 2**63 - 1 "
-            f"entries; use a shape such as 256,128")
+            f"entries; use a shape such as 256,128"
+        )
     return shape
 
 
@@ -101,7 +104,8 @@ def _int_in(low: int, high: int) -> Callable[[str], int]:
             value = None
         if value is None or not low <= value < high:
             raise argparse.ArgumentTypeError(
-                f"expected an int in [{low}, {high}); got {text!r}")
+                f"expected an int in [{low}, {high}); got {text!r}"
+            )
         return value
 
     return parse
@@ -116,7 +120,8 @@ def _setting(text: str) -> tuple[str, Any]:
     if not equals or not key.strip().isidentifier():
         raise argparse.ArgumentTypeError(
             f"expected key=value, such as --set scale=2.0 or --set "
-            f"mode=fan_out; got {text!r}")
+            f"mode=fan_out; got {text!r}"
+        )
     try:
         parsed = ast.literal_eval(value)
     except (ValueError, SyntaxError):
@@ -128,8 +133,9 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
-def _build(name: str, settings: Sequence[tuple[str, Any]]
-           ) -> ConfiguredInitializer:
+def _build(
+    name: str, settings: Sequence[tuple[str, Any]]
+) -> ConfiguredInitializer:
     """The initializer ``name`` with the catalogue's example arguments.
 
     The arguments are overridden by ``settings``.
@@ -158,16 +164,20 @@ def _available_bytes() -> int | None:
         pass
     if available is None:
         try:
-            available = (os.sysconf("SC_AVPHYS_PAGES")
-                         * os.sysconf("SC_PAGE_SIZE"))
+            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf(
+                "SC_PAGE_SIZE"
+            )
         except (AttributeError, ValueError, OSError):
             return None
-    for limit, usage in (("memory.max", "memory.current"),  # cgroup v2, v1:
-                         ("memory/memory.limit_in_bytes",
-                          "memory/memory.usage_in_bytes")):
+    for limit, usage in (
+        ("memory.max", "memory.current"),  # cgroup v2, v1:
+        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
+    ):
         try:
-            with open(f"/sys/fs/cgroup/{limit}") as a, \
-                    open(f"/sys/fs/cgroup/{usage}") as b:
+            with (
+                open(f"/sys/fs/cgroup/{limit}") as a,
+                open(f"/sys/fs/cgroup/{usage}") as b,
+            ):
                 headroom = int(a.read()) - int(b.read())
         except (OSError, ValueError):  # Absent, or "max".
             continue
@@ -193,30 +203,39 @@ def _check_fits(command: str, shape: tuple[int, ...]) -> None:
     """
     entries = math.prod(shape)
     for where, needed, available in (
-            ("memory", entries * HOST_BYTES_PER_ENTRY[command],
-             _available_bytes()),
-            (f"{jax.default_backend()} device memory",
-             entries * DEVICE_BYTES_PER_ENTRY, _device_available_bytes())):
+        ("memory", entries * HOST_BYTES_PER_ENTRY[command], _available_bytes()),
+        (
+            f"{jax.default_backend()} device memory",
+            entries * DEVICE_BYTES_PER_ENTRY,
+            _device_available_bytes(),
+        ),
+    ):
         if available is not None and needed > available:
             raise CliError(
                 f"--shape {shape} is too large for {command}: its {entries:,}"
                 f" entries need about {needed / GIB:,.1f} GiB and "
                 f"{available / GIB:,.1f} GiB of {where} is available; use a "
-                "smaller --shape")
+                "smaller --shape"
+            )
 
 
 def _no_entries(shape: tuple[int, ...]) -> None:
     if math.prod(shape) == 0:
-        raise CliError(f"--shape {shape} has no entries; use a shape such "
-                       "as 256,128")
+        raise CliError(
+            f"--shape {shape} has no entries; use a shape such as 256,128"
+        )
 
 
 def _default_shape(init: ConfiguredInitializer) -> tuple[int, ...]:
     return about_of(init).shape or DEFAULT_SHAPE
 
 
-def _draw(init: Callable[..., jax.Array], seed: int, shape: tuple[int, ...],
-          dtype: str) -> jax.Array:
+def _draw(
+    init: Callable[..., jax.Array],
+    seed: int,
+    shape: tuple[int, ...],
+    dtype: str,
+) -> jax.Array:
     try:
         return init(jax.random.key(seed), shape, dtype)
     except (ValueError, TypeError) as error:
@@ -225,14 +244,17 @@ def _draw(init: Callable[..., jax.Array], seed: int, shape: tuple[int, ...],
 
 def _as_floats(values: jax.Array) -> np.ndarray:
     if jnp.issubdtype(values.dtype, jnp.complexfloating):
-        raise CliError(f"show and compare draw real dtypes only; got "
-                       f"{values.dtype.name}: use --dtype float32 or "
-                       "bfloat16, for example")
+        raise CliError(
+            f"show and compare draw real dtypes only; got "
+            f"{values.dtype.name}: use --dtype float32 or "
+            "bfloat16, for example"
+        )
     return np.asarray(values.astype(jnp.float32), np.float64).ravel()
 
 
-def _finite(values: np.ndarray, drawer: str, shape: tuple[int, ...],
-            dtype: str) -> np.ndarray:
+def _finite(
+    values: np.ndarray, drawer: str, shape: tuple[int, ...], dtype: str
+) -> np.ndarray:
     """``values``, refused if any is NaN or infinite.
 
     ``drawer`` names what drew them, for the message.
@@ -243,7 +265,8 @@ def _finite(values: np.ndarray, drawer: str, shape: tuple[int, ...],
             f"{drawer} drew non-finite values (NaN or infinity), {bad:,} of "
             f"{values.size:,}, at shape {shape} in {dtype}; a law that "
             "does not fit its dtype should be refused, so please report "
-            "this, and use another --dtype or other --set values meanwhile")
+            "this, and use another --dtype or other --set values meanwhile"
+        )
     return values
 
 
@@ -262,17 +285,18 @@ class Law:
     spike: float | None = None
 
 
-def _normal_pdf(mean: float, std: float, lower: float = -math.inf,
-                upper: float = math.inf
-                ) -> Callable[[np.ndarray], np.ndarray]:
+def _normal_pdf(
+    mean: float, std: float, lower: float = -math.inf, upper: float = math.inf
+) -> Callable[[np.ndarray], np.ndarray]:
     """N(mean, std^2) on mean + [lower, upper] * std, renormalized."""
     mass = (math.erf(upper / math.sqrt(2)) - math.erf(lower / math.sqrt(2))) / 2
 
     def pdf(x: np.ndarray) -> np.ndarray:
         z = (x - mean) / std
         inside = (lower <= z) & (z <= upper)
-        return inside * np.exp(-z**2 / 2) / (std * math.sqrt(2 * math.pi)
-                                             * mass)
+        return (
+            inside * np.exp(-(z**2) / 2) / (std * math.sqrt(2 * math.pi) * mass)
+        )
 
     return pdf
 
@@ -283,17 +307,23 @@ def _affine_law(law_: Affine, mean: float, std: float) -> Law:
         return Law(f"N({mean:.4g}, {std:.4g}^2)", _normal_pdf(mean, std))
     if law_.unit == "uniform":
         half = std * math.sqrt(3)
-        return Law(f"U({mean - half:.4g}, {mean + half:.4g})",
-                   lambda x: (np.abs(x - mean) <= half) / (2 * half))
+        return Law(
+            f"U({mean - half:.4g}, {mean + half:.4g})",
+            lambda x: (np.abs(x - mean) <= half) / (2 * half),
+        )
     # A normal of scale sigma about the shift, cut at lower and upper sigmas.
     centre = law_.shift or 0.0
     sigma = abs(1.0 if law_.scale is None else law_.scale)
     lower, upper = law_.bounds
-    cut = (f"at {centre:.4g} +- {upper * sigma:.4g}" if lower == -upper
-           else f"to [{centre + lower * sigma:.4g}, "
-                f"{centre + upper * sigma:.4g}]")
-    return Law(f"N({centre:.4g}, {sigma:.4g}^2) cut {cut}",
-               _normal_pdf(centre, sigma, lower, upper))
+    cut = (
+        f"at {centre:.4g} +- {upper * sigma:.4g}"
+        if lower == -upper
+        else f"to [{centre + lower * sigma:.4g}, {centre + upper * sigma:.4g}]"
+    )
+    return Law(
+        f"N({centre:.4g}, {sigma:.4g}^2) cut {cut}",
+        _normal_pdf(centre, sigma, lower, upper),
+    )
 
 
 def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
@@ -308,8 +338,9 @@ def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
     if isinstance(elementwise, Affine):
         return _affine_law(elementwise, mean, std)
     if about_of(init).normal_approximation:
-        return Law(f"approximately N({mean:.4g}, {std:.4g}^2)",
-                   _normal_pdf(mean, std))
+        return Law(
+            f"approximately N({mean:.4g}, {std:.4g}^2)", _normal_pdf(mean, std)
+        )
     return Law("no closed form; histogram only")
 
 
@@ -318,8 +349,10 @@ def _fans(init: ConfiguredInitializer, shape: Sequence[int]) -> str:
     if "in_axis" not in config:
         return f"not used by {init.name}"
     fan_in, fan_out = config_fans(shape, config)
-    fans = (f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="
-            f"{config['in_axis']}, out_axis={config['out_axis']})")
+    fans = (
+        f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="
+        f"{config['in_axis']}, out_axis={config['out_axis']})"
+    )
     mode = {**about_of(init).fixed, **config}.get("mode")
     if mode is None:
         return fans
@@ -341,54 +374,77 @@ def _expected(law_: Law, edges: np.ndarray, size: int) -> np.ndarray | None:
     return size * law_.pdf((edges[:-1] + edges[1:]) / 2) * np.diff(edges)
 
 
-def _bar(count: float, full: float, width: int,
-         expected: float | None = None) -> str:
-    cells = ["█" if i < round(count / full * width) else " "
-             for i in range(width + 1)]
+def _bar(
+    count: float, full: float, width: int, expected: float | None = None
+) -> str:
+    cells = [
+        "█" if i < round(count / full * width) else " "
+        for i in range(width + 1)
+    ]
     if expected is not None:
         cells[min(round(expected / full * width), width)] = "|"
     return "".join(cells)
 
 
 def _stats(values: np.ndarray) -> dict[str, float]:
-    return {"mean": values.mean(), "std": values.std(), "min": values.min(),
-            "max": values.max(), "distinct values": np.unique(values).size}
+    return {
+        "mean": values.mean(),
+        "std": values.std(),
+        "min": values.min(),
+        "max": values.max(),
+        "distinct values": np.unique(values).size,
+    }
 
 
-def show(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
-         settings: Sequence[tuple[str, Any]], plot: str | None) -> str:
+def show(
+    name: str,
+    shape: tuple[int, ...] | None,
+    dtype: str,
+    seed: int,
+    settings: Sequence[tuple[str, Any]],
+    plot: str | None,
+) -> str:
     """Stats, fans and a text histogram of one initializer's draw."""
     pyplot = _pyplot() if plot else None
     init = _build(name, settings)
     shape = _default_shape(init) if shape is None else shape
     _no_entries(shape)
     _check_fits("show", shape)
-    values = _finite(_as_floats(_draw(init, seed, shape, dtype)),
-                     repr(init), shape, dtype)
+    values = _finite(
+        _as_floats(_draw(init, seed, shape, dtype)), repr(init), shape, dtype
+    )
     target_mean, target_std = target_moments(init, shape)
     law_ = law(init, shape)
     edges = _edges(values)
     counts = np.histogram(values, edges)[0]
     expected = _expected(law_, edges, values.size)
     full = max(counts.max(), 0 if expected is None else expected.max())
-    lines = [f"{init!r} at shape {shape}, {dtype}, key jax.random.key({seed})",
-             f"law: {law_.label}",
-             f"fans: {_fans(init, shape)}",
-             f"{'':<8}{'target':>12}{'measured':>12}"]
+    lines = [
+        f"{init!r} at shape {shape}, {dtype}, key jax.random.key({seed})",
+        f"law: {law_.label}",
+        f"fans: {_fans(init, shape)}",
+        f"{'':<8}{'target':>12}{'measured':>12}",
+    ]
     measured = _stats(values)
     targets = {"mean": target_mean, "std": target_std}
-    lines += [f"{stat:<8}{targets[stat]:>12.5g}{measured[stat]:>12.5g}"
-              for stat in targets]
-    lines += [f"{stat:<8}{'':>12}{measured[stat]:>12.5g}"
-              for stat in ("min", "max")]
+    lines += [
+        f"{stat:<8}{targets[stat]:>12.5g}{measured[stat]:>12.5g}"
+        for stat in targets
+    ]
+    lines += [
+        f"{stat:<8}{'':>12}{measured[stat]:>12.5g}" for stat in ("min", "max")
+    ]
     legend = "█ drawn" + ("" if expected is None else ", | expected")
-    lines.append(f"{'bin from':>11}  {legend:<{BAR_WIDTH + 1}}{'count':>8}"
-                 + ("" if expected is None else f"{'expected':>10}"))
+    lines.append(
+        f"{'bin from':>11}  {legend:<{BAR_WIDTH + 1}}{'count':>8}"
+        + ("" if expected is None else f"{'expected':>10}")
+    )
     for i, count in enumerate(counts):
         guess = None if expected is None else expected[i]
-        lines.append(f"{edges[i]:>11.4g}  {_bar(count, full, BAR_WIDTH, guess)}"
-                     f"{count:>8}"
-                     + ("" if guess is None else f"{guess:>10.1f}"))
+        lines.append(
+            f"{edges[i]:>11.4g}  {_bar(count, full, BAR_WIDTH, guess)}"
+            f"{count:>8}" + ("" if guess is None else f"{guess:>10.1f}")
+        )
     if plot:
         _plot(pyplot, init, shape, dtype, values, law_, edges, plot)
         lines.append(f"wrote {plot}")
@@ -398,17 +454,26 @@ def show(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
 def _pyplot() -> Any:
     try:
         import matplotlib
+
         matplotlib.use("Agg")
         from matplotlib import pyplot
     except ImportError as error:
-        raise CliError("matplotlib is needed for --plot: pip install "
-                       "matplotlib") from error
+        raise CliError(
+            "matplotlib is needed for --plot: pip install matplotlib"
+        ) from error
     return pyplot
 
 
-def _plot(pyplot: Any, init: ConfiguredInitializer, shape: tuple[int, ...],
-          dtype: str, values: np.ndarray, law_: Law, edges: np.ndarray,
-          path: str) -> None:
+def _plot(
+    pyplot: Any,
+    init: ConfiguredInitializer,
+    shape: tuple[int, ...],
+    dtype: str,
+    values: np.ndarray,
+    law_: Law,
+    edges: np.ndarray,
+    path: str,
+) -> None:
     figure, axes = pyplot.subplots(figsize=(7, 4))
     axes.hist(values, edges, density=True, label="drawn")
     if law_.pdf is not None:
@@ -421,8 +486,9 @@ def _plot(pyplot: Any, init: ConfiguredInitializer, shape: tuple[int, ...],
     try:
         figure.savefig(path)
     except (OSError, ValueError) as error:
-        raise CliError(f"--plot could not write {path!r}: "
-                       f"{_one_line(error)}") from error
+        raise CliError(
+            f"--plot could not write {path!r}: {_one_line(error)}"
+        ) from error
     finally:
         pyplot.close(figure)
 
@@ -436,102 +502,143 @@ def jax_equivalent(init: ConfiguredInitializer) -> Callable[..., jax.Array]:
       CliError: ``jax.nn.initializers`` has none.
     """
     about = about_of(init)
-    theirs = (None if about.jax is None
-              else about.jax({**about.fixed, **init.get_config()}))
+    theirs = (
+        None
+        if about.jax is None
+        else about.jax({**about.fixed, **init.get_config()})
+    )
     if theirs is None or isinstance(theirs, str):
         reason = f" with {theirs}" if theirs else ""
         raise CliError(
-            f"no jax.nn.initializers equivalent of {init.name}{reason}")
+            f"no jax.nn.initializers equivalent of {init.name}{reason}"
+        )
     return theirs
 
 
-def compare(name: str, shape: tuple[int, ...] | None, dtype: str, seed: int,
-            settings: Sequence[tuple[str, Any]]) -> str:
+def compare(
+    name: str,
+    shape: tuple[int, ...] | None,
+    dtype: str,
+    seed: int,
+    settings: Sequence[tuple[str, Any]],
+) -> str:
     """jinit's and ``jax.nn.initializers``' draws side by side."""
     init = _build(name, settings)
     theirs = jax_equivalent(init)
     shape = _default_shape(init) if shape is None else shape
     _no_entries(shape)
     _check_fits("compare", shape)
-    ours_values = _finite(_as_floats(_draw(init, seed, shape, dtype)),
-                          repr(init), shape, dtype)
+    ours_values = _finite(
+        _as_floats(_draw(init, seed, shape, dtype)), repr(init), shape, dtype
+    )
     try:
-        theirs_values = _finite(_as_floats(_draw(theirs, seed, shape, dtype)),
-                                f"jax.nn.initializers' {init.name}", shape,
-                                dtype)
+        theirs_values = _finite(
+            _as_floats(_draw(theirs, seed, shape, dtype)),
+            f"jax.nn.initializers' {init.name}",
+            shape,
+            dtype,
+        )
     except NotImplementedError as error:  # orthogonal's QR in bfloat16.
-        reason = next((a for a in reversed(error.args) if isinstance(a, str)),
-                      str(error))
+        reason = next(
+            (a for a in reversed(error.args) if isinstance(a, str)), str(error)
+        )
         raise CliError(
             f"jax.nn.initializers cannot draw {init.name} in {dtype} on "
             f"{jax.default_backend()} ({' '.join(reason.split())}); "
-            "compare in another dtype, e.g. --dtype float32") from error
+            "compare in another dtype, e.g. --dtype float32"
+        ) from error
     target_mean, target_std = target_moments(init, shape)
     ours, theirs_stats = _stats(ours_values), _stats(theirs_values)
-    lines = [f"{init!r} against jax.nn.initializers at shape {shape}, "
-             f"{dtype}, key jax.random.key({seed})",
-             f"law: {law(init, shape).label}; target mean {target_mean:.5g}, "
-             f"std {target_std:.5g}",
-             f"{'':<16}{'jinit':>12}{'jax':>12}"]
-    lines += [f"{stat:<16}{ours[stat]:>12.5g}{theirs_stats[stat]:>12.5g}"
-              for stat in ours]
+    lines = [
+        f"{init!r} against jax.nn.initializers at shape {shape}, "
+        f"{dtype}, key jax.random.key({seed})",
+        f"law: {law(init, shape).label}; target mean {target_mean:.5g}, "
+        f"std {target_std:.5g}",
+        f"{'':<16}{'jinit':>12}{'jax':>12}",
+    ]
+    lines += [
+        f"{stat:<16}{ours[stat]:>12.5g}{theirs_stats[stat]:>12.5g}"
+        for stat in ours
+    ]
     same = np.array_equal(ours_values, theirs_values)
     lines.append(f"same values: {'yes' if same else 'no'}")
     edges = _edges(ours_values, theirs_values)
     ours_counts = np.histogram(ours_values, edges)[0]
     theirs_counts = np.histogram(theirs_values, edges)[0]
     full, width = max(ours_counts.max(), theirs_counts.max()), BAR_WIDTH // 2
-    lines.append(f"{'bin from':>11}  {'jinit':<{width + 1}}{'count':>8}  "
-                 f"{'jax':<{width + 1}}{'count':>8}")
-    lines += [f"{edges[i]:>11.4g}  {_bar(a, full, width)}{a:>8}  "
-              f"{_bar(b, full, width)}{b:>8}"
-              for i, (a, b) in enumerate(zip(ours_counts, theirs_counts,
-                                                 strict=True))]
+    lines.append(
+        f"{'bin from':>11}  {'jinit':<{width + 1}}{'count':>8}  "
+        f"{'jax':<{width + 1}}{'count':>8}"
+    )
+    lines += [
+        f"{edges[i]:>11.4g}  {_bar(a, full, width)}{a:>8}  "
+        f"{_bar(b, full, width)}{b:>8}"
+        for i, (a, b) in enumerate(zip(ours_counts, theirs_counts, strict=True))
+    ]
     return "\n".join(lines)
 
 
 def listing() -> str:
     """Every initializer with its one-line formula."""
     width = max(map(len, FACTORIES)) + 2
-    return "\n".join(f"{name:<{width}}{build.about.formula}"
-                     for name, build in FACTORIES.items())
+    return "\n".join(
+        f"{name:<{width}}{build.about.formula}"
+        for name, build in FACTORIES.items()
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="jinit",
         description="With no command: the catalogue of every initializer, "
-                    "target against measured moments.")
+        "target against measured moments.",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("list", help="every initializer and its formula")
     drawing = _Parser(add_help=False)
     drawing.add_argument("name", help="e.g. he_normal or HeNormal")
-    drawing.add_argument("--shape", type=_shape, default=None,
-                         help="comma-separated, e.g. 256,128 (default: the "
-                              "catalogue's)")
+    drawing.add_argument(
+        "--shape",
+        type=_shape,
+        default=None,
+        help="comma-separated, e.g. 256,128 (default: the catalogue's)",
+    )
     drawing.add_argument("--dtype", default="float32")
-    drawing.add_argument("--seed", type=_int_in(0, 2**32),
-                         default=0)
-    drawing.add_argument("--set", type=_setting, action="append", default=[],
-                         dest="settings", metavar="KEY=VALUE",
-                         help="a factory argument, e.g. scale=2.0 or "
-                              "mode=fan_out (repeatable)")
+    drawing.add_argument("--seed", type=_int_in(0, 2**32), default=0)
+    drawing.add_argument(
+        "--set",
+        type=_setting,
+        action="append",
+        default=[],
+        dest="settings",
+        metavar="KEY=VALUE",
+        help="a factory argument, e.g. scale=2.0 or mode=fan_out (repeatable)",
+    )
     show_parser = commands.add_parser(
-        "show", parents=[drawing],
-        help="stats, fans and a histogram against the analytic density")
-    show_parser.add_argument("--plot", metavar="FILE.png",
-                             help="also write the histogram as a figure "
-                                  "(needs matplotlib)")
+        "show",
+        parents=[drawing],
+        help="stats, fans and a histogram against the analytic density",
+    )
+    show_parser.add_argument(
+        "--plot",
+        metavar="FILE.png",
+        help="also write the histogram as a figure (needs matplotlib)",
+    )
     commands.add_parser(
-        "compare", parents=[drawing],
-        help="jinit against jax.nn.initializers, side by side")
+        "compare",
+        parents=[drawing],
+        help="jinit against jax.nn.initializers, side by side",
+    )
     check_parser = commands.add_parser(
         "check",
         help="is my initialization right? jinit.diagnose on a deep ReLU MLP "
-             "under He and Glorot, and the muP coordinate check")
-    check_parser.add_argument("--plot", metavar="DIR",
-                              help="also write the figures into DIR "
-                                   "(needs matplotlib)")
+        "under He and Glorot, and the muP coordinate check",
+    )
+    check_parser.add_argument(
+        "--plot",
+        metavar="DIR",
+        help="also write the figures into DIR (needs matplotlib)",
+    )
     return parser
 
 
@@ -550,34 +657,53 @@ def main(argv: Sequence[str] | None = None) -> int:
             output = listing()
         elif arguments.command == "check":
             from jinit.cli._check import check
+
             try:
                 output = check(arguments.plot)
             except OSError as error:  # --plot: a file, or not writable.
-                raise CliError(f"--plot {arguments.plot}: "
-                               f"{error.strerror or error}") from error
+                raise CliError(
+                    f"--plot {arguments.plot}: {error.strerror or error}"
+                ) from error
         elif arguments.command == "show":
-            output = show(arguments.name, arguments.shape, arguments.dtype,
-                          arguments.seed, arguments.settings, arguments.plot)
+            output = show(
+                arguments.name,
+                arguments.shape,
+                arguments.dtype,
+                arguments.seed,
+                arguments.settings,
+                arguments.plot,
+            )
         else:
-            output = compare(arguments.name, arguments.shape,
-                             arguments.dtype, arguments.seed,
-                             arguments.settings)
+            output = compare(
+                arguments.name,
+                arguments.shape,
+                arguments.dtype,
+                arguments.seed,
+                arguments.settings,
+            )
     except CliError as error:
         print(f"jinit: error: {error}", file=sys.stderr)
         return 2
     except Exception as error:  # One line, whatever failed.
         if isinstance(error, MemoryError) or (
-                isinstance(error, jax.errors.JaxRuntimeError)
-                and "RESOURCE_EXHAUSTED" in str(error)):
+            isinstance(error, jax.errors.JaxRuntimeError)
+            and "RESOURCE_EXHAUSTED" in str(error)
+        ):
             shape = getattr(arguments, "shape", None)
             where = "" if shape is None else f" at --shape {shape}"
-            print(f"jinit: error: out of memory{where} "
-                  f"({_one_line(error) or type(error).__name__}); use a "
-                  "smaller --shape", file=sys.stderr)
+            print(
+                f"jinit: error: out of memory{where} "
+                f"({_one_line(error) or type(error).__name__}); use a "
+                "smaller --shape",
+                file=sys.stderr,
+            )
         else:
-            print(f"jinit: error: {type(error).__name__}: "
-                  f"{_one_line(error)} (unexpected: please report it to "
-                  "jinit with this command line)", file=sys.stderr)
+            print(
+                f"jinit: error: {type(error).__name__}: "
+                f"{_one_line(error)} (unexpected: please report it to "
+                "jinit with this command line)",
+                file=sys.stderr,
+            )
         return 2
     print(output)
     return 0

@@ -14,5 +14,11 @@ from jinit.diagnostics._diagnose import (
     diagnose,
 )
 
-__all__ = ["CoordCheck", "Diagnosis", "JacobianSpectrum", "LayerDiagnosis",
-           "coord_check", "diagnose"]
+__all__ = [
+    "CoordCheck",
+    "Diagnosis",
+    "JacobianSpectrum",
+    "LayerDiagnosis",
+    "coord_check",
+    "diagnose",
+]

@@ -38,6 +38,7 @@ class CoordCheck:
         ``log(width)``. A width-independent layer has 0; a layer whose
         activations grow as ``width^a`` has ``a``.
     """
+
     widths: tuple[int, ...]
     steps: int
     names: tuple[str, ...]
@@ -52,23 +53,43 @@ class CoordCheck:
         Its exponent at the last step is within :data:`FLAT` of 0, above it
         or below it.
         """
-        return {name: ("flat" if abs(e[-1]) < FLAT else
-                       "growing" if e[-1] > 0 else "shrinking")
-                for name, e in self.exponents.items()}
+        return {
+            name: (
+                "flat"
+                if abs(e[-1]) < FLAT
+                else "growing"
+                if e[-1] > 0
+                else "shrinking"
+            )
+            for name, e in self.exponents.items()
+        }
 
     def __str__(self) -> str:
-        header = ("#", "path", *(f"t={t}" for t in range(self.steps + 1)),
-                  "verdict")
-        rows = [(str(i), name, *(f"{e:+.3f}" for e in self.exponents[name]),
-                 self.verdicts[name])
-                for i, name in enumerate(self.names)]
+        header = (
+            "#",
+            "path",
+            *(f"t={t}" for t in range(self.steps + 1)),
+            "verdict",
+        )
+        rows = [
+            (
+                str(i),
+                name,
+                *(f"{e:+.3f}" for e in self.exponents[name]),
+                self.verdicts[name],
+            )
+            for i, name in enumerate(self.names)
+        ]
         widths = ", ".join(map(str, self.widths))
-        return "\n".join([
-            f"Coordinate check: mean |output| of {len(self.names)} weight "
-            f"operations at widths {widths}, over {self.steps} steps; the "
-            "exponent of width at each step t (flat: |exponent| < "
-            f"{FLAT:g} at t={self.steps}).",
-            *table(header, rows, text=(1, len(header) - 1))])
+        return "\n".join(
+            [
+                f"Coordinate check: mean |output| of {len(self.names)} weight "
+                f"operations at widths {widths}, over {self.steps} steps; the "
+                "exponent of width at each step t (flat: |exponent| < "
+                f"{FLAT:g} at t={self.steps}).",
+                *table(header, rows, text=(1, len(header) - 1)),
+            ]
+        )
 
     def plot(self, file: Any = None) -> Any:
         """Draws the check in the layout of ``microsoft/mup``'s plots.
@@ -80,21 +101,32 @@ class CoordCheck:
         jinit[plot]``).
         """
         panels = self.steps + 1
-        figure, axes = new_figure(file, nrows=1, ncols=panels,
-                                  figsize=(3.2 * panels, 3.4), sharey=True,
-                                  squeeze=False)
+        figure, axes = new_figure(
+            file,
+            nrows=1,
+            ncols=panels,
+            figsize=(3.2 * panels, 3.4),
+            sharey=True,
+            squeeze=False,
+        )
         for t, ax in enumerate(axes[0]):
             for k, name in enumerate(self.names):
-                ax.plot(self.widths, self.mean_abs[:, t, k], marker="o",
-                        markersize=3, label=name)
+                ax.plot(
+                    self.widths,
+                    self.mean_abs[:, t, k],
+                    marker="o",
+                    markersize=3,
+                    label=name,
+                )
             ax.set_xscale("log", base=2)
             ax.set_yscale("log")
             ax.set_title(f"t={t}")
             ax.set_xlabel("width")
             ax.grid(True, which="both", alpha=0.3)
         axes[0][0].set_ylabel("mean |output|")
-        axes[0][-1].legend(fontsize="small", loc="center left",
-                           bbox_to_anchor=(1.02, 0.5))
+        axes[0][-1].legend(
+            fontsize="small", loc="center left", bbox_to_anchor=(1.02, 0.5)
+        )
         return save(figure, file)
 
 
@@ -102,20 +134,29 @@ def _check_widths(widths: object) -> tuple[int, ...]:
     if isinstance(widths, (str, bytes)) or not isinstance(widths, Sequence):
         raise TypeError(
             "`widths` must be a sequence of increasing positive ints such "
-            f"as [64, 128, 256]; got {type(widths).__name__} {widths!r}.")
-    if len(widths) < 2 or not all(
-            isinstance(w, (int, np.integer)) and not isinstance(w, bool)
-            and w > 0 for w in widths) or any(
-            b <= a for a, b in zip(widths, widths[1:], strict=False)):
+            f"as [64, 128, 256]; got {type(widths).__name__} {widths!r}."
+        )
+    if (
+        len(widths) < 2
+        or not all(
+            isinstance(w, (int, np.integer))
+            and not isinstance(w, bool)
+            and w > 0
+            for w in widths
+        )
+        or any(b <= a for a, b in zip(widths, widths[1:], strict=False))
+    ):
         raise ValueError(
             "`widths` must be at least 2 increasing positive ints such as "
-            f"[64, 128, 256]; got {list(widths)!r}.")
+            f"[64, 128, 256]; got {list(widths)!r}."
+        )
     return tuple(int(w) for w in widths)
 
 
 def _is_transformation(value: object) -> bool:
     return callable(getattr(value, "init", None)) and callable(
-        getattr(value, "update", None))
+        getattr(value, "update", None)
+    )
 
 
 def _optimizers(optimizer: object, widths: tuple[int, ...]) -> list[Any]:
@@ -126,25 +167,28 @@ def _optimizers(optimizer: object, widths: tuple[int, ...]) -> list[Any]:
         raise TypeError(
             "`optimizer` must be an optax GradientTransformation (such as "
             "optax.adam(1e-2)) or a function width -> GradientTransformation;"
-            f" got {type(optimizer).__name__} {optimizer!r}.")
+            f" got {type(optimizer).__name__} {optimizer!r}."
+        )
     made = [optimizer(width) for width in widths]
     for width, one in zip(widths, made, strict=True):
         if not _is_transformation(one):
             raise TypeError(
                 f"`optimizer({width})` must return an optax "
                 "GradientTransformation (with init and update); got "
-                f"{type(one).__name__} {one!r}.")
+                f"{type(one).__name__} {one!r}."
+            )
     return made
 
 
-def _made(make: Callable[..., Any], width: int, key: jax.Array | None
-          ) -> tuple[Callable[..., Any], Any]:
+def _made(
+    make: Callable[..., Any], width: int, key: jax.Array | None
+) -> tuple[Callable[..., Any], Any]:
     made = make(width) if key is None else make(width, key)
-    if not (isinstance(made, tuple) and len(made) == 2
-            and callable(made[0])):
+    if not (isinstance(made, tuple) and len(made) == 2 and callable(made[0])):
         raise TypeError(
             f"`make({width})` must return a pair (fn, params) with "
-            f"fn(params, x) the model; got {type(made).__name__}.")
+            f"fn(params, x) the model; got {type(made).__name__}."
+        )
     return made
 
 
@@ -169,18 +213,26 @@ class _Progress:
         if not self.enabled:
             return
         bar = "#" * (20 * self.done // self.total)
-        sys.stderr.write(f"\rcoord_check [{bar:<20}] {self.done}/"
-                         f"{self.total}  width {width}, t={t}/{steps}")
+        sys.stderr.write(
+            f"\rcoord_check [{bar:<20}] {self.done}/"
+            f"{self.total}  width {width}, t={t}/{steps}"
+        )
         if self.done == self.total:
             sys.stderr.write("\n")
         sys.stderr.flush()
 
 
-def coord_check(make: Callable[..., Any], widths: Sequence[int],
-                batch: tuple[Any, Any], *,
-                loss: Callable[[Any, Any], Any], optimizer: Any,
-                steps: int = 3, key: jax.Array | None = None,
-                progress: bool | None = None) -> CoordCheck:
+def coord_check(
+    make: Callable[..., Any],
+    widths: Sequence[int],
+    batch: tuple[Any, Any],
+    *,
+    loss: Callable[[Any, Any], Any],
+    optimizer: Any,
+    steps: int = 3,
+    key: jax.Array | None = None,
+    progress: bool | None = None,
+) -> CoordCheck:
     r"""The muP coordinate check: does each layer's scale stay width-free?
 
     Does each layer's activation scale stay independent of width when the
@@ -267,37 +319,46 @@ def coord_check(make: Callable[..., Any], widths: Sequence[int],
     if not callable(make):
         raise TypeError(
             "`make` must be a function width -> (fn, params); got "
-            f"{type(make).__name__} {make!r}.")
+            f"{type(make).__name__} {make!r}."
+        )
     widths = _check_widths(widths)
     if not (isinstance(batch, (tuple, list)) and len(batch) == 2):
         raise TypeError(
             "`batch` must be a pair (x, y) of the model's inputs and the "
             f"loss's targets; got {type(batch).__name__}"
-            + (f" of {len(batch)}" if isinstance(batch, (tuple, list))
-               else "") + ".")
+            + (f" of {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+            + "."
+        )
     x, y = batch
     if not callable(loss):
         raise TypeError(
             "`loss` must be a function loss(output, y) -> scalar; got "
-            f"{type(loss).__name__} {loss!r}.")
+            f"{type(loss).__name__} {loss!r}."
+        )
     optimizers = _optimizers(optimizer, widths)
     steps = _validation.check_count("steps", steps)
     if key is not None:
         key = _keys.required(key, "coord_check")
     if progress is not None and not isinstance(progress, bool):
-        raise TypeError(f"`progress` must be True, False or None; got "
-                        f"{type(progress).__name__} {progress!r}.")
+        raise TypeError(
+            f"`progress` must be True, False or None; got "
+            f"{type(progress).__name__} {progress!r}."
+        )
 
-    shown = _Progress(sys.stderr.isatty() if progress is None else progress,
-                      len(widths) * (steps + 1))
+    shown = _Progress(
+        sys.stderr.isatty() if progress is None else progress,
+        len(widths) * (steps + 1),
+    )
     names: tuple[str, ...] | None = None
     mean_abs = np.zeros((len(widths), steps + 1, 0))
     losses = np.zeros((len(widths), steps + 1))
-    for w, (width, transformation) in enumerate(zip(widths, optimizers,
-                                                    strict=True)):
+    for w, (width, transformation) in enumerate(
+        zip(widths, optimizers, strict=True)
+    ):
         fn, params = _made(make, width, key)
         traced, param_arrays, arg_arrays, messages = _weight_ops.trace(
-            fn, params, (x,))
+            fn, params, (x,)
+        )
         records = _weight_ops.records(traced.plan)
         found = tuple(name for _, _, name in records)
         if names is None:
@@ -305,58 +366,81 @@ def coord_check(make: Callable[..., Any], widths: Sequence[int],
                 raise ValueError(
                     f"the model of `make({width})` has no weight operation "
                     "(no dot_general or convolution multiplies the data by "
-                    "a floating-point parameter with at least 2 axes).")
+                    "a floating-point parameter with at least 2 axes)."
+                )
             _weight_ops.warn(messages)
-            check_loss(loss, traced.out_shapes, y,
-                       example="jnp.mean((output - y) ** 2)")
+            check_loss(
+                loss,
+                traced.out_shapes,
+                y,
+                example="jnp.mean((output - y) ** 2)",
+            )
             names = found
             mean_abs = np.zeros((len(widths), steps + 1, len(names)))
         elif found != names:
             raise ValueError(
                 f"`make` must give the same weight operations at every "
                 f"width; make({widths[0]}) has {list(names)} and "
-                f"make({width}) has {list(found)}.")
+                f"make({width}) has {list(found)}."
+            )
         step = jax.jit(_step_function(traced, records, loss, transformation))
         state = transformation.init(params)
         for t in range(steps + 1):
             param_arrays, state, value, recorded = step(
-                param_arrays, state, arg_arrays, y)
+                param_arrays, state, arg_arrays, y
+            )
             mean_abs[w, t] = np.asarray(recorded, np.float64)
             losses[w, t] = float(value)
             shown.advance(width, t, steps)
     assert names is not None
     exponents = _exponents(widths, mean_abs)
-    return CoordCheck(widths, steps, names, mean_abs, losses,
-                      {name: exponents[:, k] for k, name in enumerate(names)})
+    return CoordCheck(
+        widths,
+        steps,
+        names,
+        mean_abs,
+        losses,
+        {name: exponents[:, k] for k, name in enumerate(names)},
+    )
 
 
-def _step_function(traced: _weight_ops.Traced,
-                   records: Sequence[tuple[_weight_ops.Site, tuple[int, ...],
-                                           str]],
-                   loss: Callable[[Any, Any], Any],
-                   transformation: Any) -> Callable[..., Any]:
+def _step_function(
+    traced: _weight_ops.Traced,
+    records: Sequence[tuple[_weight_ops.Site, tuple[int, ...], str]],
+    loss: Callable[[Any, Any], Any],
+    transformation: Any,
+) -> Callable[..., Any]:
     """One step: the records and loss, then the optimizer's update.
 
     The records and the loss are those of the current parameters.
     """
 
-    def step(param_arrays: list[Any], state: Any, arg_arrays: list[Any],
-             y: Any) -> tuple[list[Any], Any, jax.Array, jax.Array]:
+    def step(
+        param_arrays: list[Any], state: Any, arg_arrays: list[Any], y: Any
+    ) -> tuple[list[Any], Any, jax.Array, jax.Array]:
         def objective(param_arrays: list[Any]) -> tuple[jax.Array, Any]:
-            outs, stats = _weight_ops.evaluate(traced, param_arrays,
-                                               arg_arrays)
+            outs, stats = _weight_ops.evaluate(traced, param_arrays, arg_arrays)
             output = jax.tree.unflatten(traced.out_tree, outs)
-            recorded = jnp.stack([stats[site.index]["mean_abs"][index]
-                                  for site, index, _ in records])
+            recorded = jnp.stack(
+                [
+                    stats[site.index]["mean_abs"][index]
+                    for site, index, _ in records
+                ]
+            )
             return loss(output, y), recorded
 
-        (value, recorded), grads = jax.value_and_grad(
-            objective, has_aux=True)(param_arrays)
+        (value, recorded), grads = jax.value_and_grad(objective, has_aux=True)(
+            param_arrays
+        )
         params, _ = traced.unflatten(param_arrays, arg_arrays)
         grad_tree, _ = traced.unflatten(grads, arg_arrays)
         updates, state = transformation.update(grad_tree, state, params)
-        updated = [(p + u).astype(p.dtype) for p, u in zip(
-            param_arrays, traced.param_arrays(updates), strict=True)]
+        updated = [
+            (p + u).astype(p.dtype)
+            for p, u in zip(
+                param_arrays, traced.param_arrays(updates), strict=True
+            )
+        ]
         return updated, state, value, recorded
 
     return step

@@ -28,8 +28,14 @@ DEFAULT_JACOBIAN_PROBES = 8
 _KIND = re.compile(r"\d+")
 _ITERATION = re.compile(r"(\[\d+\])+$")
 # The statistics of a record, in the order of the table's columns.
-FIELDS = ("forward_mean", "forward_std", "forward_rms", "backward_rms",
-          "weight_rms", "weight_grad_rms")
+FIELDS = (
+    "forward_mean",
+    "forward_std",
+    "forward_rms",
+    "backward_rms",
+    "weight_rms",
+    "weight_grad_rms",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +59,7 @@ class LayerDiagnosis:
       weight_grad_rms: the root mean square of the loss's gradient with
         respect to that parameter (or slice).
     """
+
     index: int
     path: str
     primitive: str
@@ -80,6 +87,7 @@ class JacobianSpectrum(NamedTuple):
       mean_squared_singular_value: the mean of ``σ²``.
       variance: the variance of ``σ²``.
     """
+
     mean_squared_singular_value: jax.Array
     variance: jax.Array
 
@@ -110,6 +118,7 @@ class Diagnosis:
         cotangent"``.
       flag_factor: the factor beyond which a change is flagged.
     """
+
     names: tuple[str, ...]
     primitives: tuple[str, ...]
     output_shapes: tuple[tuple[int, ...], ...]
@@ -127,11 +136,19 @@ class Diagnosis:
     def layers(self) -> tuple[LayerDiagnosis, ...]:
         """Every record, in execution order."""
         return tuple(
-            LayerDiagnosis(i, name, primitive, shape,
-                           *(getattr(self, field)[i] for field in FIELDS))
-            for i, (name, primitive, shape) in enumerate(zip(
-                self.names, self.primitives, self.output_shapes,
-                strict=True)))
+            LayerDiagnosis(
+                i,
+                name,
+                primitive,
+                shape,
+                *(getattr(self, field)[i] for field in FIELDS),
+            )
+            for i, (name, primitive, shape) in enumerate(
+                zip(
+                    self.names, self.primitives, self.output_shapes, strict=True
+                )
+            )
+        )
 
     @property
     def kinds(self) -> tuple[str, ...]:
@@ -141,8 +158,9 @@ class Diagnosis:
         ``"params/Dense_*/kernel"``. The layers of a deep stack share a
         kind; a transformer block's projections each have their own.
         """
-        return tuple(_KIND.sub("*", _ITERATION.sub("", name))
-                     for name in self.names)
+        return tuple(
+            _KIND.sub("*", _ITERATION.sub("", name)) for name in self.names
+        )
 
     def previous(self) -> np.ndarray:
         """For each record, the index of the previous record of its kind.
@@ -182,16 +200,20 @@ class Diagnosis:
         more than ``flag_factor`` from its first record to its last, or its
         backward RMS from its last to its first (the way the gradient
         flows)."""
-        found = [f"{self.names[i]}: {reason}"
-                 for i, reasons in enumerate(self._row_flags()) for reason in
-                 reasons]
+        found = [
+            f"{self.names[i]}: {reason}"
+            for i, reasons in enumerate(self._row_flags())
+            for reason in reasons
+        ]
         kinds = self.kinds
         for kind in dict.fromkeys(kinds):
             where = [i for i, k in enumerate(kinds) if k == kind]
             if len(where) < 2:
                 continue
-            for field, word in (("forward_rms", "forward"),
-                                ("backward_rms", "backward")):
+            for field, word in (
+                ("forward_rms", "forward"),
+                ("backward_rms", "backward"),
+            ):
                 values = np.asarray(getattr(self, field), np.float64)[where]
                 if not np.all(np.isfinite(values)) or not np.all(values > 0):
                     continue
@@ -205,13 +227,16 @@ class Diagnosis:
                     f"the {word} RMS {'grows' if total > 1 else 'shrinks'} "
                     f"×{number(total)} from {self.names[where[first]]} to "
                     f"{self.names[where[last]]} (×{per:.3g} per layer of "
-                    f"kind {kind})")
+                    f"kind {kind})"
+                )
         return tuple(found)
 
     def _row_flags(self) -> list[list[str]]:
         rows: list[list[str]] = [[] for _ in self.names]
-        for field, word in (("forward_rms", "forward"),
-                            ("backward_rms", "backward")):
+        for field, word in (
+            ("forward_rms", "forward"),
+            ("backward_rms", "backward"),
+        ):
             values = np.asarray(getattr(self, field), np.float64)
             ratios = self.ratios(field)
             for i, value in enumerate(values):
@@ -220,33 +245,52 @@ class Diagnosis:
                 elif value == 0:
                     rows[i].append(f"{word} RMS 0")
                 elif np.isfinite(ratios[i]) and (
-                        ratios[i] > self.flag_factor
-                        or ratios[i] < 1 / self.flag_factor):
+                    ratios[i] > self.flag_factor
+                    or ratios[i] < 1 / self.flag_factor
+                ):
                     rows[i].append(f"{word} ×{number(ratios[i])}")
         return rows
 
     def __str__(self) -> str:
-        header = ("#", "path", "output", "fwd mean", "fwd std", "fwd rms",
-                  "bwd rms", "w rms", "w grad rms", "flag")
+        header = (
+            "#",
+            "path",
+            "output",
+            "fwd mean",
+            "fwd std",
+            "fwd rms",
+            "bwd rms",
+            "w rms",
+            "w grad rms",
+            "flag",
+        )
         rows = []
         for i, reasons in enumerate(self._row_flags()):
             values = [float(getattr(self, field)[i]) for field in FIELDS]
-            rows.append((str(i), self.names[i],
-                         "×".join(map(str, self.output_shapes[i])),
-                         *(number(value) for value in values),
-                         ", ".join(reasons)))
-        lines = [f"{len(self.names)} weight operations; backward: gradients "
-                 f"of the {self.backward}; flagged: a change beyond "
-                 f"×{self.flag_factor:g} or ÷{self.flag_factor:g} from the "
-                 "previous layer of the same kind.",
-                 *table(header, rows, text=(1, 2, 9))]
+            rows.append(
+                (
+                    str(i),
+                    self.names[i],
+                    "×".join(map(str, self.output_shapes[i])),
+                    *(number(value) for value in values),
+                    ", ".join(reasons),
+                )
+            )
+        lines = [
+            f"{len(self.names)} weight operations; backward: gradients "
+            f"of the {self.backward}; flagged: a change beyond "
+            f"×{self.flag_factor:g} or ÷{self.flag_factor:g} from the "
+            "previous layer of the same kind.",
+            *table(header, rows, text=(1, 2, 9)),
+        ]
         whole = [flag for flag in self.flags if flag.startswith("the ")]
         lines.extend(f"Flag: {flag}." for flag in whole)
         if self.jacobian is not None:
             lines.append(
                 "Input-output Jacobian: mean squared singular value "
                 f"{number(float(self.jacobian.mean_squared_singular_value))}"
-                f", variance {number(float(self.jacobian.variance))}.")
+                f", variance {number(float(self.jacobian.variance))}."
+            )
         return "\n".join(lines)
 
     def plot(self, file: Any = None) -> Any:
@@ -264,15 +308,24 @@ class Diagnosis:
         """
         figure, axes = new_figure(file, figsize=(8, 4.5))
         index = np.arange(len(self.names))
-        for field, label in (("forward_rms", "forward RMS (output)"),
-                             ("backward_rms", "backward RMS (gradient)")):
-            axes.plot(index, np.asarray(getattr(self, field)), marker="o",
-                      markersize=3, label=label)
+        for field, label in (
+            ("forward_rms", "forward RMS (output)"),
+            ("backward_rms", "backward RMS (gradient)"),
+        ):
+            axes.plot(
+                index,
+                np.asarray(getattr(self, field)),
+                marker="o",
+                markersize=3,
+                label=label,
+            )
         axes.set_yscale("log")
         axes.set_xlabel("weight operation (execution order)")
         axes.set_ylabel("RMS")
-        axes.set_title(f"{len(self.names)} weight operations: "
-                       f"{self.names[0]} … {self.names[-1]}")
+        axes.set_title(
+            f"{len(self.names)} weight operations: "
+            f"{self.names[0]} … {self.names[-1]}"
+        )
         axes.xaxis.get_major_locator().set_params(integer=True)
         axes.grid(True, which="both", alpha=0.3)
         axes.legend()
@@ -282,46 +335,59 @@ class Diagnosis:
 jax.tree_util.register_dataclass(
     Diagnosis,
     data_fields=[*FIELDS, "jacobian"],
-    meta_fields=["names", "primitives", "output_shapes", "backward",
-                 "flag_factor"])
+    meta_fields=[
+        "names",
+        "primitives",
+        "output_shapes",
+        "backward",
+        "flag_factor",
+    ],
+)
 
 
 def number(value: float) -> str:
     return f"{value:.4g}" if math.isfinite(value) else str(value)
 
 
-def table(header: Sequence[str], rows: Sequence[Sequence[str]],
-          text: Sequence[int]) -> list[str]:
+def table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], text: Sequence[int]
+) -> list[str]:
     """Aligned columns: those of ``text`` left, the others (numbers) right."""
-    widths = [max(len(row[i]) for row in [header, *rows])
-              for i in range(len(header))]
+    widths = [
+        max(len(row[i]) for row in [header, *rows]) for i in range(len(header))
+    ]
 
     def line(row: Sequence[str]) -> str:
-        cells = [cell.ljust(width) if i in text else cell.rjust(width)
-                 for i, (cell, width) in enumerate(zip(row, widths,
-                                                       strict=True))]
+        cells = [
+            cell.ljust(width) if i in text else cell.rjust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
         return "  ".join(cells).rstrip()
 
     return [line(header), *(line(row) for row in rows)]
 
 
-def check_loss(loss: Callable[..., Any], *arguments: Any, example: str
-               ) -> None:
+def check_loss(loss: Callable[..., Any], *arguments: Any, example: str) -> None:
     """Checks that ``loss(*arguments)`` (shapes) is a floating scalar.
 
     Raises:
       ValueError: it is not, naming ``example`` as one that is.
     """
     result = jax.eval_shape(loss, *arguments)
-    shape, dtype = getattr(result, "shape", None), getattr(result, "dtype",
-                                                           None)
-    if shape != () or dtype is None or not jnp.issubdtype(dtype,
-                                                           jnp.floating):
-        shown = (f"{dtype}{list(shape)}" if shape is not None
-                 else type(result).__name__)
+    shape, dtype = (
+        getattr(result, "shape", None),
+        getattr(result, "dtype", None),
+    )
+    if shape != () or dtype is None or not jnp.issubdtype(dtype, jnp.floating):
+        shown = (
+            f"{dtype}{list(shape)}"
+            if shape is not None
+            else type(result).__name__
+        )
         raise ValueError(
             "`loss` must return a floating-point scalar, such as "
-            f"{example}; it returns {shown}.")
+            f"{example}; it returns {shown}."
+        )
 
 
 def _inexact(dtype: Any) -> bool:
@@ -331,22 +397,29 @@ def _inexact(dtype: Any) -> bool:
 def _cotangent(key: jax.Array, outputs: Sequence[Any]) -> list[Any]:
     """I.i.d. standard normals at every floating output, zeros elsewhere."""
     keys = jax.random.split(key, max(len(outputs), 1))
-    return [jax.random.normal(k, jnp.shape(out), out.dtype)
-            if _inexact(out.dtype) else
-            np.zeros(jnp.shape(out), jax.dtypes.float0)
-            for k, out in zip(keys, outputs, strict=False)]
+    return [
+        jax.random.normal(k, jnp.shape(out), out.dtype)
+        if _inexact(out.dtype)
+        else np.zeros(jnp.shape(out), jax.dtypes.float0)
+        for k, out in zip(keys, outputs, strict=False)
+    ]
 
 
 def _rms(values: jax.Array, leading: int) -> jax.Array:
     """The RMS over every axis after the first ``leading``."""
     values = values.astype(_dtypes.sampling(values.dtype))
-    return jnp.sqrt(jnp.mean(jnp.square(values),
-                             axis=tuple(range(leading, values.ndim))))
+    return jnp.sqrt(
+        jnp.mean(jnp.square(values), axis=tuple(range(leading, values.ndim)))
+    )
 
 
-def _jacobian(traced: _weight_ops.Traced, param_arrays: Sequence[Any],
-              arg_arrays: Sequence[Any], key: jax.Array, probes: int
-              ) -> JacobianSpectrum:
+def _jacobian(
+    traced: _weight_ops.Traced,
+    param_arrays: Sequence[Any],
+    arg_arrays: Sequence[Any],
+    key: jax.Array,
+    probes: int,
+) -> JacobianSpectrum:
     """Hutchinson estimates of tr(JJᵀ) and tr((JJᵀ)²) from JVP/VJP probes."""
     floating = [i for i, a in enumerate(arg_arrays) if _inexact(a.dtype)]
     run = _weight_ops.core().jaxpr_as_fun(traced.jaxpr)
@@ -355,28 +428,37 @@ def _jacobian(traced: _weight_ops.Traced, param_arrays: Sequence[Any],
         args = list(arg_arrays)
         for i, value in zip(floating, inputs, strict=True):
             args[i] = value
-        return [out for out in run(*param_arrays, *args)
-                if _inexact(out.dtype)]
+        return [out for out in run(*param_arrays, *args) if _inexact(out.dtype)]
 
     inputs = [arg_arrays[i] for i in floating]
     outputs, forward = jax.linearize(network, inputs)
     transpose = jax.linear_transpose(forward, inputs)
-    size = min(sum(math.prod(jnp.shape(x)) for x in inputs),
-               sum(math.prod(jnp.shape(y)) for y in outputs))
+    size = min(
+        sum(math.prod(jnp.shape(x)) for x in inputs),
+        sum(math.prod(jnp.shape(y)) for y in outputs),
+    )
     count = sum(math.prod(jnp.shape(x)) for x in inputs)
 
     def squares(tree: Any) -> jax.Array:
-        return jnp.sum(jnp.stack([
-            jnp.sum(jnp.square(jnp.abs(x).astype(_dtypes.sampling(x.dtype))))
-            for x in jax.tree.leaves(tree)]))
-
+        return jnp.sum(
+            jnp.stack(
+                [
+                    jnp.sum(
+                        jnp.square(jnp.abs(x).astype(_dtypes.sampling(x.dtype)))
+                    )
+                    for x in jax.tree.leaves(tree)
+                ]
+            )
+        )
 
     def probe(key: jax.Array) -> tuple[jax.Array, jax.Array]:
         # Uniform on the sphere of radius sqrt(count): E[v vᵀ] = I as for a
         # Gaussian, and an isometry gives exactly 1 and 0.
         keys = jax.random.split(key, len(inputs))
-        v = [jax.random.normal(k, jnp.shape(x), x.dtype)
-             for k, x in zip(keys, inputs, strict=True)]
+        v = [
+            jax.random.normal(k, jnp.shape(x), x.dtype)
+            for k, x in zip(keys, inputs, strict=True)
+        ]
         norm = jnp.sqrt(squares(v) / count)
         v = [(x / norm).astype(x.dtype) for x in v]
         u = forward(v)
@@ -385,14 +467,19 @@ def _jacobian(traced: _weight_ops.Traced, param_arrays: Sequence[Any],
 
     first, second = jax.vmap(probe)(jax.random.split(key, probes))
     mean = jnp.mean(first) / size
-    return JacobianSpectrum(mean, jnp.mean(second) / size - mean ** 2)
+    return JacobianSpectrum(mean, jnp.mean(second) / size - mean**2)
 
 
-def diagnose(fn: Callable[..., Any], params: Any, *args: Any,
-             loss: Callable[[Any], Any] | None = None,
-             key: jax.Array | None = None, jacobian: bool = False,
-             jacobian_probes: int = DEFAULT_JACOBIAN_PROBES,
-             flag_factor: float = DEFAULT_FLAG_FACTOR) -> Diagnosis:
+def diagnose(
+    fn: Callable[..., Any],
+    params: Any,
+    *args: Any,
+    loss: Callable[[Any], Any] | None = None,
+    key: jax.Array | None = None,
+    jacobian: bool = False,
+    jacobian_probes: int = DEFAULT_JACOBIAN_PROBES,
+    flag_factor: float = DEFAULT_FLAG_FACTOR,
+) -> Diagnosis:
     r"""Measures the signal at every weight operation of ``fn(params, *args)``.
 
     ``fn`` is traced to a jaxpr, and every operation that multiplies the
@@ -490,23 +577,29 @@ def diagnose(fn: Callable[..., Any], params: Any, *args: Any,
       https://arxiv.org/abs/1806.05393.
     """
     if not isinstance(jacobian, bool):
-        raise TypeError(f"`jacobian` must be True or False; got "
-                        f"{type(jacobian).__name__} {jacobian!r}.")
-    jacobian_probes = _validation.check_count("jacobian_probes",
-                                              jacobian_probes)
+        raise TypeError(
+            f"`jacobian` must be True or False; got "
+            f"{type(jacobian).__name__} {jacobian!r}."
+        )
+    jacobian_probes = _validation.check_count(
+        "jacobian_probes", jacobian_probes
+    )
     if _validation.check_positive("flag_factor", flag_factor) <= 1:
-        raise ValueError(f"`flag_factor` must be > 1 (a factor of change, "
-                         f"such as 2.0); got {flag_factor!r}.")
-    key = (jax.random.key(0) if key is None
-           else _keys.required(key, "diagnose"))
+        raise ValueError(
+            f"`flag_factor` must be > 1 (a factor of change, "
+            f"such as 2.0); got {flag_factor!r}."
+        )
+    key = jax.random.key(0) if key is None else _keys.required(key, "diagnose")
     traced, param_arrays, arg_arrays, messages = _weight_ops.trace(
-        fn, params, args)
+        fn, params, args
+    )
     if not traced.sites:
         raise ValueError(
             "`fn` has no weight operation: no dot_general or "
             "conv_general_dilated multiplies the data by a floating-point "
             "array of `params` with at least 2 axes (the array paths of "
-            f"`params`: {_keys.shown_paths(list(traced.paths))}).")
+            f"`params`: {_keys.shown_paths(list(traced.paths))})."
+        )
     _weight_ops.warn(messages)
     outputs = jax.tree.leaves(traced.out_shapes)
     if loss is not None:
@@ -514,22 +607,26 @@ def diagnose(fn: Callable[..., Any], params: Any, *args: Any,
             raise TypeError(
                 "`loss` must be a function loss(output) -> scalar, or None "
                 f"for a random cotangent; got {type(loss).__name__} "
-                f"{loss!r}.")
+                f"{loss!r}."
+            )
         check_loss(loss, traced.out_shapes, example="jnp.mean(out ** 2)")
     elif not any(_inexact(out.dtype) for out in outputs):
-        raise ValueError("`fn` must return at least one floating-point "
-                         "array to differentiate; its outputs are "
-                         f"{[str(out.dtype) for out in outputs]}.")
+        raise ValueError(
+            "`fn` must return at least one floating-point "
+            "array to differentiate; its outputs are "
+            f"{[str(out.dtype) for out in outputs]}."
+        )
     if jacobian and not any(_inexact(a.dtype) for a in arg_arrays):
         raise ValueError(
             "`jacobian=True` needs a floating-point array in `args` to "
             "differentiate with respect to; got "
-            f"{[str(a.dtype) for a in arg_arrays] or 'no arrays'}.")
+            f"{[str(a.dtype) for a in arg_arrays] or 'no arrays'}."
+        )
     records = _weight_ops.records(traced.plan)
 
-    def compute(param_arrays: Sequence[Any], arg_arrays: Sequence[Any],
-                key: jax.Array) -> tuple[dict[str, jax.Array],
-                                         JacobianSpectrum | None]:
+    def compute(
+        param_arrays: Sequence[Any], arg_arrays: Sequence[Any], key: jax.Array
+    ) -> tuple[dict[str, jax.Array], JacobianSpectrum | None]:
         cotangent_key, jacobian_key = jax.random.split(key)
 
         # Differentiated with respect to the weights' parameters only: the
@@ -545,8 +642,9 @@ def diagnose(fn: Callable[..., Any], params: Any, *args: Any,
         chosen = [param_arrays[i] for i in weights]
         probes = _weight_ops.zero_probes(traced.sites)
         if loss is None:
-            outs, pullback, stats = jax.vjp(forward, chosen, probes,
-                                            has_aux=True)
+            outs, pullback, stats = jax.vjp(
+                forward, chosen, probes, has_aux=True
+            )
             chosen_grads, grads = pullback(_cotangent(cotangent_key, outs))
         else:
             objective = loss
@@ -555,40 +653,62 @@ def diagnose(fn: Callable[..., Any], params: Any, *args: Any,
                 outs, stats = forward(chosen, probes)
                 output = jax.tree.unflatten(traced.out_tree, outs)
                 return objective(output), stats
+
             (chosen_grads, grads), stats = jax.grad(
-                scalar, argnums=(0, 1), has_aux=True)(chosen, probes)
+                scalar, argnums=(0, 1), has_aux=True
+            )(chosen, probes)
         param_grads = dict(zip(weights, chosen_grads, strict=True))
         for site in traced.sites:
             depth = len(site.lengths)
-            stats[site.index]["backward_rms"] = _rms(grads[site.index],
-                                                     depth)
+            stats[site.index]["backward_rms"] = _rms(grads[site.index], depth)
             # The parameter's slice at each iteration of a scan over
             # stacked layers; otherwise the whole parameter, every time.
-            depth = (depth if _weight_ops.stacked(
-                site, param_arrays[site.leaf].shape) else 0)
-            for name, leaf in (("weight_rms", param_arrays[site.leaf]),
-                               ("weight_grad_rms", param_grads[site.leaf])):
+            depth = (
+                depth
+                if _weight_ops.stacked(site, param_arrays[site.leaf].shape)
+                else 0
+            )
+            for name, leaf in (
+                ("weight_rms", param_arrays[site.leaf]),
+                ("weight_grad_rms", param_grads[site.leaf]),
+            ):
                 value = _rms(leaf, depth)
                 stats[site.index][name] = (
-                    value if depth else jnp.broadcast_to(value, site.lengths))
-        source = {"forward_mean": "mean", "forward_std": "std",
-                  "forward_rms": "rms", "backward_rms": "backward_rms",
-                  "weight_rms": "weight_rms",
-                  "weight_grad_rms": "weight_grad_rms"}
-        columns = {field: jnp.stack([
-            stats[site.index][source[field]][index]
-            for site, index, _ in records]) for field in FIELDS}
-        spectrum = (_jacobian(traced, param_arrays, arg_arrays,
-                              jacobian_key, jacobian_probes)
-                    if jacobian else None)
+                    value if depth else jnp.broadcast_to(value, site.lengths)
+                )
+        source = {
+            "forward_mean": "mean",
+            "forward_std": "std",
+            "forward_rms": "rms",
+            "backward_rms": "backward_rms",
+            "weight_rms": "weight_rms",
+            "weight_grad_rms": "weight_grad_rms",
+        }
+        columns = {
+            field: jnp.stack(
+                [
+                    stats[site.index][source[field]][index]
+                    for site, index, _ in records
+                ]
+            )
+            for field in FIELDS
+        }
+        spectrum = (
+            _jacobian(
+                traced, param_arrays, arg_arrays, jacobian_key, jacobian_probes
+            )
+            if jacobian
+            else None
+        )
         return columns, spectrum
 
     columns, spectrum = jax.jit(compute)(param_arrays, arg_arrays, key)
     return Diagnosis(
         names=tuple(name for _, _, name in records),
         primitives=tuple(site.primitive for site, _, _ in records),
-        output_shapes=tuple(tuple(site.output.shape)
-                            for site, _, _ in records),
-        **columns, jacobian=spectrum,
+        output_shapes=tuple(tuple(site.output.shape) for site, _, _ in records),
+        **columns,
+        jacobian=spectrum,
         backward="loss" if loss is not None else "random cotangent",
-        flag_factor=float(flag_factor))
+        flag_factor=float(flag_factor),
+    )

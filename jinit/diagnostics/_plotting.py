@@ -29,7 +29,8 @@ def new_figure(file: Any, **subplots: Any) -> tuple[Any, Any]:
     except ImportError as error:
         raise ImportError(
             "drawing a diagnostic needs matplotlib: pip install "
-            "'jinit[plot]' (or pip install matplotlib)") from error
+            "'jinit[plot]' (or pip install matplotlib)"
+        ) from error
     return figure, figure.subplots(**subplots)
 
 

@@ -46,9 +46,15 @@ from jinit._keys import unique_path_strings, variable_path
 WEIGHT_PRIMITIVES = ("dot_general", "conv_general_dilated")
 # Call primitives followed into, and the parameter holding their jaxpr (the
 # names across the JAX versions jinit supports).
-CALLS = {"pjit": "jaxpr", "jit": "jaxpr", "closed_call": "call_jaxpr",
-         "core_call": "call_jaxpr", "remat": "jaxpr", "remat2": "jaxpr",
-         "checkpoint": "jaxpr"}
+CALLS = {
+    "pjit": "jaxpr",
+    "jit": "jaxpr",
+    "closed_call": "call_jaxpr",
+    "core_call": "call_jaxpr",
+    "remat": "jaxpr",
+    "remat2": "jaxpr",
+    "checkpoint": "jaxpr",
+}
 # Primitives with no jaxpr of their own that run code jinit cannot see.
 FOREIGN = ("ffi_call", "custom_call", "pure_callback", "io_callback")
 
@@ -66,6 +72,7 @@ def core() -> Any:
 
 class Taint(NamedTuple):
     """Where a value of the jaxpr comes from."""
+
     params: frozenset[int]  # the parameter leaves it derives from
     data: bool  # whether it derives from the data arguments
 
@@ -74,8 +81,10 @@ CLEAN = Taint(frozenset(), False)
 
 
 def _join(taints: Sequence[Taint]) -> Taint:
-    return Taint(frozenset().union(*(t.params for t in taints)),
-                 any(t.data for t in taints))
+    return Taint(
+        frozenset().union(*(t.params for t in taints)),
+        any(t.data for t in taints),
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +100,7 @@ class Site:
       weight: the shape and dtype of its weight operand.
       lengths: the lengths of the scans around it, outermost first.
     """
+
     index: int
     path: str
     leaf: int
@@ -103,6 +113,7 @@ class Site:
 @dataclasses.dataclass(frozen=True)
 class Inline:
     """A call followed into."""
+
     param: str
     plan: Plan
 
@@ -110,6 +121,7 @@ class Inline:
 @dataclasses.dataclass(frozen=True)
 class Scan:
     """A scan followed into; ``sites`` are every site within it."""
+
     plan: Plan
     sites: tuple[int, ...]
     length: int
@@ -122,6 +134,7 @@ Step = Site | Inline | Scan | None
 @dataclasses.dataclass(frozen=True)
 class Plan:
     """What to do at each equation of one jaxpr (``None``: bind it)."""
+
     steps: tuple[Step, ...]
 
     def sites(self) -> tuple[int, ...]:
@@ -140,8 +153,11 @@ def _subjaxprs(params: Mapping[str, Any]) -> list[Any]:
     found = []
     for value in params.values():
         values = value if isinstance(value, (tuple, list)) else (value,)
-        found.extend(v for v in values
-                     if isinstance(v, (core().Jaxpr, core().ClosedJaxpr)))
+        found.extend(
+            v
+            for v in values
+            if isinstance(v, (core().Jaxpr, core().ClosedJaxpr))
+        )
     return found
 
 
@@ -155,9 +171,11 @@ def _open(jaxpr: Any) -> tuple[Any, Sequence[Any]]:
 def _multiplies(jaxpr: Any) -> bool:
     """Whether ``jaxpr`` or one inside it has a dot or a convolution."""
     inner, _ = _open(jaxpr)
-    return any(eqn.primitive.name in WEIGHT_PRIMITIVES
-               or any(_multiplies(sub) for sub in _subjaxprs(eqn.params))
-               for eqn in inner.eqns)
+    return any(
+        eqn.primitive.name in WEIGHT_PRIMITIVES
+        or any(_multiplies(sub) for sub in _subjaxprs(eqn.params))
+        for eqn in inner.eqns
+    )
 
 
 class _Planner:
@@ -167,7 +185,8 @@ class _Planner:
         self.paths = paths
         self.eligible = [
             jnp.issubdtype(leaf.dtype, jnp.floating) and leaf.ndim >= 2
-            for leaf in leaves]
+            for leaf in leaves
+        ]
         self.sizes = [math.prod(leaf.shape) for leaf in leaves]
         self.sites: list[Site] = []
         self.warnings: list[str] = []
@@ -183,9 +202,13 @@ class _Planner:
         same = [i for i in candidates if self.sizes[i] == size]
         return (same or candidates)[0]
 
-    def plan(self, jaxpr: Any, taints: Sequence[Taint],
-             lengths: tuple[int, ...], record: bool
-             ) -> tuple[Plan, list[Taint]]:
+    def plan(
+        self,
+        jaxpr: Any,
+        taints: Sequence[Taint],
+        lengths: tuple[int, ...],
+        record: bool,
+    ) -> tuple[Plan, list[Taint]]:
         inner, _ = _open(jaxpr)
         env: dict[Any, Taint] = {}
         for var in inner.constvars:
@@ -207,83 +230,104 @@ class _Planner:
                 env[var] = taint
         return Plan(tuple(steps)), [read(atom) for atom in inner.outvars]
 
-    def equation(self, eqn: Any, ins: list[Taint], lengths: tuple[int, ...],
-                 record: bool
-                 ) -> tuple[Step, list[Taint]]:
+    def equation(
+        self, eqn: Any, ins: list[Taint], lengths: tuple[int, ...], record: bool
+    ) -> tuple[Step, list[Taint]]:
         name = eqn.primitive.name
         joined = [_join(ins)] * len(eqn.outvars)
         if name in WEIGHT_PRIMITIVES:
             for operand in (1, 0):  # x @ W (and a convolution's kernel) first
                 aval = eqn.invars[operand].aval
-                leaf = (self.weight_leaf(ins[operand], aval)
-                        if ins[1 - operand].data else None)
+                leaf = (
+                    self.weight_leaf(ins[operand], aval)
+                    if ins[1 - operand].data
+                    else None
+                )
                 if leaf is None:
                     continue
                 if not record:
                     return None, joined
                 out = eqn.outvars[0].aval
-                site = Site(len(self.sites), self.paths[leaf], leaf, name,
-                            jax.ShapeDtypeStruct(out.shape, out.dtype),
-                            jax.ShapeDtypeStruct(aval.shape, aval.dtype),
-                            lengths)
+                site = Site(
+                    len(self.sites),
+                    self.paths[leaf],
+                    leaf,
+                    name,
+                    jax.ShapeDtypeStruct(out.shape, out.dtype),
+                    jax.ShapeDtypeStruct(aval.shape, aval.dtype),
+                    lengths,
+                )
                 self.sites.append(site)
                 return site, joined
             return None, joined
         if name in CALLS and CALLS[name] in eqn.params:
-            plan, outs = self.plan(eqn.params[CALLS[name]], ins, lengths,
-                                   record)
+            plan, outs = self.plan(
+                eqn.params[CALLS[name]], ins, lengths, record
+            )
             return (Inline(CALLS[name], plan) if plan.sites() else None), outs
         if name == "scan":
             return self.scan(eqn, ins, lengths, record)
         self.check_hidden(eqn, ins, record)
         return None, joined
 
-    def scan(self, eqn: Any, ins: list[Taint], lengths: tuple[int, ...],
-             record: bool
-             ) -> tuple[Step, list[Taint]]:
+    def scan(
+        self, eqn: Any, ins: list[Taint], lengths: tuple[int, ...], record: bool
+    ) -> tuple[Step, list[Taint]]:
         params = eqn.params
         consts, carry = params["num_consts"], params["num_carry"]
         body = params["jaxpr"]
         inner_lengths = (*lengths, params["length"])
         # The carry's taint is a fixed point: what it starts from joined with
         # what the body makes of it.
-        carry_taints = list(ins[consts:consts + carry])
+        carry_taints = list(ins[consts : consts + carry])
         while True:
-            body_ins = [*ins[:consts], *carry_taints, *ins[consts + carry:]]
+            body_ins = [*ins[:consts], *carry_taints, *ins[consts + carry :]]
             _, outs = self.plan(body, body_ins, inner_lengths, record=False)
-            joined = [_join([a, b]) for a, b in
-                      zip(carry_taints, outs[:carry], strict=True)]
+            joined = [
+                _join([a, b])
+                for a, b in zip(carry_taints, outs[:carry], strict=True)
+            ]
             if joined == carry_taints:
                 break
             carry_taints = joined
         first = len(self.sites)
         plan, outs = self.plan(body, body_ins, inner_lengths, record)
         sites = tuple(range(first, len(self.sites)))
-        step = (Scan(plan, sites, params["length"], bool(params["reverse"]))
-                if sites else None)
+        step = (
+            Scan(plan, sites, params["length"], bool(params["reverse"]))
+            if sites
+            else None
+        )
         return step, [*carry_taints, *outs[carry:]]
 
     def check_hidden(self, eqn: Any, ins: list[Taint], record: bool) -> None:
         """Warns of weight operations run by a primitive not followed."""
         if not record:
             return
-        weights = sorted({self.paths[leaf] for taint, atom in
-                          zip(ins, eqn.invars, strict=True)
-                          if (leaf := self.weight_leaf(taint, atom.aval))
-                          is not None})
+        weights = sorted(
+            {
+                self.paths[leaf]
+                for taint, atom in zip(ins, eqn.invars, strict=True)
+                if (leaf := self.weight_leaf(taint, atom.aval)) is not None
+            }
+        )
         if not weights:
             return
         subjaxprs = _subjaxprs(eqn.params)
-        hidden = (any(_multiplies(sub) for sub in subjaxprs) if subjaxprs
-                  else eqn.primitive.name in FOREIGN
-                  and any(taint.data for taint in ins))
+        hidden = (
+            any(_multiplies(sub) for sub in subjaxprs)
+            if subjaxprs
+            else eqn.primitive.name in FOREIGN
+            and any(taint.data for taint in ins)
+        )
         if hidden:
             self.warnings.append(
                 f"the weight operations of {', '.join(map(repr, weights))} "
                 f"inside a {eqn.primitive.name!r} are not recorded: jinit "
                 "follows jit, closed_call, checkpoint and scan, not "
                 f"{eqn.primitive.name} (see the docs' 'Is my initialization "
-                "right?').")
+                "right?')."
+            )
 
 
 class Traced(NamedTuple):
@@ -301,6 +345,7 @@ class Traced(NamedTuple):
       param_arrays: the leaves of a tree shaped as ``params`` (such as an
         optimizer's updates) at the places of its arrays.
     """
+
     jaxpr: Any
     plan: Plan
     sites: tuple[Site, ...]
@@ -315,10 +360,15 @@ def _is_array(leaf: Any) -> bool:
     return isinstance(leaf, (jax.Array, np.ndarray, np.generic))
 
 
-def split(params: Any, args: Sequence[Any]) -> tuple[
-        list[Any], list[Any], list[str],
-        Callable[[Sequence[Any], Sequence[Any]], tuple[Any, Any]],
-        Callable[[Any], list[Any]]]:
+def split(
+    params: Any, args: Sequence[Any]
+) -> tuple[
+    list[Any],
+    list[Any],
+    list[str],
+    Callable[[Sequence[Any], Sequence[Any]], tuple[Any, Any]],
+    Callable[[Any], list[Any]],
+]:
     """The array leaves of ``params`` and ``args``, and how to rebuild them.
 
     Returns the array leaves of both; the paths of those of ``params``; a
@@ -332,38 +382,49 @@ def split(params: Any, args: Sequence[Any]) -> tuple[
     where = [i for i, leaf in enumerate(leaves) if _is_array(leaf)]
     if not where:
         kinds = sorted({type(leaf).__name__ for leaf in leaves})
-        shown = (f"{type(params).__name__} with no leaves" if not leaves
-                 else f"{type(params).__name__} whose leaves are "
-                 f"{', '.join(kinds)}")
+        shown = (
+            f"{type(params).__name__} with no leaves"
+            if not leaves
+            else f"{type(params).__name__} whose leaves are {', '.join(kinds)}"
+        )
         raise TypeError(
             "`params` must be a pytree of arrays (jax.Array or numpy "
-            f"arrays), such as a Flax variables dict; got {shown}.")
+            f"arrays), such as a Flax variables dict; got {shown}."
+        )
     paths = unique_path_strings([variable_path(flat[i][0]) for i in where])
     arg_flat, arg_def = jax.tree_util.tree_flatten(tuple(args))
     arg_where = [i for i, leaf in enumerate(arg_flat) if _is_array(leaf)]
 
-    def unflatten(param_arrays: Sequence[Any], arg_arrays: Sequence[Any]
-                  ) -> tuple[Any, Any]:
+    def unflatten(
+        param_arrays: Sequence[Any], arg_arrays: Sequence[Any]
+    ) -> tuple[Any, Any]:
         new = list(leaves)
         for i, value in zip(where, param_arrays, strict=True):
             new[i] = value
         new_args = list(arg_flat)
         for i, value in zip(arg_where, arg_arrays, strict=True):
             new_args[i] = value
-        return (jax.tree_util.tree_unflatten(treedef, new),
-                jax.tree_util.tree_unflatten(arg_def, new_args))
+        return (
+            jax.tree_util.tree_unflatten(treedef, new),
+            jax.tree_util.tree_unflatten(arg_def, new_args),
+        )
 
     def param_arrays(tree: Any) -> list[Any]:
         same = treedef.flatten_up_to(tree)
         return [same[i] for i in where]
 
-    return ([jnp.asarray(leaves[i]) for i in where],
-            [jnp.asarray(arg_flat[i]) for i in arg_where], paths, unflatten,
-            param_arrays)
+    return (
+        [jnp.asarray(leaves[i]) for i in where],
+        [jnp.asarray(arg_flat[i]) for i in arg_where],
+        paths,
+        unflatten,
+        param_arrays,
+    )
 
 
-def trace(fn: Callable[..., Any], params: Any, args: Sequence[Any]
-          ) -> tuple[Traced, list[Any], list[Any], list[str]]:
+def trace(
+    fn: Callable[..., Any], params: Any, args: Sequence[Any]
+) -> tuple[Traced, list[Any], list[Any], list[str]]:
     """Traces ``fn(params, *args)`` and finds its weight operations.
 
     Returns:
@@ -377,35 +438,46 @@ def trace(fn: Callable[..., Any], params: Any, args: Sequence[Any]
     if not callable(fn):
         raise TypeError(
             "`fn` must be a function fn(params, *args), such as a Flax "
-            f"module's apply; got {type(fn).__name__} {fn!r}.")
-    param_arrays, arg_arrays, paths, unflatten, arrays_of = split(params,
-                                                                  args)
+            f"module's apply; got {type(fn).__name__} {fn!r}."
+        )
+    param_arrays, arg_arrays, paths, unflatten, arrays_of = split(params, args)
 
-    def flat_fn(param_arrays: Sequence[Any], arg_arrays: Sequence[Any]
-                ) -> Any:
+    def flat_fn(param_arrays: Sequence[Any], arg_arrays: Sequence[Any]) -> Any:
         params, args = unflatten(param_arrays, arg_arrays)
         return fn(params, *args)
 
     try:
         jaxpr, out_shapes = jax.make_jaxpr(flat_fn, return_shape=True)(
-            param_arrays, arg_arrays)
-    except (jax.errors.ConcretizationTypeError,
-            jax.errors.TracerBoolConversionError,
-            jax.errors.TracerIntegerConversionError,
-            jax.errors.TracerArrayConversionError) as error:
+            param_arrays, arg_arrays
+        )
+    except (
+        jax.errors.ConcretizationTypeError,
+        jax.errors.TracerBoolConversionError,
+        jax.errors.TracerIntegerConversionError,
+        jax.errors.TracerArrayConversionError,
+    ) as error:
         first = str(error).strip().splitlines()[0]
         raise TypeError(
             "`fn` must trace with jax.make_jaxpr: no Python `if`, `while` or "
             "int() on array values (use jax.lax.cond, jnp.where or a static "
             f"argument); fn(params, *args) raised {type(error).__name__}: "
-            f"{first}") from error
+            f"{first}"
+        ) from error
     planner = _Planner(paths, param_arrays)
-    taints = ([Taint(frozenset({i}), False) for i in range(len(paths))]
-              + [Taint(frozenset(), True)] * len(arg_arrays))
+    taints = [Taint(frozenset({i}), False) for i in range(len(paths))] + [
+        Taint(frozenset(), True)
+    ] * len(arg_arrays)
     plan, _ = planner.plan(jaxpr, taints, (), record=True)
-    traced = Traced(jaxpr, plan, tuple(planner.sites), tuple(paths),
-                    jax.tree_util.tree_structure(out_shapes), out_shapes,
-                    unflatten, arrays_of)
+    traced = Traced(
+        jaxpr,
+        plan,
+        tuple(planner.sites),
+        tuple(paths),
+        jax.tree_util.tree_structure(out_shapes),
+        out_shapes,
+        unflatten,
+        arrays_of,
+    )
     return traced, param_arrays, arg_arrays, planner.warnings
 
 
@@ -427,18 +499,21 @@ def measure(output: jax.Array) -> Stats:
     out = output.astype(_dtypes.sampling(output.dtype))
     mean = jnp.mean(out)
     variance = jnp.mean(jnp.square(out - mean))
-    return {"mean": mean,
-            "variance": variance,
-            "std": jnp.sqrt(variance),
-            "rms": jnp.sqrt(jnp.mean(jnp.square(out))),
-            "mean_abs": jnp.mean(jnp.abs(out))}
+    return {
+        "mean": mean,
+        "variance": variance,
+        "std": jnp.sqrt(variance),
+        "rms": jnp.sqrt(jnp.mean(jnp.square(out))),
+        "mean_abs": jnp.mean(jnp.abs(out)),
+    }
 
 
 def _bind(eqn: Any, invals: Sequence[Any]) -> list[Any]:
     # (subfuns, params) before JAX 0.9; the params alone since.
     bind_params = eqn.primitive.get_bind_params(eqn.params)
-    subfuns, params = (bind_params if isinstance(bind_params, tuple)
-                       else ((), bind_params))
+    subfuns, params = (
+        bind_params if isinstance(bind_params, tuple) else ((), bind_params)
+    )
     manager = getattr(getattr(eqn, "ctx", None), "manager", None)
     if manager is not None:
         with manager:
@@ -452,8 +527,13 @@ def _bind(eqn: Any, invals: Sequence[Any]) -> list[Any]:
 Probes = Mapping[int, jax.Array]
 
 
-def _run(jaxpr: Any, invals: Sequence[Any], plan: Plan, probes: Probes,
-         stats: dict[int, Stats]) -> list[Any]:
+def _run(
+    jaxpr: Any,
+    invals: Sequence[Any],
+    plan: Plan,
+    probes: Probes,
+    stats: dict[int, Stats],
+) -> list[Any]:
     inner, consts = _open(jaxpr)
     env: dict[Any, Any] = {}
     for var, value in zip(inner.constvars, consts, strict=True):
@@ -484,33 +564,51 @@ def _run(jaxpr: Any, invals: Sequence[Any], plan: Plan, probes: Probes,
     return [read(atom) for atom in inner.outvars]
 
 
-def _scan(eqn: Any, ins: list[Any], step: Scan, probes: Probes,
-          stats: dict[int, Stats]) -> list[Any]:
+def _scan(
+    eqn: Any,
+    ins: list[Any],
+    step: Scan,
+    probes: Probes,
+    stats: dict[int, Stats],
+) -> list[Any]:
     params = eqn.params
     consts, carry = params["num_consts"], params["num_carry"]
     body = params["jaxpr"]
     constants = ins[:consts]
     inner_probes = {i: probes[i] for i in step.sites if i in probes}
 
-    def body_fn(carried: list[Any], sliced: tuple[list[Any], Probes]
-                ) -> tuple[list[Any], tuple[list[Any], dict[int, Stats]]]:
+    def body_fn(
+        carried: list[Any], sliced: tuple[list[Any], Probes]
+    ) -> tuple[list[Any], tuple[list[Any], dict[int, Stats]]]:
         xs, sliced_probes = sliced
         inner_stats: dict[int, Stats] = {}
-        outs = _run(body, [*constants, *carried, *xs], step.plan,
-                    sliced_probes, inner_stats)
+        outs = _run(
+            body,
+            [*constants, *carried, *xs],
+            step.plan,
+            sliced_probes,
+            inner_stats,
+        )
         return outs[:carry], (outs[carry:], inner_stats)
 
     final, (ys, stacked) = jax.lax.scan(
-        body_fn, ins[consts:consts + carry],
-        (ins[consts + carry:], inner_probes), length=params["length"],
-        reverse=params["reverse"], unroll=params["unroll"])
+        body_fn,
+        ins[consts : consts + carry],
+        (ins[consts + carry :], inner_probes),
+        length=params["length"],
+        reverse=params["reverse"],
+        unroll=params["unroll"],
+    )
     stats.update(stacked)
     return [*final, *ys]
 
 
-def evaluate(traced: Traced, param_arrays: Sequence[Any],
-             arg_arrays: Sequence[Any], probes: Probes | None = None
-             ) -> tuple[list[Any], dict[int, Stats]]:
+def evaluate(
+    traced: Traced,
+    param_arrays: Sequence[Any],
+    arg_arrays: Sequence[Any],
+    probes: Probes | None = None,
+) -> tuple[list[Any], dict[int, Stats]]:
     """Runs the traced function, measuring every weight operation.
 
     Args:
@@ -525,16 +623,24 @@ def evaluate(traced: Traced, param_arrays: Sequence[Any],
       statistics stacked over its scan lengths.
     """
     stats: dict[int, Stats] = {}
-    outs = _run(traced.jaxpr, [*param_arrays, *arg_arrays], traced.plan,
-                probes or {}, stats)
+    outs = _run(
+        traced.jaxpr,
+        [*param_arrays, *arg_arrays],
+        traced.plan,
+        probes or {},
+        stats,
+    )
     return outs, stats
 
 
 def zero_probes(sites: Sequence[Site]) -> dict[int, jax.Array]:
     """Zeros for the output of every site."""
-    return {site.index: jnp.zeros((*site.lengths, *site.output.shape),
-                                  site.output.dtype)
-            for site in sites}
+    return {
+        site.index: jnp.zeros(
+            (*site.lengths, *site.output.shape), site.output.dtype
+        )
+        for site in sites
+    }
 
 
 def stacked(site: Site, leaf_shape: Sequence[int]) -> bool:
@@ -545,13 +651,15 @@ def stacked(site: Site, leaf_shape: Sequence[int]) -> bool:
     layers). Any other leaf is used whole at every iteration.
     """
     depth = len(site.lengths)
-    return bool(depth) and (tuple(leaf_shape[:depth]) == site.lengths
-                            and math.prod(leaf_shape[depth:])
-                            == math.prod(site.weight.shape))
+    return bool(depth) and (
+        tuple(leaf_shape[:depth]) == site.lengths
+        and math.prod(leaf_shape[depth:]) == math.prod(site.weight.shape)
+    )
 
 
-def records(plan: Plan, index: tuple[int, ...] = ()
-            ) -> list[tuple[Site, tuple[int, ...], str]]:
+def records(
+    plan: Plan, index: tuple[int, ...] = ()
+) -> list[tuple[Site, tuple[int, ...], str]]:
     """Every record, in execution order: its site, scan index and name.
 
     A site inside scans gives one record per iteration, named with its
@@ -565,8 +673,11 @@ def records(plan: Plan, index: tuple[int, ...] = ()
         elif isinstance(step, Inline):
             found.extend(records(step.plan, index))
         elif isinstance(step, Scan):
-            order = (range(step.length - 1, -1, -1) if step.reverse
-                     else range(step.length))
+            order = (
+                range(step.length - 1, -1, -1)
+                if step.reverse
+                else range(step.length)
+            )
             for i in order:
                 found.extend(records(step.plan, (*index, i)))
     return found

@@ -45,24 +45,31 @@ def _check_layers(layers: object) -> tuple[str, ...]:
         raise TypeError(
             "`layers` must be a sequence of parameter paths such as "
             f"['layers/0/w', 'layers/1/w']; got {type(layers).__name__} "
-            f"{layers!r}.")
+            f"{layers!r}."
+        )
     if not layers:
-        raise ValueError("`layers` must name at least one weight, such as "
-                         "['layers/0/w']; got an empty sequence.")
+        raise ValueError(
+            "`layers` must name at least one weight, such as "
+            "['layers/0/w']; got an empty sequence."
+        )
     for path in layers:
         if not isinstance(path, str):
             raise TypeError(
                 f"`layers` entries must be path strings such as "
-                f"'layers/0/w'; got {type(path).__name__} {path!r}.")
+                f"'layers/0/w'; got {type(path).__name__} {path!r}."
+            )
     repeated = sorted({path for path in layers if layers.count(path) > 1})
     if repeated:
-        raise ValueError(f"`layers` must name each weight once; got "
-                         f"{', '.join(map(repr, repeated))} more than once.")
+        raise ValueError(
+            f"`layers` must name each weight once; got "
+            f"{', '.join(map(repr, repeated))} more than once."
+        )
     return tuple(layers)
 
 
-def _locate(layers: tuple[str, ...], names: list[str], leaves: list[Any],
-            pre_init: bool) -> list[int]:
+def _locate(
+    layers: tuple[str, ...], names: list[str], leaves: list[Any], pre_init: bool
+) -> list[int]:
     """The index in ``leaves`` of each path of ``layers``."""
     index = {name: i for i, name in enumerate(names)}
     found = []
@@ -70,20 +77,23 @@ def _locate(layers: tuple[str, ...], names: list[str], leaves: list[Any],
         if path not in index:
             raise ValueError(
                 f"`layers` entry {path!r} is not a path of `params`; the "
-                f"paths are: {_keys.shown_paths(names)}.")
+                f"paths are: {_keys.shown_paths(names)}."
+            )
         leaf = leaves[index[path]]
         dtype = getattr(leaf, "dtype", None)
         if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
             shown = dtype if dtype is not None else type(leaf).__name__
             raise TypeError(
                 f"`layers` entry {path!r} must name a floating-point array "
-                f"(float16, bfloat16, float32, float64); got {shown}.")
+                f"(float16, bfloat16, float32, float64); got {shown}."
+            )
         if pre_init and jnp.ndim(leaf) < 2:
             raise ValueError(
                 f"`layers` entry {path!r} has shape {jnp.shape(leaf)}; the "
                 "orthonormal pre-initialization done when `key` is given "
                 "needs a weight with at least 2 axes (pass key=None to "
-                "rescale it as it is).")
+                "rescale it as it is)."
+            )
         found.append(index[path])
     return found
 
@@ -95,31 +105,36 @@ def _returns_outputs(outputs: Any, layers: tuple[str, ...]) -> bool:
     """
     if isinstance(outputs, Mapping):
         return all(path in outputs for path in layers)
-    return (isinstance(outputs, Sequence) and not isinstance(outputs, str)
-            and len(outputs) == len(layers))
+    return (
+        isinstance(outputs, Sequence)
+        and not isinstance(outputs, str)
+        and len(outputs) == len(layers)
+    )
 
 
-def _found_sites(traced: _weight_ops.Traced, layers: tuple[str, ...]
-                 ) -> list[_weight_ops.Site]:
+def _found_sites(
+    traced: _weight_ops.Traced, layers: tuple[str, ...]
+) -> list[_weight_ops.Site]:
     """The weight operation of each path of ``layers``, found in the jaxpr."""
     records = _weight_ops.records(traced.plan)
     found = []
     for path in layers:
-        uses = [(site, name) for site, _, name in records
-                if site.path == path]
+        uses = [(site, name) for site, _, name in records if site.path == path]
         if not uses:
             names = [name for _, _, name in records]
             raise ValueError(
                 f"`layers` entry {path!r} is the weight of no weight "
                 "operation of `apply_fn` (a dot_general or convolution of "
                 "the data by it); the weight operations are those of: "
-                f"{_keys.shown_paths(names)}.")
+                f"{_keys.shown_paths(names)}."
+            )
         if len(uses) > 1:
             raise ValueError(
                 f"`layers` entry {path!r} is the weight of "
                 f"{len(uses)} weight operations of `apply_fn` "
                 f"({', '.join(name for _, name in uses)}); LSUV rescales a "
-                "weight for one output, so list weights used once.")
+                "weight for one output, so list weights used once."
+            )
         found.append(uses[0][0])
     return found
 
@@ -128,28 +143,34 @@ def _found_sites(traced: _weight_ops.Traced, layers: tuple[str, ...]
 Variance = Callable[[Any, Any, int], jax.Array]
 
 
-def _found_variances(apply_fn: Callable[[Any, Any], Any], params: Any,
-                     batch: Any, layers: tuple[str, ...]
-                     ) -> tuple[Variance, list[Any]]:
+def _found_variances(
+    apply_fn: Callable[[Any, Any], Any],
+    params: Any,
+    batch: Any,
+    layers: tuple[str, ...],
+) -> tuple[Variance, list[Any]]:
     """The variance of each layer's output found in the jaxpr; the dtypes."""
     # Traced on arrays, as lsuv's jax.jit passes every leaf.
     traced, _, _, messages = _weight_ops.trace(
-        apply_fn, jax.tree.map(jnp.asarray, params),
-        (jax.tree.map(jnp.asarray, batch),))
+        apply_fn,
+        jax.tree.map(jnp.asarray, params),
+        (jax.tree.map(jnp.asarray, batch),),
+    )
     sites = _found_sites(traced, layers)
     _weight_ops.warn(messages)
 
     def variance(params: Any, batch: Any, n: int) -> jax.Array:
         _, stats = _weight_ops.evaluate(
-            traced, traced.param_arrays(params), jax.tree.leaves((batch,)))
+            traced, traced.param_arrays(params), jax.tree.leaves((batch,))
+        )
         return stats[sites[n].index]["variance"]
 
     return variance, [site.output.dtype for site in sites]
 
 
-def _returned_variances(apply_fn: Callable[[Any, Any], Any], shapes: Any,
-                        layers: tuple[str, ...]
-                        ) -> tuple[Variance, list[Any]]:
+def _returned_variances(
+    apply_fn: Callable[[Any, Any], Any], shapes: Any, layers: tuple[str, ...]
+) -> tuple[Variance, list[Any]]:
     """The variance of each layer's output ``apply_fn`` returns; the dtypes."""
     _check_outputs(shapes, layers)
     by_path = isinstance(shapes, Mapping)
@@ -159,8 +180,10 @@ def _returned_variances(apply_fn: Callable[[Any, Any], Any], shapes: Any,
         output = outputs[layers[n]] if by_path else outputs[n]
         return jnp.var(output.astype(_dtypes.sampling(output.dtype)))
 
-    return variance, [out.dtype for out in (
-        [shapes[path] for path in layers] if by_path else shapes)]
+    return variance, [
+        out.dtype
+        for out in ([shapes[path] for path in layers] if by_path else shapes)
+    ]
 
 
 def _check_outputs(outputs: Any, layers: tuple[str, ...]) -> None:
@@ -172,36 +195,50 @@ def _check_outputs(outputs: Any, layers: tuple[str, ...]) -> None:
                 f"`apply_fn` must return one output per entry of `layers`; "
                 f"its Mapping lacks the keys "
                 f"{', '.join(map(repr, missing))} (it has "
-                f"{', '.join(map(repr, outputs)) or 'none'}).")
+                f"{', '.join(map(repr, outputs)) or 'none'})."
+            )
         chosen = [outputs[path] for path in layers]
     elif isinstance(outputs, Sequence) and not isinstance(outputs, str):
         if len(outputs) != len(layers):
             raise ValueError(
                 f"`apply_fn` must return one output per entry of `layers` "
                 f"({len(layers)}); got a {type(outputs).__name__} of "
-                f"{len(outputs)}.")
+                f"{len(outputs)}."
+            )
         chosen = list(outputs)
     else:
         shape = getattr(outputs, "shape", None)
-        shown = (f"a single array of shape {shape}"
-                 if shape is not None else type(outputs).__name__)
+        shown = (
+            f"a single array of shape {shape}"
+            if shape is not None
+            else type(outputs).__name__
+        )
         raise TypeError(
             "`apply_fn` must return a sequence of outputs aligned with "
-            f"`layers` or a Mapping keyed by its paths; got {shown}.")
+            f"`layers` or a Mapping keyed by its paths; got {shown}."
+        )
     for path, output in zip(layers, chosen, strict=True):
         dtype = getattr(output, "dtype", None)
         if dtype is None or not jnp.issubdtype(dtype, jnp.floating):
             shown = dtype.name if dtype is not None else repr(output)
             raise TypeError(
                 f"`apply_fn` must return floating-point arrays; its output "
-                f"for {path!r} is {shown}.")
+                f"for {path!r} is {shown}."
+            )
 
 
-def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
-         layers: Sequence[str], *, key: jax.Array | None = None,
-         target: float = 1.0, tol: float = DEFAULT_TOL,
-         max_iters: int = DEFAULT_MAX_ITERS,
-         find_layers: bool | None = None) -> LsuvResult:
+def lsuv(
+    apply_fn: Callable[[Any, Any], Any],
+    params: Any,
+    batch: Any,
+    layers: Sequence[str],
+    *,
+    key: jax.Array | None = None,
+    target: float = 1.0,
+    tol: float = DEFAULT_TOL,
+    max_iters: int = DEFAULT_MAX_ITERS,
+    find_layers: bool | None = None,
+) -> LsuvResult:
     r"""Rescales weights layer by layer until each output has unit variance.
 
     Layer-sequential unit-variance initialization (Algorithm 1 of Mishkin &
@@ -313,7 +350,8 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
         raise TypeError(
             "`apply_fn` must be a function apply_fn(params, batch): the "
             "model, or one returning the layers' outputs; got "
-            f"{type(apply_fn).__name__} {apply_fn!r}.")
+            f"{type(apply_fn).__name__} {apply_fn!r}."
+        )
     layers = _check_layers(layers)
     target = _validation.check_positive("target", target)
     tol = _validation.check_positive("tol", tol)
@@ -331,26 +369,36 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
     if find_layers is None:
         find_layers = not _returns_outputs(shapes, layers)
     elif not isinstance(find_layers, bool):
-        raise TypeError(f"`find_layers` must be True, False or None; got "
-                        f"{type(find_layers).__name__} {find_layers!r}.")
+        raise TypeError(
+            f"`find_layers` must be True, False or None; got "
+            f"{type(find_layers).__name__} {find_layers!r}."
+        )
     if find_layers:
-        output_variance, out_dtypes = _found_variances(apply_fn, params,
-                                                       batch, layers)
+        output_variance, out_dtypes = _found_variances(
+            apply_fn, params, batch, layers
+        )
     else:
-        output_variance, out_dtypes = _returned_variances(apply_fn, shapes,
-                                                          layers)
-    variance_dtype = max((_dtypes.sampling(dtype) for dtype in out_dtypes),
-                         key=lambda dtype: dtype.itemsize)
+        output_variance, out_dtypes = _returned_variances(
+            apply_fn, shapes, layers
+        )
+    variance_dtype = max(
+        (_dtypes.sampling(dtype) for dtype in out_dtypes),
+        key=lambda dtype: dtype.itemsize,
+    )
 
     def run(leaves, batch, key):
         leaves = list(leaves)
         if key is not None:
             init = orthogonal()
             for path, i in zip(layers, where, strict=True):
-                leaves[i] = init(_keys.path_key(key, path),
-                                 jnp.shape(leaves[i]), leaves[i].dtype)
+                leaves[i] = init(
+                    _keys.path_key(key, path),
+                    jnp.shape(leaves[i]),
+                    leaves[i].dtype,
+                )
         variances, iterations = [], []
         for n, i in enumerate(where):
+
             def measure(weight, n=n, i=i):
                 trial = list(leaves)
                 trial[i] = weight
@@ -358,9 +406,12 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
 
             def cond(state):
                 _, variance, count = state
-                return ((jnp.abs(variance - target) >= tol)
-                        & (count < max_iters)
-                        & (variance > 0) & jnp.isfinite(variance))
+                return (
+                    (jnp.abs(variance - target) >= tol)
+                    & (count < max_iters)
+                    & (variance > 0)
+                    & jnp.isfinite(variance)
+                )
 
             def body(state, measure=measure):
                 weight, variance, count = state
@@ -371,12 +422,16 @@ def lsuv(apply_fn: Callable[[Any, Any], Any], params: Any, batch: Any,
 
             weight = jnp.asarray(leaves[i])
             weight, variance, count = jax.lax.while_loop(
-                cond, body, (weight, measure(weight), jnp.int32(0)))
+                cond, body, (weight, measure(weight), jnp.int32(0))
+            )
             leaves[i] = weight
             variances.append(variance.astype(variance_dtype))
             iterations.append(count)
-        return (treedef.unflatten(leaves), jnp.stack(variances),
-                jnp.stack(iterations))
+        return (
+            treedef.unflatten(leaves),
+            jnp.stack(variances),
+            jnp.stack(iterations),
+        )
 
     # One compilation for every layer's loop (eagerly, each while_loop and
     # each pre-initialization would otherwise be compiled on its own); under

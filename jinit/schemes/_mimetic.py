@@ -50,13 +50,18 @@ BETA_VO = 0.4
 ARGUMENTS = ("alpha_qk", "beta_qk", "alpha_vo", "beta_vo")
 
 # The four kernels of an attention layer: (role, argument naming its regex).
-ROLES = (("query", "query_kernel"), ("key", "key_kernel"),
-         ("value", "value_kernel"), ("output", "output_kernel"))
+ROLES = (
+    ("query", "query_kernel"),
+    ("key", "key_kernel"),
+    ("value", "value_kernel"),
+    ("output", "output_kernel"),
+)
 
 
 @dataclasses.dataclass(frozen=True)
 class _Layer:
     """One attention layer: its name and the leaf index of each kernel."""
+
     name: str
     indices: dict[str, int]
 
@@ -74,17 +79,26 @@ class _Computed:
         self._values = values
         self._where = where
 
-    def __call__(self, key: jax.Array | None, shape: Any, dtype: Any = None,
-                 *, out_sharding: Sharding | PartitionSpec | None = None
-                 ) -> jax.Array:
+    def __call__(
+        self,
+        key: jax.Array | None,
+        shape: Any,
+        dtype: Any = None,
+        *,
+        out_sharding: Sharding | PartitionSpec | None = None,
+    ) -> jax.Array:
         """The computed values, cast to ``dtype``; ``key`` is not used."""
         if tuple(shape) != self._values.shape:
             raise ValueError(
                 f"the mimetic values of {self._where!r} have shape "
-                f"{self._values.shape}; asked for {tuple(shape)}.")
+                f"{self._values.shape}; asked for {tuple(shape)}."
+            )
         requested = _dtypes.as_dtype("dtype", dtype)
-        values = (self._values if requested is None
-                  else self._values.astype(requested))
+        values = (
+            self._values
+            if requested is None
+            else self._values.astype(requested)
+        )
         return place(jax.device_put(values), out_sharding)
 
     def __repr__(self) -> str:
@@ -93,14 +107,17 @@ class _Computed:
 
 def _check_pattern(argument: str, pattern: object) -> re.Pattern[str]:
     if not isinstance(pattern, str):
-        raise TypeError(f"`{argument}` must be a regular expression (a str) "
-                        f"matching the paths of those kernels; got "
-                        f"{type(pattern).__name__} {pattern!r}.")
+        raise TypeError(
+            f"`{argument}` must be a regular expression (a str) "
+            f"matching the paths of those kernels; got "
+            f"{type(pattern).__name__} {pattern!r}."
+        )
     try:
         return re.compile(pattern)
     except re.error as error:
-        raise ValueError(f"`{argument}` {pattern!r} is not a regular "
-                         f"expression: {error}.") from None
+        raise ValueError(
+            f"`{argument}` {pattern!r} is not a regular expression: {error}."
+        ) from None
 
 
 def _root_key(key: object) -> jax.Array:
@@ -112,8 +129,11 @@ def _root_key(key: object) -> jax.Array:
     return _keys.required(key, "mimetic")
 
 
-def _layers(names: Sequence[str], leaves: Sequence[Any],
-            patterns: dict[str, re.Pattern[str]]) -> list[_Layer]:
+def _layers(
+    names: Sequence[str],
+    leaves: Sequence[Any],
+    patterns: dict[str, re.Pattern[str]],
+) -> list[_Layer]:
     """The attention layers of the tree, by the roles' patterns.
 
     A leaf belongs to the layer named by its path with the match of its
@@ -136,40 +156,51 @@ def _layers(names: Sequence[str], leaves: Sequence[Any],
             if not hasattr(leaf, "shape") or not hasattr(leaf, "dtype"):
                 raise TypeError(
                     f"`{argument}` matches {name!r}, which has no shape and "
-                    f"dtype: {type(leaf).__name__} {leaf!r}.")
-            layer = f"{name[:match.start()]}*{name[match.end():]}"
+                    f"dtype: {type(leaf).__name__} {leaf!r}."
+                )
+            layer = f"{name[: match.start()]}*{name[match.end() :]}"
             found = layers.setdefault(layer, {})
             if role in found:
                 raise ValueError(
                     f"the attention layer {layer!r} has two {role} kernels, "
                     f"{names[found[role]]!r} and {name!r}; make "
-                    f"`{argument}` match one.")
+                    f"`{argument}` match one."
+                )
             found[role] = index
     for name, arguments in roles_of.items():
         if len(arguments) > 1:
             raise ValueError(
                 f"the path {name!r} matches {' and '.join(arguments)}; each "
-                "kernel must match the pattern of one role only.")
+                "kernel must match the pattern of one role only."
+            )
     for role, argument in ROLES:
         if not any(role in found for found in layers.values()):
             raise ValueError(
                 f"`{argument}` {patterns[role].pattern!r} matches no path "
-                f"of `params`; the paths are: {_keys.shown_paths(names)}.")
+                f"of `params`; the paths are: {_keys.shown_paths(names)}."
+            )
     for layer, found in layers.items():
         missing = [argument for role, argument in ROLES if role not in found]
         if missing:
-            has = ", ".join(f"{role} {names[index]!r}"
-                            for role, index in found.items())
+            has = ", ".join(
+                f"{role} {names[index]!r}" for role, index in found.items()
+            )
             raise ValueError(
                 f"the attention layer {layer!r} has {has} but nothing "
                 f"matched by {', '.join(missing)}: every layer needs its "
                 "query, key, value and output kernels, which must differ "
-                "only where their patterns match.")
+                "only where their patterns match."
+            )
     return [_Layer(layer, found) for layer, found in sorted(layers.items())]
 
 
-def _order(role: str, name: str, shape: tuple[int, ...],
-           in_axis: Axes | None, out_axis: Axes | None) -> tuple[int, ...]:
+def _order(
+    role: str,
+    name: str,
+    shape: tuple[int, ...],
+    in_axis: Axes | None,
+    out_axis: Axes | None,
+) -> tuple[int, ...]:
     """The axes of a kernel in the order ``(in..., out...)`` of ``x @ W``.
 
     The axes as they are where ``in_axis`` and ``out_axis`` are ``None``
@@ -189,19 +220,23 @@ def _order(role: str, name: str, shape: tuple[int, ...],
             f"the {role} kernel {name!r} has shape {shape}, and `in_axis` "
             f"{in_axis!r} and `out_axis` {out_axis!r} leave its axes {left} "
             "out: every axis of an attention kernel is an input or an "
-            "output axis.")
-    side, given = (("out_axis", out_axis) if role == "output"
-                   else ("in_axis", in_axis))
+            "output axis."
+        )
+    side, given = (
+        ("out_axis", out_axis) if role == "output" else ("in_axis", in_axis)
+    )
     if len(axes[side]) != 1:
         raise ValueError(
             f"`{side}` {given!r} names {len(axes[side])} axes of the {role} "
             f"kernel {name!r} (shape {shape}); there it must name one axis, "
-            "the layer's width.")
+            "the layer's width."
+        )
     return order
 
 
-def _heads(role: str, name: str, shape: tuple[int, ...], num_heads: int
-           ) -> tuple[int, int]:
+def _heads(
+    role: str, name: str, shape: tuple[int, ...], num_heads: int
+) -> tuple[int, int]:
     """``(width, head_dim)`` of a kernel of the attention layer.
 
     A query, key or value kernel is ``(width, num_heads * head_dim)`` or
@@ -209,8 +244,11 @@ def _heads(role: str, name: str, shape: tuple[int, ...], num_heads: int
     ``(num_heads * head_dim, width)`` or ``(num_heads, head_dim, width)``.
     """
     output = role == "output"
-    heads = ("(num_heads, head_dim, width)" if output
-             else "(width, num_heads, head_dim)")
+    heads = (
+        "(num_heads, head_dim, width)"
+        if output
+        else "(width, num_heads, head_dim)"
+    )
     if len(shape) == 2:
         inner, width = shape if output else shape[::-1]
         if inner % num_heads:
@@ -218,24 +256,37 @@ def _heads(role: str, name: str, shape: tuple[int, ...], num_heads: int
             raise ValueError(
                 f"the {role} kernel {name!r} has shape {shape}: its {inner} "
                 f"{features} features do not split into `num_heads` "
-                f"{num_heads} heads; `num_heads` must divide {inner}.")
+                f"{num_heads} heads; `num_heads` must divide {inner}."
+            )
         return width, inner // num_heads
     if len(shape) == 3:
-        count, head_dim, width = shape if output else (shape[1], shape[2],
-                                                       shape[0])
+        count, head_dim, width = (
+            shape if output else (shape[1], shape[2], shape[0])
+        )
         if count != num_heads:
             raise ValueError(
                 f"the {role} kernel {name!r} has shape {shape}, {heads} "
-                f"with {count} heads; `num_heads` is {num_heads}.")
+                f"with {count} heads; `num_heads` is {num_heads}."
+            )
         return width, head_dim
-    flat = ("(num_heads * head_dim, width)" if output
-            else "(width, num_heads * head_dim)")
-    raise ValueError(f"the {role} kernel {name!r} has shape {shape}; allowed "
-                     f"are {flat} and {heads}.")
+    flat = (
+        "(num_heads * head_dim, width)"
+        if output
+        else "(width, num_heads * head_dim)"
+    )
+    raise ValueError(
+        f"the {role} kernel {name!r} has shape {shape}; allowed "
+        f"are {flat} and {heads}."
+    )
 
 
-def _noise(key: jax.Array, shape: tuple[int, ...], width: int,
-           distribution: str, dtype: np.dtype) -> jax.Array:
+def _noise(
+    key: jax.Array,
+    shape: tuple[int, ...],
+    width: int,
+    distribution: str,
+    dtype: np.dtype,
+) -> jax.Array:
     """``Z``: i.i.d. entries of mean 0 and variance ``1 / width``."""
     if distribution == "uniform":
         limit = math.sqrt(3 / width)
@@ -245,8 +296,7 @@ def _noise(key: jax.Array, shape: tuple[int, ...], width: int,
     return law(key, shape, dtype)
 
 
-def _haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype
-          ) -> jax.Array:
+def _haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
     """Haar-random ``(..., rows, cols)`` matrices, ``rows <= cols``.
 
     Orthonormal rows: the sign-corrected QR of a standard normal draw
@@ -271,8 +321,9 @@ def _svd(target: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     return u * signs, s, vt * jnp.swapaxes(signs, -1, -2)
 
 
-def _factor(key: jax.Array, target: jax.Array, inner: int,
-            always_mix: bool) -> tuple[jax.Array, jax.Array]:
+def _factor(
+    key: jax.Array, target: jax.Array, inner: int, always_mix: bool
+) -> tuple[jax.Array, jax.Array]:
     """``(L, R)`` with ``L @ R.T`` the best rank-``inner`` approximation.
 
     ``target = U S V^T`` (:func:`_svd`); ``L = U_r S_r^(1/2) P`` and ``R =
@@ -294,10 +345,18 @@ def _factor(key: jax.Array, target: jax.Array, inner: int,
 
 
 @functools.partial(jax.jit, static_argnums=tuple(range(1, 10)))
-def _values(key: jax.Array, num_heads: int, width: int, head_dim: int,
-            value_width: int, value_head_dim: int,
-            constants: tuple[float, float, float, float], distribution: str,
-            vo_product: str, dtype: np.dtype) -> dict[str, jax.Array]:
+def _values(
+    key: jax.Array,
+    num_heads: int,
+    width: int,
+    head_dim: int,
+    value_width: int,
+    value_head_dim: int,
+    constants: tuple[float, float, float, float],
+    distribution: str,
+    vo_product: str,
+    dtype: np.dtype,
+) -> dict[str, jax.Array]:
     """The four kernels of one layer, in ``dtype``, in canonical layouts.
 
     ``(width, heads, head_dim)``, and ``(heads * head_dim, width)`` for the
@@ -310,40 +369,58 @@ def _values(key: jax.Array, num_heads: int, width: int, head_dim: int,
     qk_key, vo_key, qk_mix, vo_mix = jax.random.split(key, 4)
     # One target per head: W_q^h W_k^h^T ~ alpha_qk Z_h + beta_qk I.
     eye = jnp.eye(width, dtype=dtype)[None]
-    target = (alpha_qk * _noise(qk_key, (num_heads, width, width), width,
-                                distribution, dtype) + beta_qk * eye)
+    target = (
+        alpha_qk
+        * _noise(qk_key, (num_heads, width, width), width, distribution, dtype)
+        + beta_qk * eye
+    )
     query, key_ = _factor(qk_mix, target, head_dim, always_mix=False)
     # One target for the layer, T = alpha_vo Z - beta_vo I = L R.
     eye = jnp.eye(value_width, dtype=dtype)
-    target = (alpha_vo * _noise(vo_key, (value_width, value_width),
-                                value_width, distribution, dtype)
-              - beta_vo * eye)
+    target = (
+        alpha_vo
+        * _noise(
+            vo_key, (value_width, value_width), value_width, distribution, dtype
+        )
+        - beta_vo * eye
+    )
     if vo_product == "paper":  # sum_h W_v^h W_o^h = L R ~ T.
-        value, output = _factor(vo_mix, target, num_heads * value_head_dim,
-                                always_mix=True)
+        value, output = _factor(
+            vo_mix, target, num_heads * value_head_dim, always_mix=True
+        )
         output = jnp.swapaxes(output, 0, 1)
     else:  # W_v = L^T, W_o = R^T: W_v W_o = (R L)^T.
         u, s, vt = _svd(target)
         root = jnp.sqrt(s)[None, :]
-        value = jnp.swapaxes(u * root, 0, 1)          # S^(1/2) U^T
-        output = jnp.swapaxes(vt, 0, 1) * root        # V S^(1/2)
-    made = {"query": jnp.moveaxis(query, 0, 1),  # (width, heads, head_dim)
-            "key": jnp.moveaxis(key_, 0, 1),
-            "value": value, "output": output}
+        value = jnp.swapaxes(u * root, 0, 1)  # S^(1/2) U^T
+        output = jnp.swapaxes(vt, 0, 1) * root  # V S^(1/2)
+    made = {
+        "query": jnp.moveaxis(query, 0, 1),  # (width, heads, head_dim)
+        "key": jnp.moveaxis(key_, 0, 1),
+        "value": value,
+        "output": output,
+    }
     return made
 
 
-def mimetic(key: jax.Array | int, params: Any, *, num_heads: int,
-            query_kernel: str = r"\bquery/kernel\b",
-            key_kernel: str = r"\bkey/kernel\b",
-            value_kernel: str = r"\bvalue/kernel\b",
-            output_kernel: str = r"\bout/kernel\b",
-            alpha_qk: float = ALPHA_QK, beta_qk: float = BETA_QK,
-            alpha_vo: float = ALPHA_VO, beta_vo: float = BETA_VO,
-            distribution: Distribution = "uniform",
-            vo_product: VoProduct = "authors_code",
-            in_axis: Axes | None = None,
-            out_axis: Axes | None = None) -> Any:
+def mimetic(
+    key: jax.Array | int,
+    params: Any,
+    *,
+    num_heads: int,
+    query_kernel: str = r"\bquery/kernel\b",
+    key_kernel: str = r"\bkey/kernel\b",
+    value_kernel: str = r"\bvalue/kernel\b",
+    output_kernel: str = r"\bout/kernel\b",
+    alpha_qk: float = ALPHA_QK,
+    beta_qk: float = BETA_QK,
+    alpha_vo: float = ALPHA_VO,
+    beta_vo: float = BETA_VO,
+    distribution: Distribution = "uniform",
+    vo_product: VoProduct = "authors_code",
+    in_axis: Axes | None = None,
+    out_axis: Axes | None = None,
+) -> Any:
     r"""``params`` with its attention kernels set by mimetic initialization.
 
     For each attention layer (the query, key, value and output kernels whose
@@ -518,50 +595,77 @@ def mimetic(key: jax.Array | int, params: Any, *, num_heads: int,
       signs of both products; the constants from the authors' code).
     """
     num_heads = _validation.check_count("num_heads", num_heads)
-    constants = tuple(_validation.check_real(name, value) for name, value in (
-        ("alpha_qk", alpha_qk), ("beta_qk", beta_qk),
-        ("alpha_vo", alpha_vo), ("beta_vo", beta_vo)))
-    distribution = typing.cast(Distribution, _validation.check_choice(
-        "distribution", distribution, DISTRIBUTIONS))
+    constants = tuple(
+        _validation.check_real(name, value)
+        for name, value in (
+            ("alpha_qk", alpha_qk),
+            ("beta_qk", beta_qk),
+            ("alpha_vo", alpha_vo),
+            ("beta_vo", beta_vo),
+        )
+    )
+    distribution = typing.cast(
+        Distribution,
+        _validation.check_choice("distribution", distribution, DISTRIBUTIONS),
+    )
     _validation.check_choice("vo_product", vo_product, VO_PRODUCTS)
     if (in_axis is None) != (out_axis is None):
         raise ValueError(
             f"`in_axis` and `out_axis` go together: got in_axis={in_axis!r}, "
             f"out_axis={out_axis!r}. Give both, or neither for the layouts "
             "(d, heads * k), (heads * k, d) and Flax's (d, heads, k), "
-            "(heads, k, d).")
+            "(heads, k, d)."
+        )
     if in_axis is not None and out_axis is not None:
         _shapes.check_axes(in_axis=in_axis, out_axis=out_axis)
-    given = {"query_kernel": query_kernel, "key_kernel": key_kernel,
-             "value_kernel": value_kernel, "output_kernel": output_kernel}
-    patterns = {role: _check_pattern(argument, given[argument])
-                for role, argument in ROLES}
+    given = {
+        "query_kernel": query_kernel,
+        "key_kernel": key_kernel,
+        "value_kernel": value_kernel,
+        "output_kernel": output_kernel,
+    }
+    patterns = {
+        role: _check_pattern(argument, given[argument])
+        for role, argument in ROLES
+    }
     root = _root_key(key)
 
-    leaves, treedef = jax.tree_util.tree_flatten_with_path(params,
-                                                           is_leaf=is_param)
+    leaves, treedef = jax.tree_util.tree_flatten_with_path(
+        params, is_leaf=is_param
+    )
     names = unique_path_strings([path for path, _ in leaves])
     values = [leaf for _, leaf in leaves]
     layers = _layers(names, values, patterns)
-    if (any(isinstance(values[index], Param) for layer in layers
-            for index in layer.indices.values())
-            and isinstance(root, jax.core.Tracer)):
+    if any(
+        isinstance(values[index], Param)
+        for layer in layers
+        for index in layer.indices.values()
+    ) and isinstance(root, jax.core.Tracer):
         raise TypeError(
             "`params` holds jinit.Param leaves, whose values are computed "
             "now, and `key` is traced (under jit or vmap); pass a concrete "
-            "key, or a tree of arrays.")
+            "key, or a tree of arrays."
+        )
 
     new = list(values)
     for layer in layers:
-        made = _layer(root, layer, names, values, num_heads,
-                      typing.cast("tuple[float, float, float, float]",
-                                  constants), distribution, vo_product,
-                      (in_axis, out_axis))
+        made = _layer(
+            root,
+            layer,
+            names,
+            values,
+            num_heads,
+            typing.cast("tuple[float, float, float, float]", constants),
+            distribution,
+            vo_product,
+            (in_axis, out_axis),
+        )
         for role, index in layer.indices.items():
             leaf, array = values[index], made[role]
             if isinstance(leaf, Param):
-                new[index] = dataclasses.replace(leaf, init=_Computed(
-                    np.asarray(array), names[index]))
+                new[index] = dataclasses.replace(
+                    leaf, init=_Computed(np.asarray(array), names[index])
+                )
             elif isinstance(leaf, jax.ShapeDtypeStruct):
                 new[index] = place(array, getattr(leaf, "sharding", None))
             else:
@@ -569,20 +673,28 @@ def mimetic(key: jax.Array | int, params: Any, *, num_heads: int,
     return jax.tree_util.tree_unflatten(treedef, new)
 
 
-def _layer(root: jax.Array, layer: _Layer, names: Sequence[str],
-           leaves: Sequence[Any], num_heads: int,
-           constants: tuple[float, float, float, float],
-           distribution: str, vo_product: str,
-           axes: tuple[Axes | None, Axes | None]) -> dict[str, jax.Array]:
+def _layer(
+    root: jax.Array,
+    layer: _Layer,
+    names: Sequence[str],
+    leaves: Sequence[Any],
+    num_heads: int,
+    constants: tuple[float, float, float, float],
+    distribution: str,
+    vo_product: str,
+    axes: tuple[Axes | None, Axes | None],
+) -> dict[str, jax.Array]:
     """The four kernels of ``layer``, each in its leaf's dtype."""
     where = {role: names[index] for role, index in layer.indices.items()}
-    orders = {role: _order(role, where[role],
-                           tuple(leaves[index].shape), *axes)
-              for role, index in layer.indices.items()}
+    orders = {
+        role: _order(role, where[role], tuple(leaves[index].shape), *axes)
+        for role, index in layer.indices.items()
+    }
     # Each kernel's shape in the order (in..., out...) of x @ W.
-    shapes = {role: tuple(leaves[index].shape[axis]
-                          for axis in orders[role])
-              for role, index in layer.indices.items()}
+    shapes = {
+        role: tuple(leaves[index].shape[axis] for axis in orders[role])
+        for role, index in layer.indices.items()
+    }
     dtypes = {}
     for role, _ in ROLES:
         dtype = _dtypes.as_dtype("dtype", leaves[layer.indices[role]].dtype)
@@ -590,60 +702,97 @@ def _layer(root: jax.Array, layer: _Layer, names: Sequence[str],
         if not jnp.issubdtype(dtype, jnp.floating):
             raise TypeError(
                 f"the {role} kernel {where[role]!r} has dtype {dtype.name}; "
-                "mimetic initialization needs a real floating dtype.")
+                "mimetic initialization needs a real floating dtype."
+            )
         dtypes[role] = dtype
-    width, head_dim = _heads("query", where["query"], shapes["query"],
-                             num_heads)
+    width, head_dim = _heads(
+        "query", where["query"], shapes["query"], num_heads
+    )
     if shapes["key"] != shapes["query"]:
         raise ValueError(
             f"the key kernel {where['key']!r} has shape {shapes['key']} and "
             f"the query kernel {where['query']!r} {shapes['query']}; "
-            "mimetic initialization needs the same shape.")
+            "mimetic initialization needs the same shape."
+        )
     value_width, value_head_dim = _heads(
-        "value", where["value"], shapes["value"], num_heads)
+        "value", where["value"], shapes["value"], num_heads
+    )
     output_width, output_head_dim = _heads(
-        "output", where["output"], shapes["output"], num_heads)
+        "output", where["output"], shapes["output"], num_heads
+    )
     if (output_head_dim, output_width) != (value_head_dim, value_width):
         raise ValueError(
             f"the output kernel {where['output']!r} has shape "
             f"{shapes['output']} and the value kernel {where['value']!r} "
             f"{shapes['value']}: the output kernel must take the value "
             f"heads ({num_heads} x {value_head_dim}) back to the value "
-            f"kernel's width {value_width}, so that W_v W_o is square.")
-    if (vo_product == "authors_code"
-            and num_heads * value_head_dim != value_width):
+            f"kernel's width {value_width}, so that W_v W_o is square."
+        )
+    if (
+        vo_product == "authors_code"
+        and num_heads * value_head_dim != value_width
+    ):
         raise ValueError(
             f"`vo_product` 'authors_code' sets W_v = L^T and W_o = R^T, "
             f"square as in the authors' code, and the attention layer "
             f"{layer.name!r} has {num_heads} x {value_head_dim} = "
             f"{num_heads * value_head_dim} value features for a width of "
             f"{value_width}: use vo_product='paper', or num_heads * head_dim "
-            "equal to the width.")
+            "equal to the width."
+        )
     if not all(math.prod(shape) for shape in shapes.values()):
         listed = ", ".join(f"{role} {shape}" for role, shape in shapes.items())
         raise ValueError(
             f"the attention layer {layer.name!r} has a kernel of size 0 "
-            f"({listed}); mimetic initialization needs nonzero widths.")
-    work = max((_dtypes.sampling(dtype) for dtype in dtypes.values()),
-               key=lambda dtype: dtype.itemsize)
-    for pair, roles, size in ((0, ("query", "key"), width),
-                              (2, ("value", "output"), value_width)):
-        _check_range(layer.name, ARGUMENTS[pair:pair + 2],
-                     constants[pair:pair + 2], size, distribution, work,
-                     {role: (where[role], dtypes[role]) for role in roles})
-    made = _values(_keys.path_key(root, layer.name), num_heads, width,
-                   head_dim, value_width, value_head_dim, constants,
-                   distribution, vo_product, work)
-    return {role: jnp.transpose(
-        made[role].reshape(shapes[role]),
-        [int(axis) for axis in np.argsort(orders[role])]).astype(dtypes[role])
-        for role in made}
+            f"({listed}); mimetic initialization needs nonzero widths."
+        )
+    work = max(
+        (_dtypes.sampling(dtype) for dtype in dtypes.values()),
+        key=lambda dtype: dtype.itemsize,
+    )
+    for pair, roles, size in (
+        (0, ("query", "key"), width),
+        (2, ("value", "output"), value_width),
+    ):
+        _check_range(
+            layer.name,
+            ARGUMENTS[pair : pair + 2],
+            constants[pair : pair + 2],
+            size,
+            distribution,
+            work,
+            {role: (where[role], dtypes[role]) for role in roles},
+        )
+    made = _values(
+        _keys.path_key(root, layer.name),
+        num_heads,
+        width,
+        head_dim,
+        value_width,
+        value_head_dim,
+        constants,
+        distribution,
+        vo_product,
+        work,
+    )
+    return {
+        role: jnp.transpose(
+            made[role].reshape(shapes[role]),
+            [int(axis) for axis in np.argsort(orders[role])],
+        ).astype(dtypes[role])
+        for role in made
+    }
 
 
-def _check_range(layer: str, arguments: tuple[str, ...],
-                 constants: tuple[float, ...], width: int, distribution: str,
-                 work: np.dtype, kernels: dict[str, tuple[str, np.dtype]]
-                 ) -> None:
+def _check_range(
+    layer: str,
+    arguments: tuple[str, ...],
+    constants: tuple[float, ...],
+    width: int,
+    distribution: str,
+    work: np.dtype,
+    kernels: dict[str, tuple[str, np.dtype]],
+) -> None:
     """Raises ``ValueError`` if a target or its kernels overflow or vanish.
 
     The target ``alpha Z +- beta I`` (of ``width``) is computed in
@@ -656,21 +805,38 @@ def _check_range(layer: str, arguments: tuple[str, ...],
     subnormal, which XLA flushes to 0.
     """
     alpha, beta = (abs(constant) for constant in constants)
-    z = (math.sqrt(3 / width) if distribution == "uniform"
-         else _draws.normal_extreme(work) / math.sqrt(width))
+    z = (
+        math.sqrt(3 / width)
+        if distribution == "uniform"
+        else _draws.normal_extreme(work) / math.sqrt(width)
+    )
     target, kernel = alpha * z + beta, math.sqrt(beta + alpha * width * z)
-    given = " and ".join(f"`{argument}` = {constant:g}" for argument, constant
-                         in zip(arguments, constants, strict=True))
+    given = " and ".join(
+        f"`{argument}` = {constant:g}"
+        for argument, constant in zip(arguments, constants, strict=True)
+    )
     # (what, its dtype, its largest magnitude, a bound on all its values).
     sign = "+" if arguments[1] == "beta_qk" else "-"
     # A target whose terms alpha Z_ij and beta are all subnormal is 0.
-    checks = [(f"the target {arguments[0]} Z {sign} {arguments[1]} I of the "
-               f"attention layer {layer!r}, computed in", work,
-               max(alpha, beta, target), max(alpha * z, beta)),
-              (f"its {' and '.join(kernels)} kernels, computed in", work,
-               kernel, kernel)]
-    checks += [(f"the {role} kernel {name!r}, of dtype", dtype, kernel,
-                kernel) for role, (name, dtype) in kernels.items()]
+    checks = [
+        (
+            f"the target {arguments[0]} Z {sign} {arguments[1]} I of the "
+            f"attention layer {layer!r}, computed in",
+            work,
+            max(alpha, beta, target),
+            max(alpha * z, beta),
+        ),
+        (
+            f"its {' and '.join(kernels)} kernels, computed in",
+            work,
+            kernel,
+            kernel,
+        ),
+    ]
+    checks += [
+        (f"the {role} kernel {name!r}, of dtype", dtype, kernel, kernel)
+        for role, (name, dtype) in kernels.items()
+    ]
     for what, dtype, largest, bound in checks:
         info = jnp.finfo(dtype)
         if largest > float(info.max):
@@ -678,7 +844,8 @@ def _check_range(layer: str, arguments: tuple[str, ...],
                 f"{given} give {what} {dtype.name}, values up to "
                 f"{largest:.6g} in magnitude, beyond the largest finite "
                 f"{dtype.name} value {float(info.max):.6g}: use smaller "
-                "constants or a wider dtype.")
+                "constants or a wider dtype."
+            )
         if bound < float(info.tiny):
             raise ValueError(
                 f"{given} give {what} {dtype.name}, values at most "
@@ -686,5 +853,5 @@ def _check_range(layer: str, arguments: tuple[str, ...],
                 f"{dtype.name} value {float(info.tiny):.6g}: every value "
                 "would be 0 or subnormal (flushed to 0 by XLA's float32 "
                 "arithmetic, short of precision in any dtype). Use larger "
-                "constants or a wider dtype.")
-
+                "constants or a wider dtype."
+            )

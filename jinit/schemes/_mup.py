@@ -42,6 +42,7 @@ class MupScaling(NamedTuple):
       sgd: the factor on SGD's learning rate: ``fan_out_ratio``, 1,
         ``1 / fan_in_ratio``, 1.
     """
+
     role: str
     fan_in_ratio: float
     fan_out_ratio: float
@@ -58,37 +59,50 @@ def _scaling(name: str, leaf: Any, base: Any) -> MupScaling:
         raise ValueError(
             f"the parameter at {name!r} has shape {shape} but its base has "
             f"shape {base_shape}: muP needs the same rank, with only the "
-            "widths different.")
+            "widths different."
+        )
     if len(shape) < 2:  # A scalar, or a vector: a bias, gain or gate.
         in_axes, out_axes = (), tuple(range(len(shape)))
         others = ()
     else:
-        config = (leaf.init.get_config() if isinstance(leaf, Param)
-                  and isinstance(leaf.init, ConfiguredInitializer) else {})
+        config = (
+            leaf.init.get_config()
+            if isinstance(leaf, Param)
+            and isinstance(leaf.init, ConfiguredInitializer)
+            else {}
+        )
         axes = _shapes.resolve_axes(
-            shape, in_axis=config.get("in_axis", -2),
+            shape,
+            in_axis=config.get("in_axis", -2),
             out_axis=config.get("out_axis", -1),
-            batch_axis=config.get("batch_axis", ()))
+            batch_axis=config.get("batch_axis", ()),
+        )
         in_axes, out_axes = axes["in_axis"], axes["out_axis"]
-        others = [a for a in range(len(shape))
-                  if a not in in_axes + out_axes + axes["batch_axis"]]
+        others = [
+            a
+            for a in range(len(shape))
+            if a not in in_axes + out_axes + axes["batch_axis"]
+        ]
     for argument, dims in (("specs", shape), ("base", base_shape)):
         empty = [a for a in (*in_axes, *out_axes) if dims[a] == 0]
         if empty:
             raise ValueError(
                 f"`{argument}` has shape {dims} at {name!r}: its fan axes "
                 f"{empty} have size 0, and muP scales by the ratio of each "
-                "width to the base's, so every width must be >= 1.")
+                "width to the base's, so every width must be >= 1."
+            )
     changed = [a for a in others if shape[a] != base_shape[a]]
     if changed:
         raise ValueError(
             f"the parameter at {name!r} has shape {shape} and its base "
             f"{base_shape}: axes {changed} are neither inputs, outputs nor "
-            "batch axes (a receptive field), and muP scales widths only.")
+            "batch axes (a receptive field), and muP scales widths only."
+        )
 
     def ratio(axes: tuple[int, ...]) -> float:
-        return (math.prod(shape[a] for a in axes)
-                / math.prod(base_shape[a] for a in axes))
+        return math.prod(shape[a] for a in axes) / math.prod(
+            base_shape[a] for a in axes
+        )
 
     fan_in, fan_out = ratio(in_axes), ratio(out_axes)
     # Table 3 of the paper has three kinds of parameter; "fixed" is a fourth
@@ -100,7 +114,7 @@ def _scaling(name: str, leaf: Any, base: Any) -> MupScaling:
         role = "output" if fan_out == 1 else "hidden"
     init, adam, sgd = {
         "input": (1.0, 1.0, fan_out),
-        "hidden": (fan_in ** -0.5, 1 / fan_in, 1.0),
+        "hidden": (fan_in**-0.5, 1 / fan_in, 1.0),
         "output": (1 / fan_in, 1 / fan_in, 1 / fan_in),
         "fixed": (1.0, 1.0, 1.0),
     }[role]
@@ -113,20 +127,27 @@ def _map(fn: Callable[[str, Any, Any], Any], specs: Any, base: Any) -> Any:
     ``base_leaf`` is the leaf of ``base`` at the same path.
     """
     flat_base = jax.tree_util.tree_leaves_with_path(base, is_leaf=is_param)
-    base_leaves = dict(zip(
-        unique_path_strings([path for path, _ in flat_base]),
-        (leaf for _, leaf in flat_base), strict=True))
+    base_leaves = dict(
+        zip(
+            unique_path_strings([path for path, _ in flat_base]),
+            (leaf for _, leaf in flat_base),
+            strict=True,
+        )
+    )
 
     def one(path: Any, leaf: Any) -> Any:
         name = path_string(path)
         if not hasattr(leaf, "shape"):
-            raise TypeError(f"the leaf at {name!r} has no shape: "
-                            f"{type(leaf).__name__} {leaf!r}.")
+            raise TypeError(
+                f"the leaf at {name!r} has no shape: "
+                f"{type(leaf).__name__} {leaf!r}."
+            )
         if name not in base_leaves:
             known = ", ".join(map(repr, list(base_leaves)[:8]))
             raise ValueError(
                 f"`base` has no parameter at {name!r}; it must have the "
-                f"structure of the model (its paths start {known}).")
+                f"structure of the model (its paths start {known})."
+            )
         return fn(name, leaf, base_leaves[name])
 
     return jax.tree_util.tree_map_with_path(one, specs, is_leaf=is_param)
@@ -192,8 +213,9 @@ def mup_scaling(specs: Any, base: Any) -> Any:
     return _map(_scaling, specs, base)
 
 
-def mup_learning_rates(specs: Any, base: Any,
-                       optimizer: Optimizer = "adam") -> Any:
+def mup_learning_rates(
+    specs: Any, base: Any, optimizer: Optimizer = "adam"
+) -> Any:
     r"""muP's learning-rate multiplier for every parameter.
 
     Multiply each parameter's update by its factor, with the base model's
@@ -244,9 +266,11 @@ def mup_learning_rates(specs: Any, base: Any,
       Table 3.
     """
     _validation.check_choice("optimizer", optimizer, OPTIMIZERS)
-    return jax.tree.map(lambda scaling: getattr(scaling, optimizer),
-                        mup_scaling(specs, base),
-                        is_leaf=lambda node: isinstance(node, MupScaling))
+    return jax.tree.map(
+        lambda scaling: getattr(scaling, optimizer),
+        mup_scaling(specs, base),
+        is_leaf=lambda node: isinstance(node, MupScaling),
+    )
 
 
 def mup(specs: Any, base: Any) -> Any:
@@ -300,15 +324,20 @@ def mup(specs: Any, base: Any) -> Any:
 
     def scaled(name: str, spec: Any, base_leaf: Any) -> Param:
         if not isinstance(spec, Param):
-            raise TypeError(f"`specs` must be a tree of jinit.Param; the leaf "
-                            f"at {name!r} is {type(spec).__name__} "
-                            f"{spec!r}.")
+            raise TypeError(
+                f"`specs` must be a tree of jinit.Param; the leaf "
+                f"at {name!r} is {type(spec).__name__} "
+                f"{spec!r}."
+            )
         factor = _scaling(name, spec, base_leaf).init
         init, base_shape = spec.init, tuple(base_leaf.shape)
         if factor == 1 and tuple(spec.shape) == base_shape:
             return spec
-        law = (init.law(base_shape, np.dtype(np.float32))
-               if isinstance(init, ConfiguredInitializer) else None)
+        law = (
+            init.law(base_shape, np.dtype(np.float32))
+            if isinstance(init, ConfiguredInitializer)
+            else None
+        )
         if isinstance(law, Fill) and (factor == 1 or not law.value.any()):
             return spec  # A constant that muP leaves as it is.
         if law is None or not isinstance(init, ConfiguredInitializer):
@@ -317,19 +346,31 @@ def mup(specs: Any, base: Any) -> Any:
                 f"its initializer {init!r} has no elementwise law to "
                 "rescale; use one whose law is fixed by the shape "
                 "(random_normal, truncated_normal, random_uniform, the "
-                "variance-scaling family, a constant).")
-        return dataclasses.replace(spec, init=width_scaled(
-            init, base_shape, factor,
-            init.get_config().get("seed"),
-            dtype=init.get_config().get("dtype")))
+                "variance-scaling family, a constant)."
+            )
+        return dataclasses.replace(
+            spec,
+            init=width_scaled(
+                init,
+                base_shape,
+                factor,
+                init.get_config().get("seed"),
+                dtype=init.get_config().get("dtype"),
+            ),
+        )
 
     return _map(scaled, specs, base)
 
 
 @factory(random=True)
-def width_scaled(init: ConfiguredInitializer, base_shape: tuple[int, ...],
-                 factor: float, seed: int | None = None, *,
-                 dtype: DTypeLike | None = None) -> Elementwise:
+def width_scaled(
+    init: ConfiguredInitializer,
+    base_shape: tuple[int, ...],
+    factor: float,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Elementwise:
     r"""``init``'s law at ``base_shape``, times ``factor``, at any shape.
 
     ``factor * X + factor * shift`` where ``init`` draws ``X`` at
@@ -359,7 +400,9 @@ def width_scaled(init: ConfiguredInitializer, base_shape: tuple[int, ...],
             return Fill(np.asarray(base.value * factor, dtype))
         assert base is not None  # A real dtype: mup checked the law.
         return dataclasses.replace(
-            base, scale=factor * (1.0 if base.scale is None else base.scale),
-            shift=None if base.shift is None else factor * base.shift)
+            base,
+            scale=factor * (1.0 if base.scale is None else base.scale),
+            shift=None if base.shift is None else factor * base.shift,
+        )
 
     return Elementwise(law)

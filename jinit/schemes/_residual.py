@@ -28,22 +28,32 @@ from jinit._variance_scaling import Mode, check_fans, variance_scaling
 Stack = Literal["encoder", "decoder"]
 STACKS: tuple[Stack, ...] = typing.get_args(Stack)
 # The laws the schemes below may be drawn from (see variance_scaling).
-ResidualDistribution = Literal["untruncated_normal", "truncated_normal",
-                               "uniform"]
+ResidualDistribution = Literal[
+    "untruncated_normal", "truncated_normal", "uniform"
+]
 DISTRIBUTIONS: tuple[ResidualDistribution, ...] = typing.get_args(
-    ResidualDistribution)
+    ResidualDistribution
+)
 
 
-@factory(random=True, about=About(
-    family="scheme",
-    formula="N(0, (stddev / sqrt(branches * n_layers))^2)",
-    details="N(0, (stddev/√(branches·n_layers))²): GPT-2 and Megatron-LM's "
-            "residual output projections (see Schemes from the literature)",
-    example={"n_layers": 12}))
-def depth_scaled_normal(n_layers: int, stddev: float = 0.02,
-                        branches: int = 2, seed: int | None = None, *,
-                        dtype: DTypeLike | None = None
-                        ) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    about=About(
+        family="scheme",
+        formula="N(0, (stddev / sqrt(branches * n_layers))^2)",
+        details="N(0, (stddev/√(branches·n_layers))²): GPT-2 and Megatron-LM's "
+        "residual output projections (see Schemes from the literature)",
+        example={"n_layers": 12},
+    ),
+)
+def depth_scaled_normal(
+    n_layers: int,
+    stddev: float = 0.02,
+    branches: int = 2,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> ConfiguredInitializer:
     r"""Normal initializer for the output projections of residual branches.
 
     ``W ~ N(0, (stddev / sqrt(branches * n_layers))**2)``: the init of
@@ -91,12 +101,22 @@ def depth_scaled_normal(n_layers: int, stddev: float = 0.02,
     return random_normal(0.0, stddev / math.sqrt(branches * n_layers))
 
 
-@factory(random=True, about=About(
-    family="scheme", formula="N(0, (2 / (n_layers sqrt(dim)))^2)",
-    details="N(0, (2/(n_layers·√dim))²), GPT-NeoX's `wang_init`",
-    example={"n_layers": 12, "dim": 768}))
-def wang_init(n_layers: int, dim: int, seed: int | None = None, *,
-              dtype: DTypeLike | None = None) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    about=About(
+        family="scheme",
+        formula="N(0, (2 / (n_layers sqrt(dim)))^2)",
+        details="N(0, (2/(n_layers·√dim))²), GPT-NeoX's `wang_init`",
+        example={"n_layers": 12, "dim": 768},
+    ),
+)
+def wang_init(
+    n_layers: int,
+    dim: int,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> ConfiguredInitializer:
     r"""GPT-NeoX's ``wang_init``, a normal law scaled by depth and width.
 
     ``W ~ N(0, (2 / (n_layers * sqrt(dim)))**2)``.
@@ -143,34 +163,44 @@ class ResidualScales(NamedTuple):
     of the weights of ``G`` that carry values (the MLP matrices and the
     attention value and output projections).
     """
+
     alpha: float
     beta: float
 
 
-def _layer_counts(encoder_layers: object, decoder_layers: object,
-                  stack: str) -> tuple[int, int]:
+def _layer_counts(
+    encoder_layers: object, decoder_layers: object, stack: str
+) -> tuple[int, int]:
     """Checked ``(N, M)``: the encoder and decoder layer counts.
 
     0 for a stack the model does not have, and at least 1 for ``stack``.
     """
     counts = []
-    for name, value in (("encoder_layers", encoder_layers),
-                        ("decoder_layers", decoder_layers)):
+    for name, value in (
+        ("encoder_layers", encoder_layers),
+        ("decoder_layers", decoder_layers),
+    ):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"`{name}` must be an int >= 0; got "
-                            f"{type(value).__name__} {value!r}.")
+            raise TypeError(
+                f"`{name}` must be an int >= 0; got "
+                f"{type(value).__name__} {value!r}."
+            )
         if value < 0:
-            raise ValueError(f"`{name}` must be an int >= 0 (0: the model "
-                             f"has no such stack); got {value!r}.")
+            raise ValueError(
+                f"`{name}` must be an int >= 0 (0: the model "
+                f"has no such stack); got {value!r}."
+            )
         counts.append(value)
     if counts[STACKS.index(stack)] == 0:
-        raise ValueError(f"`{stack}_layers` must be >= 1 for `stack` "
-                         f"{stack!r}; got 0.")
+        raise ValueError(
+            f"`{stack}_layers` must be >= 1 for `stack` {stack!r}; got 0."
+        )
     return counts[0], counts[1]
 
 
-def deepnorm_scales(stack: Stack, encoder_layers: int = 0,
-                    decoder_layers: int = 0) -> ResidualScales:
+def deepnorm_scales(
+    stack: Stack, encoder_layers: int = 0, decoder_layers: int = 0
+) -> ResidualScales:
     r"""DeepNorm's ``alpha`` and ``beta`` for one stack of a transformer.
 
     With ``N`` encoder and ``M`` decoder layers (0 for a stack the model does
@@ -216,27 +246,40 @@ def deepnorm_scales(stack: Stack, encoder_layers: int = 0,
     n, m = _layer_counts(encoder_layers, decoder_layers, stack)
     if n and m:
         if stack == "encoder":
-            return ResidualScales(0.81 * (n**4 * m) ** (1 / 16),
-                                  0.87 * (n**4 * m) ** (-1 / 16))
+            return ResidualScales(
+                0.81 * (n**4 * m) ** (1 / 16), 0.87 * (n**4 * m) ** (-1 / 16)
+            )
         return ResidualScales((3 * m) ** (1 / 4), (12 * m) ** (-1 / 4))
     layers = n or m
     return ResidualScales((2 * layers) ** (1 / 4), (8 * layers) ** (-1 / 4))
 
 
-@factory(random=True, check=check_fans, about=About(
-    family="scheme",
-    formula="Xavier std sqrt(2 / (fan_in + fan_out)) times beta",
-    details="Xavier with gain β: std β·√(2/(fan_in+fan_out)), β from "
-            "`deepnorm_scales`",
-    reference="DeepNet, Wang et al. 2022", example={"decoder_layers": 12},
-    fixed={"mode": "fan_avg"}))
-def deepnorm(stack: Stack = "decoder", encoder_layers: int = 0,
-             decoder_layers: int = 0, seed: int | None = None, *,
-             distribution: ResidualDistribution = "untruncated_normal",
-             in_axis: Axes = -2, out_axis: Axes = -1,
-             batch_axis: Axes = (), groups: int = 1,
-             dtype: DTypeLike | None = None
-             ) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    check=check_fans,
+    about=About(
+        family="scheme",
+        formula="Xavier std sqrt(2 / (fan_in + fan_out)) times beta",
+        details="Xavier with gain β: std β·√(2/(fan_in+fan_out)), β from "
+        "`deepnorm_scales`",
+        reference="DeepNet, Wang et al. 2022",
+        example={"decoder_layers": 12},
+        fixed={"mode": "fan_avg"},
+    ),
+)
+def deepnorm(
+    stack: Stack = "decoder",
+    encoder_layers: int = 0,
+    decoder_layers: int = 0,
+    seed: int | None = None,
+    *,
+    distribution: ResidualDistribution = "untruncated_normal",
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+) -> ConfiguredInitializer:
     r"""DeepNorm's init: Xavier normal with gain ``beta``.
 
     ``W ~ N(0, beta**2 * 2 / (fan_in + fan_out))`` with ``beta`` from
@@ -285,9 +328,15 @@ def deepnorm(stack: Stack = "decoder", encoder_layers: int = 0,
     """
     _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
     beta = deepnorm_scales(stack, encoder_layers, decoder_layers).beta
-    return variance_scaling(beta**2, "fan_avg", distribution,
-                            in_axis=in_axis, out_axis=out_axis,
-                            batch_axis=batch_axis, groups=groups)
+    return variance_scaling(
+        beta**2,
+        "fan_avg",
+        distribution,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+    )
 
 
 def t_fixup_scale(stack: str, n_layers: int) -> float:
@@ -296,23 +345,37 @@ def t_fixup_scale(stack: str, n_layers: int) -> float:
     ``0.67 N^(-1/4)`` in the encoder, ``(9N)^(-1/4)`` in the decoder and for
     the input embeddings.
     """
-    return 0.67 * n_layers ** (-1 / 4) if stack == "encoder" else (
-        9 * n_layers) ** (-1 / 4)
+    return (
+        0.67 * n_layers ** (-1 / 4)
+        if stack == "encoder"
+        else (9 * n_layers) ** (-1 / 4)
+    )
 
 
-@factory(random=True, check=check_fans, about=About(
-    family="scheme",
-    formula="Xavier std times 0.67 N^-1/4 (encoder), (9N)^-1/4 (decoder)",
-    details="Xavier × 0.67·N^(−1/4) (encoder) or (9N)^(−1/4) (decoder)",
-    reference="T-Fixup, Huang et al. 2020", example={"n_layers": 6},
-    fixed={"mode": "fan_avg"}))
-def t_fixup(n_layers: int, stack: Stack = "encoder",
-            seed: int | None = None, *,
-            distribution: ResidualDistribution = "uniform",
-            in_axis: Axes = -2, out_axis: Axes = -1,
-            batch_axis: Axes = (), groups: int = 1,
-            dtype: DTypeLike | None = None
-            ) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    check=check_fans,
+    about=About(
+        family="scheme",
+        formula="Xavier std times 0.67 N^-1/4 (encoder), (9N)^-1/4 (decoder)",
+        details="Xavier × 0.67·N^(−1/4) (encoder) or (9N)^(−1/4) (decoder)",
+        reference="T-Fixup, Huang et al. 2020",
+        example={"n_layers": 6},
+        fixed={"mode": "fan_avg"},
+    ),
+)
+def t_fixup(
+    n_layers: int,
+    stack: Stack = "encoder",
+    seed: int | None = None,
+    *,
+    distribution: ResidualDistribution = "uniform",
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+) -> ConfiguredInitializer:
     r"""T-Fixup's init of the attention and MLP weights of a transformer.
 
     For a transformer without layer normalization or warmup.
@@ -360,22 +423,37 @@ def t_fixup(n_layers: int, stack: Stack = "encoder",
     n_layers = _validation.check_count("n_layers", n_layers)
     _validation.check_choice("stack", stack, STACKS)
     _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
-    return variance_scaling(t_fixup_scale(stack, n_layers) ** 2, "fan_avg",
-                            distribution, in_axis=in_axis, out_axis=out_axis,
-                            batch_axis=batch_axis, groups=groups)
+    return variance_scaling(
+        t_fixup_scale(stack, n_layers) ** 2,
+        "fan_avg",
+        distribution,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+    )
 
 
-def _check_embedding(shape: tuple[int, ...], config: Mapping[str, Any],
-                     initializer: str) -> None:
+def _check_embedding(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     _shapes.check_rank(shape, 1, None, initializer)
 
 
-@factory(random=True, check=_check_embedding, about=About(
-    family="scheme", formula="N(0, 1 / d) times (9N)^-1/4, d = shape[-1]",
-    details="N(0, 1/d)·(9N)^(−1/4), d = shape[−1]",
-    reference="T-Fixup, Huang et al. 2020", example={"n_layers": 6}))
-def t_fixup_embedding(n_layers: int, seed: int | None = None, *,
-                      dtype: DTypeLike | None = None) -> Elementwise:
+@factory(
+    random=True,
+    check=_check_embedding,
+    about=About(
+        family="scheme",
+        formula="N(0, 1 / d) times (9N)^-1/4, d = shape[-1]",
+        details="N(0, 1/d)·(9N)^(−1/4), d = shape[−1]",
+        reference="T-Fixup, Huang et al. 2020",
+        example={"n_layers": 6},
+    ),
+)
+def t_fixup_embedding(
+    n_layers: int, seed: int | None = None, *, dtype: DTypeLike | None = None
+) -> Elementwise:
     r"""T-Fixup's init of the input embeddings of encoder and decoder.
 
     ``E ~ N(0, 1 / d) * (9N)^(-1/4)`` for a ``(..., d)`` embedding table:
@@ -408,8 +486,11 @@ def t_fixup_embedding(n_layers: int, seed: int | None = None, *,
     """
     n_layers = _validation.check_count("n_layers", n_layers)
     factor = t_fixup_scale("decoder", n_layers)
-    return Elementwise(lambda shape, dtype: _draws.Affine(
-        "normal", (), factor / math.sqrt(shape[-1])))
+    return Elementwise(
+        lambda shape, dtype: _draws.Affine(
+            "normal", (), factor / math.sqrt(shape[-1])
+        )
+    )
 
 
 def fixup_scale(n_branches: int, branch_layers: int) -> float:
@@ -420,18 +501,32 @@ def fixup_scale(n_branches: int, branch_layers: int) -> float:
     return n_branches ** (-1 / (2 * branch_layers - 2))
 
 
-@factory(random=True, check=check_fans, about=About(
-    family="scheme", formula="std sqrt(scale / n(mode)) times L^(-1/(2m-2))",
-    details="√(scale/n(mode))·L^(−1/(2m−2))",
-    reference="Fixup, Zhang et al. 2019",
-    example={"n_branches": 16, "branch_layers": 2}, shape=KERNEL_SHAPE))
-def fixup(n_branches: int, branch_layers: int, seed: int | None = None, *,
-          scale: float = 2.0, mode: Mode = "fan_out",
-          distribution: ResidualDistribution = "untruncated_normal",
-          in_axis: Axes = -2, out_axis: Axes = -1,
-          batch_axis: Axes = (), groups: int = 1,
-          dtype: DTypeLike | None = None
-          ) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    check=check_fans,
+    about=About(
+        family="scheme",
+        formula="std sqrt(scale / n(mode)) times L^(-1/(2m-2))",
+        details="√(scale/n(mode))·L^(−1/(2m−2))",
+        reference="Fixup, Zhang et al. 2019",
+        example={"n_branches": 16, "branch_layers": 2},
+        shape=KERNEL_SHAPE,
+    ),
+)
+def fixup(
+    n_branches: int,
+    branch_layers: int,
+    seed: int | None = None,
+    *,
+    scale: float = 2.0,
+    mode: Mode = "fan_out",
+    distribution: ResidualDistribution = "untruncated_normal",
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+) -> ConfiguredInitializer:
     r"""Fixup's init of the layers inside residual branches.
 
     For networks without normalization.
@@ -491,21 +586,33 @@ def fixup(n_branches: int, branch_layers: int, seed: int | None = None, *,
     if branch_layers < 2:
         raise ValueError(
             "`branch_layers` must be >= 2: Fixup scales by L^(-1/(2m-2)), "
-            f"undefined for m = 1; got {branch_layers}.")
+            f"undefined for m = 1; got {branch_layers}."
+        )
     scale = _validation.check_positive("scale", scale)
     _validation.check_choice("distribution", distribution, DISTRIBUTIONS)
     return variance_scaling(
-        scale * fixup_scale(n_branches, branch_layers) ** 2, mode,
-        distribution, in_axis=in_axis, out_axis=out_axis,
-        batch_axis=batch_axis, groups=groups)
+        scale * fixup_scale(n_branches, branch_layers) ** 2,
+        mode,
+        distribution,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+    )
 
 
-@factory(random=False, about=About(
-    family="scheme", formula="alpha (0: ReZero)",
-    details="`alpha`, any shape and dtype: the gate of `x + α·f(x)`",
-    reference="ReZero, Bachlechner et al. 2020; SkipInit, De & Smith 2020"))
-def skip_init(alpha: float = 0.0, *,
-              dtype: DTypeLike | None = None) -> ConfiguredInitializer:
+@factory(
+    random=False,
+    about=About(
+        family="scheme",
+        formula="alpha (0: ReZero)",
+        details="`alpha`, any shape and dtype: the gate of `x + α·f(x)`",
+        reference="ReZero, Bachlechner et al. 2020; SkipInit, De & Smith 2020",
+    ),
+)
+def skip_init(
+    alpha: float = 0.0, *, dtype: DTypeLike | None = None
+) -> ConfiguredInitializer:
     r"""The gate of a residual branch, ``x + alpha * f(x)``, at ``alpha``.
 
     ``alpha = 0`` (the default) is ReZero and SkipInit: every residual block,

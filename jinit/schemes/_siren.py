@@ -15,18 +15,29 @@ from jinit._shapes import Axes
 from jinit._variance_scaling import OTHER_AXES, OtherAxes, check_fans, fans
 
 
-@factory(random=True, check=check_fans, about=About(
-    family="scheme",
-    formula="U(±sqrt(6 / fan_in) / omega_0), first layer U(±1 / fan_in)",
-    details="SIREN: hidden layers U(−√(6/fan_in)/ω₀, √(6/fan_in)/ω₀), the "
-            "first layer (`first_layer=True`) U(−1/fan_in, 1/fan_in), for "
-            "sin(ω₀·(xW + b)) with ω₀ = `omega_0`",
-    reference="Sitzmann et al. 2020"))
-def siren(omega_0: float = 30.0, first_layer: bool = False,
-          seed: int | None = None, *, in_axis: Axes = -2,
-          out_axis: Axes = -1, batch_axis: Axes = (),
-          dtype: DTypeLike | None = None,
-          other_axes: OtherAxes = "receptive_field") -> Elementwise:
+@factory(
+    random=True,
+    check=check_fans,
+    about=About(
+        family="scheme",
+        formula="U(±sqrt(6 / fan_in) / omega_0), first layer U(±1 / fan_in)",
+        details="SIREN: hidden layers U(−√(6/fan_in)/ω₀, √(6/fan_in)/ω₀), the "
+        "first layer (`first_layer=True`) U(−1/fan_in, 1/fan_in), for "
+        "sin(ω₀·(xW + b)) with ω₀ = `omega_0`",
+        reference="Sitzmann et al. 2020",
+    ),
+)
+def siren(
+    omega_0: float = 30.0,
+    first_layer: bool = False,
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> Elementwise:
     r"""SIREN's initializer for the kernels of a sine network.
 
     For a layer ``y = sin(omega_0 (x W + b))`` with ``n = fan_in``:
@@ -101,21 +112,27 @@ def siren(omega_0: float = 30.0, first_layer: bool = False,
     """
     omega_0 = _validation.check_positive("omega_0", omega_0)
     if not isinstance(first_layer, bool):
-        raise TypeError(f"`first_layer` must be a bool; got "
-                        f"{type(first_layer).__name__} {first_layer!r}.")
+        raise TypeError(
+            f"`first_layer` must be a bool; got "
+            f"{type(first_layer).__name__} {first_layer!r}."
+        )
     _validation.check_choice("other_axes", other_axes, OTHER_AXES)
-    _shapes.check_axes(in_axis=in_axis, out_axis=out_axis,
-                       batch_axis=batch_axis)
+    _shapes.check_axes(
+        in_axis=in_axis, out_axis=out_axis, batch_axis=batch_axis
+    )
 
     def law(shape, dtype):
-        fan_in, _ = fans(shape, in_axis, out_axis, batch_axis,
-                         other_axes=other_axes)
+        fan_in, _ = fans(
+            shape, in_axis, out_axis, batch_axis, other_axes=other_axes
+        )
         if first_layer:
             limit, formula = 1 / fan_in, f"1 / fan_in = 1 / {fan_in}"
         else:
             limit = math.sqrt(6 / fan_in) / omega_0
-            formula = (f"sqrt(6 / fan_in) / `omega_0` = sqrt(6 / {fan_in}) "
-                       f"/ {omega_0:g}")
+            formula = (
+                f"sqrt(6 / fan_in) / `omega_0` = sqrt(6 / {fan_in}) "
+                f"/ {omega_0:g}"
+            )
         smallest = float(jnp.finfo(dtype).tiny)
         if limit < smallest:
             raise ValueError(
@@ -124,21 +141,29 @@ def siren(omega_0: float = 30.0, first_layer: bool = False,
                 f"below the smallest normal {dtype.name} value "
                 f"{smallest:.6g} ({dtype.name} is the dtype drawn in): every "
                 "value would be 0 or subnormal, which XLA flushes to 0. Use "
-                "a smaller `omega_0` or a wider dtype.")
+                "a smaller `omega_0` or a wider dtype."
+            )
         return _draws.Affine("uniform", (-limit, limit))
 
     return Elementwise(law)
 
 
-@factory(random=True, about=About(
-    family="scheme", formula="U(±1 / sqrt(fan_in))",
-    details="SIREN's biases as its reference keeps them, PyTorch's "
-            "`nn.Linear` default: U(−1/√fan_in, 1/√fan_in), `fan_in` the "
-            "layer's number of inputs",
-    reference="Sitzmann et al. 2020", example={"fan_in": 256},
-    shape=(256,)))
-def siren_bias(fan_in: int, seed: int | None = None, *,
-               dtype: DTypeLike | None = None) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    about=About(
+        family="scheme",
+        formula="U(±1 / sqrt(fan_in))",
+        details="SIREN's biases as its reference keeps them, PyTorch's "
+        "`nn.Linear` default: U(−1/√fan_in, 1/√fan_in), `fan_in` the "
+        "layer's number of inputs",
+        reference="Sitzmann et al. 2020",
+        example={"fan_in": 256},
+        shape=(256,),
+    ),
+)
+def siren_bias(
+    fan_in: int, seed: int | None = None, *, dtype: DTypeLike | None = None
+) -> ConfiguredInitializer:
     r"""SIREN's biases: ``b ~ U(-1 / sqrt(fan_in), 1 / sqrt(fan_in))``.
 
     The reference code (``SineLayer`` in ``explore_siren.ipynb`` and the

@@ -59,8 +59,7 @@ S4D_INITS: tuple[S4dInit, ...] = typing.get_args(S4dInit)
 S4dPart = Literal["real", "imag", "log"]
 S4D_PARTS: tuple[S4dPart, ...] = typing.get_args(S4dPart)
 Parametrization = Literal["log", "softplus"]
-PARAMETRIZATIONS: tuple[Parametrization, ...] = typing.get_args(
-    Parametrization)
+PARAMETRIZATIONS: tuple[Parametrization, ...] = typing.get_args(Parametrization)
 
 
 # Deterministic values: float64 on the host, rounded once to the dtype and
@@ -74,43 +73,55 @@ Values = Callable[[Mapping[str, Any], tuple[int, ...]], np.ndarray]
 Bound = Callable[[Mapping[str, Any], tuple[int, ...]], float]
 
 
-def _deterministic(values: Values, config: Mapping[str, Any],
-                   rank: int = 1) -> Deterministic:
+def _deterministic(
+    values: Values, config: Mapping[str, Any], rank: int = 1
+) -> Deterministic:
     """The values of the last ``rank`` axes, repeated over the others.
 
     Eagerly they are computed here; under a trace (``jit``, ``vmap``,
     ``jax.eval_shape``) by ``jax.pure_callback`` when the program runs, so
     tracing computes nothing and a program is not given them as a constant.
     """
+
     def draw(xp, shape, dtype):
-        core = shape[len(shape) - rank:]
+        core = shape[len(shape) - rank :]
 
         def compute() -> np.ndarray:
             return np.asarray(values(config, shape), np.float64).astype(dtype)
 
         if xp is np:
             return np.broadcast_to(compute(), shape)
-        return jnp.broadcast_to(jax.pure_callback(
-            compute, jax.ShapeDtypeStruct(core, dtype)), shape)
+        return jnp.broadcast_to(
+            jax.pure_callback(compute, jax.ShapeDtypeStruct(core, dtype)), shape
+        )
+
     return Deterministic(draw)
 
 
-def _magnitude(bound: Bound) -> Callable[
-        [tuple[int, ...], Mapping[str, Any], np.dtype], float]:
+def _magnitude(
+    bound: Bound,
+) -> Callable[[tuple[int, ...], Mapping[str, Any], np.dtype], float]:
     """The dtype range check's magnitude: an analytic bound, no values."""
-    def magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
-                  dtype: np.dtype) -> float:
+
+    def magnitude(
+        shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
+    ) -> float:
         return bound(config, shape)
+
     return magnitude
 
 
-def _exact_moments(values: Values) -> Callable[
-        [Mapping[str, Any], tuple[int, ...]], tuple[float, float]]:
+def _exact_moments(
+    values: Values,
+) -> Callable[[Mapping[str, Any], tuple[int, ...]], tuple[float, float]]:
     """The mean and standard deviation of the values (any leading axes)."""
-    def moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                ) -> tuple[float, float]:
+
+    def moments(
+        config: Mapping[str, Any], shape: tuple[int, ...]
+    ) -> tuple[float, float]:
         exact = values(config, shape)
         return float(exact.mean()), float(exact.std())
+
     return moments
 
 
@@ -155,14 +166,14 @@ def legs_frequencies(n: int) -> np.ndarray:
     return legs_eigen(n)[0]
 
 
-def _hippo_values(config: Mapping[str, Any], shape: tuple[int, ...]
-                  ) -> np.ndarray:
+def _hippo_values(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> np.ndarray:
     a, b, p = hippo_legs_matrices(shape[-1])
     return {"A": a, "B": b, "P": p}[config["part"]]
 
 
-def _hippo_bound(config: Mapping[str, Any], shape: tuple[int, ...]
-                 ) -> float:
+def _hippo_bound(config: Mapping[str, Any], shape: tuple[int, ...]) -> float:
     """The largest ``|A|``, ``|B|`` or ``|P|`` at state size ``N``.
 
     ``max(N, sqrt((2N-1)(2N-3)))`` (the diagonal's end, the subdiagonal's),
@@ -174,8 +185,9 @@ def _hippo_bound(config: Mapping[str, Any], shape: tuple[int, ...]
     return math.sqrt(max(2 * n - 1, 0) / (1 if config["part"] == "B" else 2))
 
 
-def _s4d_values(config: Mapping[str, Any], shape: tuple[int, ...]
-                ) -> np.ndarray:
+def _s4d_values(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> np.ndarray:
     m = shape[-1]
     n = np.arange(m, dtype=np.float64)
     init = config["init"]
@@ -208,13 +220,17 @@ def _s4d_bound(config: Mapping[str, Any], shape: tuple[int, ...]) -> float:
         return m if init == "real" else 0.5
     if part == "log":
         return math.log(max(m, 1)) if init == "real" else math.log(2)
-    return {"real": 0.0, "lin": math.pi * max(m - 1, 0),
-            "inv": size * (size - 1) / math.pi,
-            "legs": (size * size - 1) / 2}[init]
+    return {
+        "real": 0.0,
+        "lin": math.pi * max(m - 1, 0),
+        "inv": size * (size - 1) / math.pi,
+        "legs": (size * size - 1) / 2,
+    }[init]
 
 
-def _nplr_values(config: Mapping[str, Any], shape: tuple[int, ...]
-                 ) -> np.ndarray:
+def _nplr_values(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> np.ndarray:
     size = 2 * shape[-1]
     _, v = legs_eigen(size)
     if config["part"] == "V":
@@ -228,8 +244,7 @@ def _nplr_values(config: Mapping[str, Any], shape: tuple[int, ...]
     return np.real(value) if config["component"] == "real" else np.imag(value)
 
 
-def _nplr_bound(config: Mapping[str, Any], shape: tuple[int, ...]
-                ) -> float:
+def _nplr_bound(config: Mapping[str, Any], shape: tuple[int, ...]) -> float:
     """``|V^* x| <= |x|``: ``|B| = N``, ``|P| = N / sqrt(2)``; ``|V| <= 1``."""
     size = 2 * shape[-1]
     if config["part"] == "V":
@@ -242,8 +257,9 @@ def _nplr_bound(config: Mapping[str, Any], shape: tuple[int, ...]
     return size
 
 
-def _check_hippo(shape: tuple[int, ...], config: Mapping[str, Any],
-                 initializer: str) -> None:
+def _check_hippo(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     if config["part"] != "A":
         _shapes.check_rank(shape, 1, None, initializer)
         return
@@ -251,16 +267,19 @@ def _check_hippo(shape: tuple[int, ...], config: Mapping[str, Any],
     if shape[-1] != shape[-2] and math.prod(shape):  # Empty is fine.
         raise ValueError(
             f"`shape` {shape} must end in a square (N, N) for "
-            f"`{initializer}` with part='A'; got {shape[-2]} x {shape[-1]}.")
+            f"`{initializer}` with part='A'; got {shape[-2]} x {shape[-1]}."
+        )
 
 
-def _check_state_axis(shape: tuple[int, ...], config: Mapping[str, Any],
-                      initializer: str) -> None:
+def _check_state_axis(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     _shapes.check_rank(shape, 1, None, initializer)
 
 
-def _check_nplr(shape: tuple[int, ...], config: Mapping[str, Any],
-                initializer: str) -> None:
+def _check_nplr(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     if config["part"] != "V":
         _shapes.check_rank(shape, 1, None, initializer)
         return
@@ -268,22 +287,31 @@ def _check_nplr(shape: tuple[int, ...], config: Mapping[str, Any],
     if shape[-2] != 2 * shape[-1] and math.prod(shape):  # Empty is fine.
         raise ValueError(
             f"`shape` {shape} must end in (N, N/2) for `{initializer}` with "
-            f"part='V', N the state size; got {shape[-2]} x {shape[-1]}.")
+            f"part='V', N the state size; got {shape[-2]} x {shape[-1]}."
+        )
 
 
-@factory(random=False, floating=True, check=_check_hippo,
-         magnitude=_magnitude(_hippo_bound), about=About(
-             family="scheme",
-             formula="A[n,k] = -sqrt((2n+1)(2k+1)) (n > k), -(n+1) (n = k), "
-                     "0; B[n] = sqrt(2n+1)",
-             details="HiPPO-LegS, `part` = `\"A\"`: A[n,k] = "
-                     "−√((2n+1)(2k+1)) below the diagonal, −(n+1) on it, 0 "
-                     "above; `\"B\"`: √(2n+1); `\"P\"`: √(n+½), with "
-                     "A + PPᵀ = −I/2 + skew (normal); deterministic",
-             reference="Gu et al. 2020", shape=(64, 64),
-             moments=_exact_moments(_hippo_values)))
-def hippo_legs(part: HippoPart = "A", *,
-               dtype: DTypeLike | None = None) -> Deterministic:
+@factory(
+    random=False,
+    floating=True,
+    check=_check_hippo,
+    magnitude=_magnitude(_hippo_bound),
+    about=About(
+        family="scheme",
+        formula="A[n,k] = -sqrt((2n+1)(2k+1)) (n > k), -(n+1) (n = k), "
+        "0; B[n] = sqrt(2n+1)",
+        details='HiPPO-LegS, `part` = `"A"`: A[n,k] = '
+        "−√((2n+1)(2k+1)) below the diagonal, −(n+1) on it, 0 "
+        'above; `"B"`: √(2n+1); `"P"`: √(n+½), with '
+        "A + PPᵀ = −I/2 + skew (normal); deterministic",
+        reference="Gu et al. 2020",
+        shape=(64, 64),
+        moments=_exact_moments(_hippo_values),
+    ),
+)
+def hippo_legs(
+    part: HippoPart = "A", *, dtype: DTypeLike | None = None
+) -> Deterministic:
     r"""The HiPPO-LegS state matrix ``A``, input vector ``B`` or its ``P``.
 
     The continuous-time SSM ``x'(t) = A x(t) + B u(t)`` of S4 that projects
@@ -337,27 +365,39 @@ def hippo_legs(part: HippoPart = "A", *,
       Spaces (S4), https://arxiv.org/abs/2111.00396, Section 3.
     """
     _validation.check_choice("part", part, HIPPO_PARTS)
-    return _deterministic(_hippo_values, {"part": part},
-                          rank=2 if part == "A" else 1)
+    return _deterministic(
+        _hippo_values, {"part": part}, rank=2 if part == "A" else 1
+    )
 
 
-@factory(random=False, floating=True, check=_check_nplr,
-         magnitude=_magnitude(_nplr_bound), about=About(
-             family="scheme",
-             formula="B~ = V^* B (Im clipped to +-b_clip), P~ = V^* P, V: "
-                     "HiPPO-LegS in the eigenbasis of its normal part",
-             details="HiPPO-LegS's normal-plus-low-rank form in the "
-                     "eigenbasis `V` (N × N/2) of its normal part "
-                     "A + PPᵀ, the eigenvalues of `s4d(\"legs\")`: `part` = "
-                     "`\"B\"` B̃ = V\\*B with Im B̃ clipped to ±`b_clip`, "
-                     "`\"P\"` P̃ = V\\*P, `\"V\"` V (first row real, "
-                     "positive); `component` `\"real\"` or `\"imag\"`; "
-                     "deterministic",
-             reference="Gu et al. 2022", shape=(8, 32),
-             moments=_exact_moments(_nplr_values)))
-def hippo_legs_nplr(part: NplrPart = "B", component: Component = "real",
-                    b_clip: float | None = 2.0, *,
-                    dtype: DTypeLike | None = None) -> Deterministic:
+@factory(
+    random=False,
+    floating=True,
+    check=_check_nplr,
+    magnitude=_magnitude(_nplr_bound),
+    about=About(
+        family="scheme",
+        formula="B~ = V^* B (Im clipped to +-b_clip), P~ = V^* P, V: "
+        "HiPPO-LegS in the eigenbasis of its normal part",
+        details="HiPPO-LegS's normal-plus-low-rank form in the "
+        "eigenbasis `V` (N × N/2) of its normal part "
+        'A + PPᵀ, the eigenvalues of `s4d("legs")`: `part` = '
+        '`"B"` B̃ = V\\*B with Im B̃ clipped to ±`b_clip`, '
+        '`"P"` P̃ = V\\*P, `"V"` V (first row real, '
+        'positive); `component` `"real"` or `"imag"`; '
+        "deterministic",
+        reference="Gu et al. 2022",
+        shape=(8, 32),
+        moments=_exact_moments(_nplr_values),
+    ),
+)
+def hippo_legs_nplr(
+    part: NplrPart = "B",
+    component: Component = "real",
+    b_clip: float | None = 2.0,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Deterministic:
     r"""HiPPO-LegS's ``B`` and ``P`` in the eigenbasis of its normal part.
 
     S4 writes HiPPO-LegS as normal plus low rank, ``A = S - P P^T`` with
@@ -439,25 +479,38 @@ def hippo_legs_nplr(part: NplrPart = "B", component: Component = "real",
     if b_clip is not None:
         b_clip = _validation.check_positive("b_clip", b_clip)
     return _deterministic(
-        _nplr_values, {"part": part, "component": component,
-                       "b_clip": b_clip}, rank=2 if part == "V" else 1)
+        _nplr_values,
+        {"part": part, "component": component, "b_clip": b_clip},
+        rank=2 if part == "V" else 1,
+    )
 
 
-@factory(random=False, floating=True, check=_check_state_axis,
-         magnitude=_magnitude(_s4d_bound), about=About(
-             family="scheme",
-             formula="diagonal A_n: lin -1/2 + i pi n, inv -1/2 + i N/pi "
-                     "(N/(2n+1) - 1), legs, real -(n+1)",
-             details="S4D's diagonal state matrix, one mode per conjugate "
-                     "pair (N = 2·shape[−1]): `\"lin\"` −½ + iπn, `\"inv\"` "
-                     "−½ + i(N/π)(N/(2n+1) − 1), `\"legs\"` the eigenvalues "
-                     "of HiPPO-LegS's normal part, `\"real\"` −(n+1); "
-                     "`part` = `\"real\"`, `\"imag\"` or `\"log\"` "
-                     "(log(−Re A)); deterministic",
-             reference="Gu et al. 2022", shape=(8, 32),
-             moments=_exact_moments(_s4d_values)))
-def s4d(init: S4dInit = "lin", part: S4dPart = "imag", *,
-        dtype: DTypeLike | None = None) -> Deterministic:
+@factory(
+    random=False,
+    floating=True,
+    check=_check_state_axis,
+    magnitude=_magnitude(_s4d_bound),
+    about=About(
+        family="scheme",
+        formula="diagonal A_n: lin -1/2 + i pi n, inv -1/2 + i N/pi "
+        "(N/(2n+1) - 1), legs, real -(n+1)",
+        details="S4D's diagonal state matrix, one mode per conjugate "
+        'pair (N = 2·shape[−1]): `"lin"` −½ + iπn, `"inv"` '
+        '−½ + i(N/π)(N/(2n+1) − 1), `"legs"` the eigenvalues '
+        'of HiPPO-LegS\'s normal part, `"real"` −(n+1); '
+        '`part` = `"real"`, `"imag"` or `"log"` '
+        "(log(−Re A)); deterministic",
+        reference="Gu et al. 2022",
+        shape=(8, 32),
+        moments=_exact_moments(_s4d_values),
+    ),
+)
+def s4d(
+    init: S4dInit = "lin",
+    part: S4dPart = "imag",
+    *,
+    dtype: DTypeLike | None = None,
+) -> Deterministic:
     r"""S4D's diagonal state matrix: ``Re A``, ``Im A`` or ``log(-Re A)``.
 
     For a ``(..., M)`` shape, mode ``n = 0, ..., M - 1`` along the last axis
@@ -530,19 +583,27 @@ def s4d(init: S4dInit = "lin", part: S4dPart = "imag", *,
 A_LOG = {"init": "real", "part": "log"}  # S4D-Real's log(-Re A).
 
 
-def _a_log_values(config: Mapping[str, Any], shape: tuple[int, ...]
-                  ) -> np.ndarray:
+def _a_log_values(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> np.ndarray:
     return _s4d_values(A_LOG, shape)
 
 
-@factory(random=False, floating=True, check=_check_state_axis,
-         magnitude=_magnitude(lambda config, shape: _s4d_bound(A_LOG, shape)),
-         about=About(
-             family="scheme", formula="A_log[..., n] = log(n + 1)",
-             details="Mamba's `A_log`: log(n+1) along the state axis, "
-                     "A = −exp(A_log) = S4D-Real; deterministic",
-             reference="Gu & Dao 2023", shape=(64, 16),
-             moments=_exact_moments(_a_log_values)))
+@factory(
+    random=False,
+    floating=True,
+    check=_check_state_axis,
+    magnitude=_magnitude(lambda config, shape: _s4d_bound(A_LOG, shape)),
+    about=About(
+        family="scheme",
+        formula="A_log[..., n] = log(n + 1)",
+        details="Mamba's `A_log`: log(n+1) along the state axis, "
+        "A = −exp(A_log) = S4D-Real; deterministic",
+        reference="Gu & Dao 2023",
+        shape=(64, 16),
+        moments=_exact_moments(_a_log_values),
+    ),
+)
 def mamba_a_log(*, dtype: DTypeLike | None = None) -> ConfiguredInitializer:
     """Mamba's ``A_log``: ``log(n + 1)`` along the state axis.
 
@@ -580,8 +641,10 @@ def mamba_a_log(*, dtype: DTypeLike | None = None) -> ConfiguredInitializer:
 
 # Random laws: functions of one uniform draw on the open interval (0, 1).
 
-def _open_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype
-               ) -> jax.Array:
+
+def _open_unit(
+    key: jax.Array, shape: tuple[int, ...], dtype: np.dtype
+) -> jax.Array:
     """``jax.random.uniform``'s draw moved to the midpoints of its grid.
 
     Its values ``k eps`` (``eps`` the dtype's machine epsilon) plus
@@ -592,8 +655,9 @@ def _open_unit(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype
     return _draws.uniform(key, shape, dtype) + np.asarray(eps / 2, dtype)
 
 
-def _quadrature_moments(transform: Callable[[np.ndarray], np.ndarray]
-                        ) -> tuple[float, float]:
+def _quadrature_moments(
+    transform: Callable[[np.ndarray], np.ndarray],
+) -> tuple[float, float]:
     """Mean and std of ``transform(u)`` for ``u ~ U(0, 1)``, to ~1e-6.
 
     The midpoint rule on 2**20 points in float64.
@@ -623,20 +687,23 @@ def _nu_log(u: Any, r_min: float, r_max: float, xp: Any) -> Any:
     rounded before the sum (no fused multiply-add), so eager, ``jit`` and
     sharded draws are the same bits.
     """
-    low, high = (np.asarray(term, u.dtype) for term in _ring_terms(r_min,
-                                                                   r_max))
+    low, high = (
+        np.asarray(term, u.dtype) for term in _ring_terms(r_min, r_max)
+    )
     ratio = np.asarray((r_min / r_max) ** 2, u.dtype)
     log_square = np.asarray(2 * math.log(r_max), u.dtype)
     if xp is np:  # The catalogue's moments, in float64.
         below_one = low * (1 - u) + high * u
         scaled = ratio * (1 - u) + u
     else:
-        below_one = (_draws.rounded(low * (1 - u))
-                     + _draws.rounded(high * u))
+        below_one = _draws.rounded(low * (1 - u)) + _draws.rounded(high * u)
         scaled = _draws.rounded(ratio * (1 - u)) + u
     half = np.asarray(-0.5, u.dtype)
-    log_modulus = xp.where(below_one < half, log_square + xp.log(scaled),
-                           xp.log1p(xp.maximum(below_one, half)))
+    log_modulus = xp.where(
+        below_one < half,
+        log_square + xp.log(scaled),
+        xp.log1p(xp.maximum(below_one, half)),
+    )
     return xp.log(half * log_modulus)
 
 
@@ -645,20 +712,31 @@ def _check_ring(r_min: float, r_max: float) -> None:
         raise ValueError(
             "the eigenvalues' radii must satisfy 0 <= `r_min` <= `r_max` <= "
             f"1 with r_min < 1 and r_max > 0; got r_min={r_min!r}, "
-            f"r_max={r_max!r}.")
+            f"r_max={r_max!r}."
+        )
 
 
-@factory(random=True, about=About(
-    family="scheme",
-    formula="nu_log = log(-log(u (r_max^2 - r_min^2) + r_min^2) / 2)",
-    details="the LRU's ν_log: |λ| = exp(−exp(ν_log)) with |λ|² ~ "
-            "U[r_min², r_max²] (uniform in area on the ring)",
-    reference="Orvieto et al. 2023", shape=(65536,),
-    moments=lambda config, shape: _quadrature_moments(
-        lambda u: _nu_log(u, config["r_min"], config["r_max"], np))))
-def lru_nu_log(r_min: float = 0.0, r_max: float = 1.0,
-               seed: int | None = None, *,
-               dtype: DTypeLike | None = None) -> Draw:
+@factory(
+    random=True,
+    about=About(
+        family="scheme",
+        formula="nu_log = log(-log(u (r_max^2 - r_min^2) + r_min^2) / 2)",
+        details="the LRU's ν_log: |λ| = exp(−exp(ν_log)) with |λ|² ~ "
+        "U[r_min², r_max²] (uniform in area on the ring)",
+        reference="Orvieto et al. 2023",
+        shape=(65536,),
+        moments=lambda config, shape: _quadrature_moments(
+            lambda u: _nu_log(u, config["r_min"], config["r_max"], np)
+        ),
+    ),
+)
+def lru_nu_log(
+    r_min: float = 0.0,
+    r_max: float = 1.0,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Draw:
     r"""The LRU's eigenvalue moduli, ``nu_log``: uniform in area on a ring.
 
     The LRU's diagonal recurrence ``lambda = exp(-exp(nu_log) + i
@@ -719,8 +797,9 @@ def lru_nu_log(r_min: float = 0.0, r_max: float = 1.0,
     return draw
 
 
-def _phase_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
-                     dtype: np.dtype) -> float:
+def _phase_magnitude(
+    shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
+) -> float:
     """The largest ``|theta_log|``; refuses phases ``dtype`` cannot hold.
 
     The phases ``max_phase * u``, ``u`` in ``[eps/2, 1 - eps/2]``, are
@@ -737,18 +816,31 @@ def _phase_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
             f"`lru_theta_log` in {dtype.name}, whose phases max_phase * u "
             f"(u >= {half_eps:.3g}) must be finite, normal {dtype.name} "
             f"numbers; got {max_phase!r}. Request float64 (under x64) or a "
-            "max_phase in that range.")
+            "max_phase in that range."
+        )
     return max(abs(math.log(max_phase * half_eps)), abs(math.log(max_phase)))
 
 
-@factory(random=True, magnitude=_phase_magnitude, about=About(
-    family="scheme", formula="theta_log = log(max_phase u), u ~ U(0, 1)",
-    details="the LRU's θ_log: phase exp(θ_log) ~ U(0, max_phase)",
-    reference="Orvieto et al. 2023", shape=(65536,),
-    moments=lambda config, shape: _quadrature_moments(
-        lambda u: np.log(config["max_phase"] * u))))
-def lru_theta_log(max_phase: float = 6.28, seed: int | None = None, *,
-                  dtype: DTypeLike | None = None) -> Draw:
+@factory(
+    random=True,
+    magnitude=_phase_magnitude,
+    about=About(
+        family="scheme",
+        formula="theta_log = log(max_phase u), u ~ U(0, 1)",
+        details="the LRU's θ_log: phase exp(θ_log) ~ U(0, max_phase)",
+        reference="Orvieto et al. 2023",
+        shape=(65536,),
+        moments=lambda config, shape: _quadrature_moments(
+            lambda u: np.log(config["max_phase"] * u)
+        ),
+    ),
+)
+def lru_theta_log(
+    max_phase: float = 6.28,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Draw:
     r"""The LRU's eigenvalue phases, ``theta_log``: ``U(0, max_phase)``.
 
     ``theta_log = log(max_phase * u)`` with ``u ~ U(0, 1)`` (on the
@@ -829,23 +921,39 @@ def lru_gamma_log(nu_log: ArrayLike) -> jax.Array:
     """
     nu_log = jnp.asarray(nu_log)
     if not jnp.issubdtype(nu_log.dtype, jnp.floating):
-        raise TypeError(f"`nu_log` must be a real floating array, as "
-                        f"jinit.lru_nu_log draws; got dtype {nu_log.dtype}.")
+        raise TypeError(
+            f"`nu_log` must be a real floating array, as "
+            f"jinit.lru_nu_log draws; got dtype {nu_log.dtype}."
+        )
     return jnp.log(-jnp.expm1(-2 * jnp.exp(nu_log))) / 2
 
 
-@factory(random=True, check=check_fans, about=About(
-    family="scheme", formula="N(0, 1 / (2 fan_in)), each of B's parts",
-    details="the LRU's B, real and imaginary parts each N(0, 1/(2·fan_in)) "
-            "on the (in, out) = (H, N) kernel: variance_scaling(0.5, "
-            "fan_in, untruncated_normal)",
-    reference="Orvieto et al. 2023", fixed={
-        "scale": 0.5, "mode": "fan_in", "distribution": "untruncated_normal"}))
-def lru_input(seed: int | None = None, *,
-              in_axis: Axes = -2, out_axis: Axes = -1,
-              batch_axis: Axes = (), dtype: DTypeLike | None = None,
-              other_axes: OtherAxes = "receptive_field"
-              ) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    check=check_fans,
+    about=About(
+        family="scheme",
+        formula="N(0, 1 / (2 fan_in)), each of B's parts",
+        details="the LRU's B, real and imaginary parts each N(0, 1/(2·fan_in)) "
+        "on the (in, out) = (H, N) kernel: variance_scaling(0.5, "
+        "fan_in, untruncated_normal)",
+        reference="Orvieto et al. 2023",
+        fixed={
+            "scale": 0.5,
+            "mode": "fan_in",
+            "distribution": "untruncated_normal",
+        },
+    ),
+)
+def lru_input(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
     r"""The LRU's input matrix ``B``: each part ``N(0, 1 / (2 fan_in))``.
 
     ``B = (B_re + i B_im) / sqrt(2 H)`` with standard normal parts (Appendix
@@ -886,23 +994,44 @@ def lru_input(seed: int | None = None, *,
       Orvieto et al. (2023), Resurrecting Recurrent Neural Networks for Long
       Sequences, https://arxiv.org/abs/2303.06349, Appendix A.
     """
-    return variance_scaling(0.5, "fan_in", "untruncated_normal", seed,
-                            in_axis=in_axis, out_axis=out_axis,
-                            batch_axis=batch_axis, other_axes=other_axes)
+    return variance_scaling(
+        0.5,
+        "fan_in",
+        "untruncated_normal",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        other_axes=other_axes,
+    )
 
 
-@factory(random=True, check=check_fans, about=About(
-    family="scheme", formula="N(0, 1 / fan_in), each of C's parts",
-    details="the LRU's C, real and imaginary parts each N(0, 1/fan_in) on "
-            "the (in, out) = (N, H) kernel: variance_scaling(1, fan_in, "
-            "untruncated_normal)",
-    reference="Orvieto et al. 2023", fixed={
-        "scale": 1.0, "mode": "fan_in", "distribution": "untruncated_normal"}))
-def lru_output(seed: int | None = None, *,
-               in_axis: Axes = -2, out_axis: Axes = -1,
-               batch_axis: Axes = (), dtype: DTypeLike | None = None,
-               other_axes: OtherAxes = "receptive_field"
-               ) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    check=check_fans,
+    about=About(
+        family="scheme",
+        formula="N(0, 1 / fan_in), each of C's parts",
+        details="the LRU's C, real and imaginary parts each N(0, 1/fan_in) on "
+        "the (in, out) = (N, H) kernel: variance_scaling(1, fan_in, "
+        "untruncated_normal)",
+        reference="Orvieto et al. 2023",
+        fixed={
+            "scale": 1.0,
+            "mode": "fan_in",
+            "distribution": "untruncated_normal",
+        },
+    ),
+)
+def lru_output(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
     r"""The LRU's output matrix ``C``: each part ``N(0, 1 / fan_in)``.
 
     ``C = (C_re + i C_im) / sqrt(N)`` with standard normal parts (Appendix
@@ -943,12 +1072,20 @@ def lru_output(seed: int | None = None, *,
       Orvieto et al. (2023), Resurrecting Recurrent Neural Networks for Long
       Sequences, https://arxiv.org/abs/2303.06349, Appendix A.
     """
-    return variance_scaling(1.0, "fan_in", "untruncated_normal", seed,
-                            in_axis=in_axis, out_axis=out_axis,
-                            batch_axis=batch_axis, other_axes=other_axes)
+    return variance_scaling(
+        1.0,
+        "fan_in",
+        "untruncated_normal",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        other_axes=other_axes,
+    )
 
 
 # Step sizes.
+
 
 def _inverse_softplus(log_dt: Any, xp: Any) -> Any:
     """``softplus^-1(dt)`` for ``dt = exp(log_dt)``, finite wherever it is.
@@ -958,8 +1095,9 @@ def _inverse_softplus(log_dt: Any, xp: Any) -> Any:
     ``softplus^-1(dt) = log dt + dt/2 + O(dt^2)`` rounds to it there, while
     ``dt`` would lose its bits or underflow to 0 (and give ``-inf``).
     """
-    smallest = np.asarray(math.log(float(jnp.finfo(log_dt.dtype).tiny)),
-                          log_dt.dtype)
+    smallest = np.asarray(
+        math.log(float(jnp.finfo(log_dt.dtype).tiny)), log_dt.dtype
+    )
     dt = xp.exp(xp.maximum(log_dt, smallest))
     return xp.where(log_dt < smallest, log_dt, dt + xp.log(-xp.expm1(-dt)))
 
@@ -968,8 +1106,12 @@ def _step_config(config: Mapping[str, Any]) -> Mapping[str, Any]:
     """``ssm_step``'s arguments, from its config or ``mamba_dt_bias``'s."""
     if "dt_init_floor" not in config:
         return config
-    return {"dt_min": config["dt_min"], "dt_max": config["dt_max"],
-            "parametrization": "softplus", "floor": config["dt_init_floor"]}
+    return {
+        "dt_min": config["dt_min"],
+        "dt_max": config["dt_max"],
+        "parametrization": "softplus",
+        "floor": config["dt_init_floor"],
+    }
 
 
 def _step_values(log_dt: Any, config: Mapping[str, Any], xp: Any) -> Any:
@@ -986,16 +1128,19 @@ def _log_steps(config: Mapping[str, Any]) -> tuple[float, float]:
     return math.log(config["dt_min"]), math.log(config["dt_max"])
 
 
-def _step_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                  ) -> tuple[float, float]:
+def _step_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     config = _step_config(config)
     low, high = _log_steps(config)
     return _quadrature_moments(
-        lambda u: _step_values(low + (high - low) * u, config, np))
+        lambda u: _step_values(low + (high - low) * u, config, np)
+    )
 
 
-def _step_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
-                    dtype: np.dtype) -> float:
+def _step_magnitude(
+    shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
+) -> float:
     """The largest ``|value|`` of a step without an affine law.
 
     ``|log dt|`` at either end, and for ``"softplus"``
@@ -1012,19 +1157,30 @@ def _step_magnitude(shape: tuple[int, ...], config: Mapping[str, Any],
     return max(abs(low), top)
 
 
-@factory(random=True, magnitude=_step_magnitude, about=About(
-    family="scheme",
-    formula="log dt or softplus^-1(dt), dt = max(exp(U[log dt_min, "
-            "log dt_max)), floor)",
-    details="an SSM's step size Δ, log-uniform in [dt_min, dt_max) and at "
-            "least `floor`, as log Δ (S4, S4D, S5) or softplus⁻¹(Δ) "
-            "(Mamba's `dt` bias)",
-    reference="Gu et al. 2022; Gu & Dao 2023", shape=(65536,),
-    moments=_step_moments))
-def ssm_step(dt_min: float = 0.001, dt_max: float = 0.1,
-             parametrization: Parametrization = "log", floor: float = 0.0,
-             seed: int | None = None, *,
-             dtype: DTypeLike | None = None) -> Elementwise:
+@factory(
+    random=True,
+    magnitude=_step_magnitude,
+    about=About(
+        family="scheme",
+        formula="log dt or softplus^-1(dt), dt = max(exp(U[log dt_min, "
+        "log dt_max)), floor)",
+        details="an SSM's step size Δ, log-uniform in [dt_min, dt_max) and at "
+        "least `floor`, as log Δ (S4, S4D, S5) or softplus⁻¹(Δ) "
+        "(Mamba's `dt` bias)",
+        reference="Gu et al. 2022; Gu & Dao 2023",
+        shape=(65536,),
+        moments=_step_moments,
+    ),
+)
+def ssm_step(
+    dt_min: float = 0.001,
+    dt_max: float = 0.1,
+    parametrization: Parametrization = "log",
+    floor: float = 0.0,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> Elementwise:
     r"""A state-space model's step ``dt``, log-uniform in ``[dt_min, dt_max)``.
 
     ``dt = max(exp(U[log dt_min, log dt_max)), floor)``, returned as
@@ -1078,13 +1234,20 @@ def ssm_step(dt_min: float = 0.001, dt_max: float = 0.1,
     dt_min = _validation.check_positive("dt_min", dt_min)
     dt_max = _validation.check_positive("dt_max", dt_max)
     if dt_max < dt_min:
-        raise ValueError(f"`dt_max` must be >= `dt_min`; got dt_min="
-                         f"{dt_min!r}, dt_max={dt_max!r}.")
-    _validation.check_choice("parametrization", parametrization,
-                             PARAMETRIZATIONS)
+        raise ValueError(
+            f"`dt_max` must be >= `dt_min`; got dt_min="
+            f"{dt_min!r}, dt_max={dt_max!r}."
+        )
+    _validation.check_choice(
+        "parametrization", parametrization, PARAMETRIZATIONS
+    )
     floor = _validation.check_nonnegative("floor", floor)
-    config = {"dt_min": dt_min, "dt_max": dt_max,
-              "parametrization": parametrization, "floor": floor}
+    config = {
+        "dt_min": dt_min,
+        "dt_max": dt_max,
+        "parametrization": parametrization,
+        "floor": floor,
+    }
     law = _draws.Affine("uniform", _log_steps(config))
     affine = parametrization == "log" and floor <= dt_min
 
@@ -1092,23 +1255,37 @@ def ssm_step(dt_min: float = 0.001, dt_max: float = 0.1,
         # U[log dt_min, log dt_max), the product rounded before the sum (no
         # fused multiply-add), so eager, jit and sharded draws agree.
         low, high = (np.asarray(bound, dtype) for bound in _log_steps(config))
-        log_dt = _draws.rescale(_draws.uniform(key, shape, dtype), high - low,
-                                low)
+        log_dt = _draws.rescale(
+            _draws.uniform(key, shape, dtype), high - low, low
+        )
         return _step_values(log_dt, config, jnp)
 
     return Elementwise(lambda shape, dtype: law if affine else None, draw)
 
 
-@factory(random=True, magnitude=_step_magnitude, about=About(
-    family="scheme",
-    formula="softplus^-1(max(exp(U[log dt_min, log dt_max)), dt_init_floor))",
-    details="Mamba's `dt_proj` bias: softplus⁻¹ of Δ log-uniform in "
-            "[dt_min, dt_max), at least `dt_init_floor`",
-    reference="Gu & Dao 2023", shape=(65536,),
-    moments=_step_moments))
-def mamba_dt_bias(dt_min: float = 0.001, dt_max: float = 0.1,
-                  dt_init_floor: float = 1e-4, seed: int | None = None, *,
-                  dtype: DTypeLike | None = None) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    magnitude=_step_magnitude,
+    about=About(
+        family="scheme",
+        formula=(
+            "softplus^-1(max(exp(U[log dt_min, log dt_max)), dt_init_floor))"
+        ),
+        details="Mamba's `dt_proj` bias: softplus⁻¹ of Δ log-uniform in "
+        "[dt_min, dt_max), at least `dt_init_floor`",
+        reference="Gu & Dao 2023",
+        shape=(65536,),
+        moments=_step_moments,
+    ),
+)
+def mamba_dt_bias(
+    dt_min: float = 0.001,
+    dt_max: float = 0.1,
+    dt_init_floor: float = 1e-4,
+    seed: int | None = None,
+    *,
+    dtype: DTypeLike | None = None,
+) -> ConfiguredInitializer:
     """Mamba's ``dt_proj`` bias: ``softplus(bias)`` log-uniform.
 
     ``bias = softplus^-1(max(dt, dt_init_floor))`` with
@@ -1151,19 +1328,29 @@ def mamba_dt_bias(dt_min: float = 0.001, dt_max: float = 0.1,
 DT_SCALE_LIMIT = math.sqrt(sys.float_info.max)
 
 
-@factory(random=True, check=check_fans, about=About(
-    family="scheme",
-    formula="U(-dt_scale / sqrt(fan_in), dt_scale / sqrt(fan_in))",
-    details="Mamba's `dt_proj` kernel (dt_rank, d_inner): "
-            "U(±dt_scale/√fan_in) = variance_scaling(dt_scale²/3, fan_in, "
-            "uniform)",
-    reference="Gu & Dao 2023",
-    fixed={"mode": "fan_in", "distribution": "uniform"}))
-def mamba_dt_proj(dt_scale: float = 1.0, seed: int | None = None, *,
-                  in_axis: Axes = -2, out_axis: Axes = -1,
-                  batch_axis: Axes = (), dtype: DTypeLike | None = None,
-                  other_axes: OtherAxes = "receptive_field"
-                  ) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    check=check_fans,
+    about=About(
+        family="scheme",
+        formula="U(-dt_scale / sqrt(fan_in), dt_scale / sqrt(fan_in))",
+        details="Mamba's `dt_proj` kernel (dt_rank, d_inner): "
+        "U(±dt_scale/√fan_in) = variance_scaling(dt_scale²/3, fan_in, "
+        "uniform)",
+        reference="Gu & Dao 2023",
+        fixed={"mode": "fan_in", "distribution": "uniform"},
+    ),
+)
+def mamba_dt_proj(
+    dt_scale: float = 1.0,
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
     """Mamba's ``dt_proj`` kernel: ``U(-s, s)``, ``s = dt_scale/sqrt(fan_in)``.
 
     For the ``(dt_rank, d_inner)`` kernel (jinit's ``(in, out)`` layout) the
@@ -1220,7 +1407,15 @@ def mamba_dt_proj(dt_scale: float = 1.0, seed: int | None = None, *,
         raise ValueError(
             f"`dt_scale` must be at most {DT_SCALE_LIMIT:.6g}, so that the "
             f"variance dt_scale**2 / 3 is a finite float64; got "
-            f"{dt_scale!r}.")
-    return variance_scaling(dt_scale**2 / 3, "fan_in", "uniform", seed,
-                            in_axis=in_axis, out_axis=out_axis,
-                            batch_axis=batch_axis, other_axes=other_axes)
+            f"{dt_scale!r}."
+        )
+    return variance_scaling(
+        dt_scale**2 / 3,
+        "fan_in",
+        "uniform",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        other_axes=other_axes,
+    )

@@ -12,12 +12,18 @@ from jinit._contract import ConfiguredInitializer, factory
 from jinit._distributions import random_normal
 
 
-@factory(random=True, about=About(
-    family="scheme", formula="N(0, 2 / (5 dim))",
-    details="N(0, 2/(5·dim)), GPT-NeoX's `small_init`",
-    example={"dim": 768}))
-def small_init(dim: int, seed: int | None = None, *,
-               dtype: DTypeLike | None = None) -> ConfiguredInitializer:
+@factory(
+    random=True,
+    about=About(
+        family="scheme",
+        formula="N(0, 2 / (5 dim))",
+        details="N(0, 2/(5·dim)), GPT-NeoX's `small_init`",
+        example={"dim": 768},
+    ),
+)
+def small_init(
+    dim: int, seed: int | None = None, *, dtype: DTypeLike | None = None
+) -> ConfiguredInitializer:
     r"""GPT-NeoX's ``small_init``: ``W ~ N(0, 2 / (5 * dim))``.
 
     The Xavier-normal variance ``2 / (fan_in + fan_out)`` of a

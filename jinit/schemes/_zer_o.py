@@ -19,8 +19,9 @@ from jinit._about import About
 from jinit._contract import Draw, factory
 
 
-def _check_zer_o(shape: tuple[int, ...], config: Mapping[str, Any],
-                 initializer: str) -> None:
+def _check_zer_o(
+    shape: tuple[int, ...], config: Mapping[str, Any], initializer: str
+) -> None:
     _shapes.check_rank(shape, 2, 5, initializer)
 
 
@@ -41,25 +42,35 @@ def zer_o_matrix(inputs: int, outputs: int, dtype: np.dtype) -> jax.Array:
     return jnp.where(odd == 1, -c, c)
 
 
-def _zer_o_moments(config: Mapping[str, Any], shape: tuple[int, ...]
-                   ) -> tuple[float, float]:
+def _zer_o_moments(
+    config: Mapping[str, Any], shape: tuple[int, ...]
+) -> tuple[float, float]:
     """Of the (in, out) matrix at one tap of ``prod(shape[:-2])``."""
     inputs, outputs = shape[-2:]
-    matrix = np.asarray(zer_o_matrix(inputs, outputs, np.dtype(np.float32)),
-                        np.float64)
+    matrix = np.asarray(
+        zer_o_matrix(inputs, outputs, np.dtype(np.float32)), np.float64
+    )
     size = matrix.size * int(np.prod(shape[:-2]))
     mean = matrix.sum() / size
     return float(mean), float(np.sqrt((matrix**2).sum() / size - mean**2))
 
 
-@factory(random=False, floating=True, check=_check_zer_o, about=About(
-    family="scheme",
-    formula="I, partial I, or 2^(-(m-1)/2) Hadamard signs (out > in)",
-    details="deterministic: (in, out) kernel I, eye(in, out) for out < in, "
-            "2^(−(m−1)/2)·(−1)^popcount(i & j) with m = ⌈log₂ out⌉ for "
-            "out > in; (…spatial, in, out) kernels at the centre tap; "
-            "floating dtypes",
-    reference="ZerO, Zhao et al. 2022", keras=True, moments=_zer_o_moments))
+@factory(
+    random=False,
+    floating=True,
+    check=_check_zer_o,
+    about=About(
+        family="scheme",
+        formula="I, partial I, or 2^(-(m-1)/2) Hadamard signs (out > in)",
+        details="deterministic: (in, out) kernel I, eye(in, out) for out < in, "
+        "2^(−(m−1)/2)·(−1)^popcount(i & j) with m = ⌈log₂ out⌉ for "
+        "out > in; (…spatial, in, out) kernels at the centre tap; "
+        "floating dtypes",
+        reference="ZerO, Zhao et al. 2022",
+        keras=True,
+        moments=_zer_o_moments,
+    ),
+)
 def zer_o(*, dtype: DTypeLike | None = None) -> Draw:
     """ZerO initializer: identity, partial identity, or Hadamard signs.
 

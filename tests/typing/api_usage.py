@@ -19,28 +19,45 @@ KEY = jax.random.key(0)
 
 
 def correct_uses() -> None:
-    init = jinit.variance_scaling(2.0, "fan_in", "truncated_normal", seed=0,
-                                  in_axis=(0, 1), out_axis=-1,
-                                  other_axes="ignored")
+    init = jinit.variance_scaling(
+        2.0,
+        "fan_in",
+        "truncated_normal",
+        seed=0,
+        in_axis=(0, 1),
+        out_axis=-1,
+        other_axes="ignored",
+    )
     assert_type(init, jinit.ConfiguredInitializer)
     assert_type(init(KEY, (3, 4)), jax.Array)
     assert_type(init(None, (3, 4), "bfloat16", out_sharding=None), jax.Array)
-    assert_type(jinit.he_normal(seed=0, dtype=np.float32),
-                jinit.ConfiguredInitializer)
+    assert_type(
+        jinit.he_normal(seed=0, dtype=np.float32), jinit.ConfiguredInitializer
+    )
     assert_type(jinit.glorot_uniform(batch_axis=0), jinit.ConfiguredInitializer)
     assert_type(jinit.zeros(dtype="int8"), jinit.ConfiguredInitializer)
     assert_type(jinit.constant([1.0, 2.0]), jinit.ConfiguredInitializer)
-    assert_type(jinit.orthogonal(gain=jinit.calculate_gain("tanh")),
-                jinit.ConfiguredInitializer)
+    assert_type(
+        jinit.orthogonal(gain=jinit.calculate_gain("tanh")),
+        jinit.ConfiguredInitializer,
+    )
     assert_type(jinit.calculate_gain("leaky_relu", 0.2), float)
-    assert_type(jinit.deepnorm("encoder", encoder_layers=6, decoder_layers=6,
-                               distribution="uniform"),
-                jinit.ConfiguredInitializer)
-    assert_type(jinit.deepnorm_scales("decoder", decoder_layers=8),
-                jinit.ResidualScales)
+    assert_type(
+        jinit.deepnorm(
+            "encoder",
+            encoder_layers=6,
+            decoder_layers=6,
+            distribution="uniform",
+        ),
+        jinit.ConfiguredInitializer,
+    )
+    assert_type(
+        jinit.deepnorm_scales("decoder", decoder_layers=8), jinit.ResidualScales
+    )
     assert_type(jinit.fixup(16, 2, mode="fan_in"), jinit.ConfiguredInitializer)
-    assert_type(jinit.ensemble(jinit.he_normal(), 4),
-                jinit.ConfiguredInitializer)
+    assert_type(
+        jinit.ensemble(jinit.he_normal(), 4), jinit.ConfiguredInitializer
+    )
     assert_type(jinit.preset("equinox"), jinit.Preset)
     assert_type(jinit.path_key(KEY, "layers/0/w"), jax.Array)
     param = jinit.Param((4, 3), jinit.he_normal())
