@@ -1,17 +1,14 @@
 """Griffe extension of the API reference (mkdocstrings' ``extensions:``).
 
-Griffe reads the source without running it, which misses two things of
-jinit that only exist at run time, and the docstrings speak reST roles
+Griffe reads the source without running it, which misses one thing of
+jinit that only exists at run time, and the docstrings speak reST roles
 where mkdocstrings reads Markdown:
 
 - A function decorated with ``@factory(...)`` returns a draw closure or an
   ``Elementwise`` law, but the factory the decorator makes returns a
-  ``ConfiguredInitializer``: the return annotation shown is the factory's
-  (``inspect.signature`` of the object ``jinit`` exports).
-- The Glorot, He and LeCun factories are made by a helper
-  (``he_normal = _preset("he_normal")``), with a docstring written from a
-  template: each becomes a function with the signature and docstring of
-  the object ``jinit`` exports.
+  ``ConfiguredInitializer`` (as type checkers see it too): the return
+  annotation shown is the factory's (``inspect.signature`` of the object
+  ``jinit`` exports).
 - ``:func:`jinit.x``` and the like become links where the target is in the
   reference (plain code elsewhere); a reST ``::`` before a literal block
   becomes ``:``.
@@ -71,48 +68,6 @@ def _annotation(annotation: Any, scope: griffe.Module) -> Any:
     )
 
 
-def _function(
-    name: str,
-    value: Any,
-    module: griffe.Module,
-    where: griffe.Object,
-    package: griffe.Module,
-) -> griffe.Function:
-    """A griffe function of the run-time ``value``, defined at ``where``."""
-    signature = inspect.signature(value)
-    parameters = griffe.Parameters(
-        *(
-            griffe.Parameter(
-                parameter.name,
-                annotation=_annotation(parameter.annotation, module),
-                kind=griffe.ParameterKind(parameter.kind.description),
-                default=(
-                    None
-                    if parameter.default is parameter.empty
-                    else repr(parameter.default)
-                ),
-            )
-            for parameter in signature.parameters.values()
-        )
-    )
-    function = griffe.Function(
-        name,
-        lineno=where.lineno,
-        endlineno=where.endlineno,
-        parameters=parameters,
-        returns=_annotation(signature.return_annotation, package),
-    )
-    template = module.docstring
-    function.docstring = griffe.Docstring(
-        inspect.getdoc(value) or "",
-        lineno=where.lineno,
-        parent=function,
-        parser=template.parser if template else None,
-        parser_options=template.parser_options if template else None,
-    )
-    return function
-
-
 def _markdown(text: str, obj: griffe.Object) -> str:
     """``text`` with its reST roles and literal-block markers as Markdown."""
 
@@ -147,13 +102,11 @@ class JinitDocs(griffe.Extension):
                 continue
             for name, member in list(module.members.items()):
                 value = getattr(runtime, name, None)
-                if member.is_alias or not _is_factory(value):
-                    continue
-                if member.is_attribute:  # he_normal = _preset("he_normal")
-                    module.set_member(
-                        name, _function(name, value, module, member, pkg)
-                    )
-                elif member.is_function:
+                if (
+                    not member.is_alias
+                    and member.is_function
+                    and _is_factory(value)
+                ):
                     returns = inspect.signature(value).return_annotation
                     member.returns = _annotation(returns, pkg)
         for obj in _objects(pkg):

@@ -8,6 +8,8 @@ Every initializer is built by a factory and called as
 (128, 64)
 """
 
+# The module of types (jinit.typing.Mode, ...), loaded with jinit.
+from jinit import typing as typing
 from jinit._constants import constant, ones, zeros
 from jinit._contract import ConfiguredInitializer, Initializer
 from jinit._distributions import (
@@ -19,17 +21,15 @@ from jinit._ensemble import ensemble
 from jinit._fourier import stft
 from jinit._gains import calculate_gain
 from jinit._keys import path_key
+from jinit._orthogonal import (
+    convolution_orthogonal,
+    delta_orthogonal,
+    orthogonal,
+)
 from jinit._presets import Preset, preset
 from jinit._registry import deserialize, get, serialize
 from jinit._shapes import compute_fans
-from jinit._structured import (
-    convolution_orthogonal,
-    delta_orthogonal,
-    dirac,
-    identity,
-    orthogonal,
-    sparse,
-)
+from jinit._structured import dirac, identity, sparse
 from jinit._trees import Param, assign, materialize
 from jinit._variance_scaling import (
     glorot_normal,

@@ -1,17 +1,17 @@
-"""What jinit remembers between processes: checks that passed.
+"""What jinit remembers between processes, if asked to: checks that passed.
 
 The fused kernel's self-check (:func:`jinit._draws.kernel_agrees`) compares
-its bits with ``jax.random``'s once per process, about 0.25 s on CPU. A
-check that passed is recorded here under a key naming everything its verdict
-depends on (see :func:`jinit._draws.check_key`), so a later process with the
-same key skips it; any change (a JAX or jaxlib release, ``XLA_FLAGS``, an
-edited JAX source file, another configuration) makes a new key, and the
-check runs again. A failed check is never recorded.
+its bits with ``jax.random``'s once per process, about 0.25 s on CPU. By
+default nothing is remembered: the check runs on the first draw of every
+process, and jinit reads and writes no file.
 
-The record is ``kernel-checks.json`` in ``$JINIT_CACHE_DIR``, else
-``$XDG_CACHE_HOME/jinit``, else ``~/.cache/jinit``. With
-``JINIT_CACHE_DIR=""`` nothing is read or written. A directory that cannot
-be read or written costs the check, never an error.
+A non-empty ``JINIT_CACHE_DIR`` opts in: a check that passed is recorded in
+``kernel-checks.json`` in that directory under a key naming everything its
+verdict depends on (see :func:`jinit._draws.check_key`), so a later process
+with the same key skips it; any change (a JAX or jaxlib release,
+``XLA_FLAGS``, an edited JAX source file, another configuration) makes a new
+key, and the check runs again. A failed check is never recorded. A
+directory that cannot be read or written costs the check, never an error.
 """
 
 from __future__ import annotations
@@ -26,12 +26,9 @@ FILE = "kernel-checks.json"
 
 
 def directory() -> Path | None:
-    """Where the record lives; ``None`` when ``JINIT_CACHE_DIR`` is empty."""
+    """Where the record lives: ``$JINIT_CACHE_DIR``, else ``None`` (off)."""
     chosen = os.environ.get("JINIT_CACHE_DIR")
-    if chosen is not None:
-        return Path(chosen) if chosen else None
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "jinit"
+    return Path(chosen) if chosen else None
 
 
 def _recorded() -> list[str]:

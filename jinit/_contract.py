@@ -4,10 +4,10 @@ A factory validates its arguments and returns a closure ``init(key, shape,
 dtype)`` holding only the mathematics of its law. The :func:`factory`
 decorator wraps that closure in a :class:`ConfiguredInitializer`, which owns
 the contract common to every initializer: key and seed resolution, shape and
-dtype checks, drawing in the sampling dtype and casting once, zero-size
-shapes, ``out_sharding`` (placed by :mod:`jinit._sharding`), and a repr,
-equality, hash and pickling that follow the arguments the factory was built
-from.
+dtype checks (:meth:`ConfiguredInitializer.prepare`), and a repr, equality,
+hash and pickling that follow the arguments the factory was built from. How
+the array of a checked call is made (zero-size shapes, constants, host rows,
+compiled and sharded draws) is the call planner's, :mod:`jinit._plan`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import inspect
 import math
 import typing
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple, ParamSpec, Protocol
+from typing import TYPE_CHECKING, Any, ParamSpec, Protocol
 
 import jax
 import jax.core
@@ -29,12 +29,19 @@ from jax.sharding import (
     Sharding,
 )
 
-from jinit import _draws, _dtypes, _host_draws, _keys, _shapes, _validation
+from jinit import _draws, _dtypes, _keys, _plan, _shapes, _validation
 from jinit._about import About
-from jinit._sharding import check_fits, from_host, place
+from jinit._choices import Rounding
+from jinit._plan import (
+    Call,
+    Deterministic,
+    Draw,
+    Elementwise,
+    Fill,
+    Shape,
+)
+from jinit._sharding import check_fits
 
-Shape = tuple[int, ...]
-Draw = Callable[[jax.Array | None, Shape, np.dtype], jax.Array]
 # check(shape, config, initializer) raises if the shape does not fit the
 # factory's arguments (rank, axes in range, groups).
 Check = Callable[[Shape, Mapping[str, Any], str], None]
@@ -42,11 +49,6 @@ Check = Callable[[Shape, Mapping[str, Any], str], None]
 # for a complex dtype) that an initializer without an elementwise law draws
 # in dtype.
 Magnitude = Callable[[Shape, Mapping[str, Any], np.dtype], float]
-# Where the numbers of an elementwise law (a scale computed from the fans)
-# are rounded: "jax" computes them in the dtype drawn in, as
-# jax.nn.initializers does; "keras" in float64, rounded once to that dtype,
-# as Keras 3 does.
-Rounding = Literal["jax", "keras"]
 ROUNDINGS: tuple[Rounding, ...] = typing.get_args(Rounding)
 # The shape of a call that gave none (Keras's init(shape, dtype=dtype)).
 _NO_SHAPE: Any = object()
@@ -70,63 +72,6 @@ class Initializer(Protocol):
     ) -> jax.Array: ...
 
 
-class Fill(NamedTuple):
-    """The values of a constant: every element is ``value``.
-
-    ``value`` is a 0-d NumPy array of the dtype.
-    """
-
-    value: np.ndarray
-
-
-class Elementwise(NamedTuple):
-    """What a factory returns instead of a draw when all elements have one law.
-
-    ``law(shape, dtype)`` gives that law, an affine law
-    ``scale * unit + shift`` (a :class:`jinit._draws.Affine`) or a
-    :class:`Fill`, or ``None`` where the values have no such form, and then
-    ``otherwise(key, shape, dtype)`` makes them.
-
-    Affine laws are compiled whole with their scale (so eager, ``jit`` and
-    ``vmap`` draws are the same bits) and created directly sharded;
-    :func:`jinit.materialize` makes both kinds of law on the host of a CPU
-    without compiling anything per shape.
-    """
-
-    law: Callable[[Shape, np.dtype], _draws.Affine | Fill | None]
-    otherwise: Draw | None = None
-
-
-class Deterministic(NamedTuple):
-    """What a factory returns whose values depend on the shape only.
-
-    ``values(xp, shape, dtype)`` computes them with the array module ``xp``:
-    NumPy for an eager call, which makes them in host memory with no
-    compilation per shape, and ``jax.numpy`` under ``jit``, where they are
-    computed in the traced program rather than embedded in it as a constant.
-    The two give the same values (they are exact: no arithmetic rounds).
-    """
-
-    values: Callable[[Any, Shape, np.dtype], Any]
-
-
-class Call(NamedTuple):
-    """The checked arguments of one call of a :class:`ConfiguredInitializer`.
-
-    ``key`` has the seed folded in (``None`` for a deterministic
-    initializer); ``work_dtype`` is the dtype drawn in before the cast to
-    ``dtype``; ``law`` is the law of every element (see
-    :class:`Elementwise`), or ``None`` (always for a zero-size shape, which
-    has no elements).
-    """
-
-    key: jax.Array | None
-    shape: Shape
-    dtype: np.dtype
-    work_dtype: np.dtype
-    law: _draws.Affine | Fill | None
-
-
 class ConfiguredInitializer:
     """An initializer built by a jinit factory, with its arguments.
 
@@ -148,6 +93,9 @@ class ConfiguredInitializer:
         "__name__",
         "__weakref__",
     )
+    # The factory's name, as on a function (``functools.wraps`` and Flax read
+    # it); set once in __init__.
+    __name__: str
 
     def __init__(
         self,
@@ -207,21 +155,26 @@ class ConfiguredInitializer:
             "deleted."
         )
 
-    def __getattr__(self, name: str) -> Any:
-        """The factory's arguments read as attributes, as on Keras objects.
+    if not TYPE_CHECKING:
+        # Hidden from type checkers, so that a misspelt attribute
+        # (``init.nmae``) is a type error; typed code reads the arguments
+        # with get_config().
 
-        For example ``random_normal(stddev=0.02).stddev``.
-        """
-        try:
-            config = object.__getattribute__(self, "_config")
-        except AttributeError:  # Not built yet (unpickling, copying).
-            config = {}
-        if name in config:
-            return config[name]
-        raise AttributeError(
-            f"the initializer has no attribute {name!r}; its arguments are "
-            f"{', '.join(config) or 'none'}."
-        )
+        def __getattr__(self, name: str) -> object:
+            """The factory's arguments read as attributes, as on Keras objects.
+
+            For example ``random_normal(stddev=0.02).stddev``.
+            """
+            try:
+                config = object.__getattribute__(self, "_config")
+            except AttributeError:  # Not built yet (unpickling, copying).
+                config = {}
+            if name in config:
+                return config[name]
+            raise AttributeError(
+                f"the initializer has no attribute {name!r}; its arguments "
+                f"are {', '.join(config) or 'none'}."
+            )
 
     @property
     def name(self) -> str:
@@ -416,7 +369,9 @@ class ConfiguredInitializer:
     ) -> jax.Array:
         """The initializer's values for ``key`` at ``shape`` in ``dtype``.
 
-        Called eagerly, nothing is compiled per shape: constants and
+        The call is checked (:meth:`prepare`), then made as the call
+        planner, :func:`jinit._plan.plan`, decides for every array jinit
+        makes. Called eagerly, nothing is compiled per shape: constants and
         deterministic initializers are made in host memory, and on the CPU
         the elementwise laws are drawn by :func:`jinit._host_draws.sample_many`
         (one program per kind of law, compiled once per process), the same
@@ -426,57 +381,22 @@ class ConfiguredInitializer:
         """
         call = self.prepare(key, shape, dtype)
         check_fits(out_sharding, call.shape)
-        if math.prod(call.shape) == 0:  # No elements: nothing to compile.
-            return place(
-                jax.device_put(np.zeros(call.shape, call.dtype)), out_sharding
-            )
-        if isinstance(call.law, Fill):
-            if not _host_draws.eager():
-                return place(
-                    jnp.full(call.shape, call.law.value, call.dtype),
-                    out_sharding,
-                )
-            if out_sharding is None:
-                return _host_draws.filled(call.shape, call.law.value)
-            # Each process fills only its own shards.
-            return from_host(
-                call.shape,
-                out_sharding,
-                np.broadcast_to(call.law.value, call.shape).__getitem__,
-            )
-        if call.law is not None:
-            assert call.key is not None  # Affine laws are random ones.
-            drawn = host_draw(call) if out_sharding is None else None
-            if drawn is not None:
-                return _host_draws.sample_many([drawn])[0]
-            return _draws.sample(
-                call.key,
-                call.shape,
-                call.work_dtype,
-                call.dtype,
-                call.law,
-                out_sharding,
-            )
-        if isinstance(self._draw, Deterministic):
-            eager = _host_draws.eager()
-            values = self._draw.values(
-                np if eager else jnp, call.shape, call.work_dtype
-            )
-            if eager and out_sharding is not None:
-                return from_host(
-                    call.shape,
-                    out_sharding,
-                    np.asarray(values, call.dtype).__getitem__,
-                )
-            return place(jnp.asarray(values, call.dtype), out_sharding)
-        draw = (
-            self._draw.otherwise
-            if isinstance(self._draw, Elementwise)
-            else self._draw
-        )
-        assert draw is not None  # An Elementwise without a law has one.
-        values = draw(call.key, call.shape, call.work_dtype)
-        return place(values.astype(call.dtype), out_sharding)
+        planned = self._plan_call(call, out_sharding)
+        assert planned is not None  # Only an ensemble plans no single array.
+        return _plan.run(planned)
+
+    def _plan_call(
+        self,
+        call: Call,
+        sharding: Sharding | PartitionSpec | None = None,
+        key_data: np.ndarray | None = None,
+    ) -> _plan.Plan | None:
+        """How the array of ``call`` (from :meth:`prepare`) is made.
+
+        See :func:`jinit._plan.plan`; ``None`` where it is not one array of
+        this law (an ensemble stacks its members' arrays).
+        """
+        return _plan.plan(call, self._draw, sharding, key_data)
 
     if TYPE_CHECKING:  # `shape` is required; only a mistaken call omits it.
 
@@ -512,34 +432,13 @@ class ConfiguredInitializer:
     def __hash__(self) -> int:
         return hash(self._identity())
 
-    def __reduce__(self):
+    def __reduce__(
+        self,
+    ) -> tuple[
+        Callable[..., ConfiguredInitializer],
+        tuple[Callable[..., ConfiguredInitializer], dict[str, Any], Rounding],
+    ]:
         return _rebuild, (self._build, self._config, self._rounding)
-
-
-def host_draw(
-    call: Call, key_data: np.ndarray | None = None
-) -> _host_draws.HostDraw | None:
-    """``call`` as a draw of :func:`jinit._host_draws.sample_many`, if it is.
-
-    That is a call of a random affine law, made eagerly (no ``jit`` tracing
-    it, its key not batched by ``vmap``) where the host rows draw it
-    (:func:`jinit._host_draws.packs`); ``None`` otherwise. ``key_data``, the
-    words of ``call.key`` where the caller has them on the host already,
-    saves reading them back from the device.
-    """
-    if (
-        not isinstance(call.law, _draws.Affine)
-        or call.key is None
-        or isinstance(call.key, jax.core.Tracer)
-        or not _host_draws.eager()
-        or not _host_draws.packs(call.key, call.shape, call.work_dtype)
-    ):
-        return None
-    if key_data is None:
-        key_data = np.asarray(jax.random.key_data(call.key))
-    return _host_draws.HostDraw(
-        key_data, call.shape, call.work_dtype, call.dtype, call.law
-    )
 
 
 def _rebuild(

@@ -112,7 +112,7 @@ def random_normal(
     stddev = _validation.check_nonnegative("stddev", stddev)
 
     # No shift for mean 0: adding 0.0 turns -0.0 into +0.0, unlike jax.
-    law = _draws.Affine("normal", (), stddev, mean or None)
+    law = _draws.Affine(_draws.NORMAL, (), stddev, mean or None)
 
     def complex_draw(key, shape, dtype):
         values = _draws.normal(key, shape, dtype) * np.asarray(stddev, dtype)
@@ -174,7 +174,7 @@ def random_uniform(
             f", maxval={maxval!r}."
         )
 
-    law = _draws.Affine("uniform", (minval, maxval))
+    law = _draws.Affine(_draws.UNIFORM, (minval, maxval))
     return Elementwise(lambda shape, dtype: law)
 
 
@@ -230,6 +230,6 @@ def truncated_normal(
     stddev = _validation.check_nonnegative("stddev", stddev)
 
     law = _draws.Affine(
-        "truncated_normal", (-TRUNCATION, TRUNCATION), stddev, mean or None
+        _draws.TRUNCATED_NORMAL, (-TRUNCATION, TRUNCATION), stddev, mean or None
     )
     return Elementwise(lambda shape, dtype: law)

@@ -24,7 +24,10 @@ called otherwise:
   hash and fuses it; the kernel has not been measured there, so those
   backends use ``jax.random`` (chosen at lowering time with
   ``jax.lax.platform_dependent``, so one traced function serves every
-  backend).
+  backend). With ``JINIT_ACCELERATOR_PATH=1`` in the environment
+  (:data:`ACCELERATOR_PATH`) a CPU process takes that branch too, and
+  makes no array on the host (:func:`jinit._host_draws.on_host`): how the
+  suite tests what GPU and TPU processes run.
 
 Scalars such as ``minval`` are traced arguments here, as in ``jax.random``,
 so eager calls compute them at run time exactly as JAX does.
@@ -44,6 +47,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import json
+import math
 import os
 import sys
 import warnings
@@ -61,13 +65,16 @@ from jinit import _cache, _dtypes, _threefry
 from jinit._sharding import place
 
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-# The self-check's draws (:func:`kernel_agrees`): each unit with its bounds,
-# in a shape of three axes (row-major strides, several rows).
-CHECKED_UNITS = (
-    ("uniform", (-0.5, 2.0)),
-    ("normal", ()),
-    ("truncated_normal", (-1.0, 3.0)),
+# JINIT_ACCELERATOR_PATH=1 (read once, at import): a CPU process takes the
+# branches a GPU or TPU process takes (no fused kernel, no host rows:
+# jax.random in programs compiled per shape), so that the suite tests them
+# without an accelerator. The values are the same bits either way.
+ACCELERATOR_PATH = os.environ.get("JINIT_ACCELERATOR_PATH", "") not in (
+    "",
+    "0",
 )
+# The shape of the self-check's draws (:data:`CHECKED_UNITS`): three axes
+# (row-major strides, several rows).
 CHECKED_SHAPE = (3, 4, 5)
 
 
@@ -95,14 +102,15 @@ def kernel_agrees(dtype: np.dtype) -> bool:
     Each unit of :data:`CHECKED_UNITS` is drawn by the kernel and by
     ``jax.random`` for one key in :data:`CHECKED_SHAPE`, on the CPU, once
     per process, dtype and configuration (``jax_enable_x64``,
-    ``jax_threefry_partitionable``), and cached: about 0.25 s on CPU. A
-    check that passed is remembered between processes (:mod:`jinit._cache`)
-    until JAX, its configuration or its flags change. Where
-    the bits differ (a JAX release that changed its stream), a
-    ``RuntimeWarning`` says so, once, and draws fall back to ``jax.random``.
-    float64 is checked only under x64 (without it ``jax.random`` has no
-    float64 draws, and neither has the kernel). Works when first asked
-    inside a trace or under a mesh set with ``jax.set_mesh``.
+    ``jax_threefry_partitionable``), and cached: about 0.25 s on CPU. With
+    ``JINIT_CACHE_DIR`` set, a check that passed is remembered between
+    processes (:mod:`jinit._cache`) until JAX, its configuration or its
+    flags change. Where the bits differ (a JAX release that changed its
+    stream), a ``RuntimeWarning`` says so, once, and draws fall back to
+    ``jax.random``. float64 is checked only under x64 (without it
+    ``jax.random`` has no float64 draws, and neither has the kernel). Works
+    when first asked inside a trace or under a mesh set with
+    ``jax.set_mesh``.
     """
     x64 = bool(_config().jax_enable_x64)
     if np.dtype(dtype).itemsize > 4 and not x64:
@@ -152,16 +160,21 @@ def check_key(dtype: np.dtype, *, x64: bool, partitionable: bool) -> str:
 def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
     """:func:`kernel_agrees` for the configuration of the arguments.
 
-    A check that passed in an earlier process under the same
-    :func:`check_key` is not run again (:mod:`jinit._cache`). The check runs
-    in a thread of its own, with the caller's configuration but none of its
-    context: not inside the caller's trace, and not under a mesh set with
-    ``jax.set_mesh`` (whose devices the CPU check's program would otherwise
-    have to use). Whatever it raises, the draws fall back to ``jax.random``
-    with one ``RuntimeWarning``: the check never fails the caller's call.
+    With the record on (``JINIT_CACHE_DIR``, :mod:`jinit._cache`), a check
+    that passed in an earlier process under the same :func:`check_key` is
+    not run again. The check runs in a thread of its own, with the caller's
+    configuration but none of its context: not inside the caller's trace,
+    and not under a mesh set with ``jax.set_mesh`` (whose devices the CPU
+    check's program would otherwise have to use). Whatever it raises, the
+    draws fall back to ``jax.random`` with one ``RuntimeWarning``: the check
+    never fails the caller's call.
     """
-    verdict = check_key(dtype, x64=x64, partitionable=partitionable)
-    if _cache.passed(verdict):
+    verdict = (  # None: the record is off (the default).
+        check_key(dtype, x64=x64, partitionable=partitionable)
+        if _cache.directory() is not None
+        else None
+    )
+    if verdict is not None and _cache.passed(verdict):
         return True
 
     def isolated() -> list[str] | None:
@@ -182,7 +195,8 @@ def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
             f"{', '.join(differ)} draws differ from jax.random's"
         )
     if differ == []:
-        _cache.record(verdict)
+        if verdict is not None:
+            _cache.record(verdict)
         return True
     warnings.warn(
         f"jinit: on JAX {jax.__version__}, {reason}; {dtype.name} draws "
@@ -210,7 +224,7 @@ def _units_that_differ(dtype: np.dtype) -> list[str] | None:
         return [
             (
                 _kernel(unit, key, CHECKED_SHAPE, dtype, numbers),
-                UNITS[unit][0](key, CHECKED_SHAPE, dtype, *numbers),
+                unit.draw(key, CHECKED_SHAPE, dtype, *numbers),
             )
             for unit, numbers in zip(units, bounds, strict=True)
         ]
@@ -234,7 +248,7 @@ def _units_that_differ(dtype: np.dtype) -> list[str] | None:
         )
     )
     return [
-        unit
+        unit.name
         for unit, (ours, theirs) in zip(units, draws, strict=True)
         if not _same_bits(np.asarray(ours), np.asarray(theirs))
     ]
@@ -249,7 +263,7 @@ def _same_bits(ours: np.ndarray, theirs: np.ndarray) -> bool:
 
 
 def _kernel(
-    unit: str,
+    unit: Unit,
     key: jax.Array,
     shape: tuple[int, ...],
     dtype: np.dtype,
@@ -259,7 +273,7 @@ def _kernel(
     bits = _threefry.random_bits(
         jax.random.key_data(key), jnp.finfo(dtype).bits, shape
     )
-    return from_bits(unit, bits, dtype, bounds)
+    return unit.from_bits(bits, dtype, bounds)
 
 
 def _select(
@@ -273,7 +287,7 @@ def _select(
 
     Both compute the same values.
     """
-    if not uses_kernel(key, dtype):
+    if not uses_kernel(key, dtype) or ACCELERATOR_PATH:
         return reference(key, *args)
     return lax.platform_dependent(key, *args, cpu=kernel, default=reference)
 
@@ -298,22 +312,25 @@ def _unit_interval(
     return jnp.maximum(minval, floats * (maxval - minval) + minval)
 
 
-def from_bits(
-    unit: str, bits: jax.Array, dtype: np.dtype, bounds: tuple[jax.Array, ...]
+def _uniform_from_bits(
+    bits: jax.Array, dtype: np.dtype, bounds: tuple[jax.Array, ...]
 ) -> jax.Array:
-    """The ``unit`` draw ``jax.random`` makes from the random words ``bits``.
+    return _unit_interval(bits, dtype, *bounds)
 
-    ``unit`` is one of :data:`UNITS`.
-    """
-    if unit == "uniform":
-        return _unit_interval(bits, dtype, *bounds)
+
+def _normal_from_bits(
+    bits: jax.Array, dtype: np.dtype, bounds: tuple[jax.Array, ...]
+) -> jax.Array:
     sqrt2 = np.array(np.sqrt(2), dtype)
-    if unit == "normal":
-        low = np.nextafter(
-            np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype
-        )
-        u = _unit_interval(bits, dtype, low, np.array(1.0, dtype))
-        return lax.mul(sqrt2, lax.erf_inv(u))
+    low = np.nextafter(np.array(-1.0, dtype), np.array(0.0, dtype), dtype=dtype)
+    u = _unit_interval(bits, dtype, low, np.array(1.0, dtype))
+    return lax.mul(sqrt2, lax.erf_inv(u))
+
+
+def _truncated_normal_from_bits(
+    bits: jax.Array, dtype: np.dtype, bounds: tuple[jax.Array, ...]
+) -> jax.Array:
+    sqrt2 = np.array(np.sqrt(2), dtype)
     lower, upper = bounds
     u = _unit_interval(
         bits, dtype, lax.erf(lower / sqrt2), lax.erf(upper / sqrt2)
@@ -325,26 +342,184 @@ def from_bits(
     )
 
 
-# unit: (jax.random's function of (key, shape, dtype, *bounds), bound names)
-UNITS = {
-    "uniform": (
-        lambda key, shape, dtype, low, high: jax.random.uniform(
-            key, shape, dtype, low, high
-        ),
-        ("minval", "maxval"),
+def _phi(x: Any) -> Any:
+    """The standard normal density, of a float or a NumPy array."""
+    return np.exp(-np.square(x) / 2) / math.sqrt(2 * math.pi)
+
+
+def _normal_mass(lower: float, upper: float) -> float:
+    """The probability that a standard normal lies in (lower, upper)."""
+    return (math.erf(upper / math.sqrt(2)) - math.erf(lower / math.sqrt(2))) / 2
+
+
+def _truncated_normal_moments(
+    bounds: tuple[float, ...],
+) -> tuple[float, float]:
+    lower, upper = bounds
+    mass = _normal_mass(lower, upper)
+    mean = float(_phi(lower) - _phi(upper)) / mass
+    variance = (
+        1 + float(lower * _phi(lower) - upper * _phi(upper)) / mass - mean**2
+    )
+    return mean, variance
+
+
+def _truncated_normal_words(
+    bounds: tuple[float, ...], scale: float, shift: float
+) -> str:
+    lower, upper = bounds
+    sigma = abs(scale)
+    cut = (
+        f"at {shift:.4g} +- {upper * sigma:.4g}"
+        if lower == -upper
+        else f"to [{shift + lower * sigma:.4g}, {shift + upper * sigma:.4g}]"
+    )
+    return f"N({shift:.4g}, {sigma:.4g}^2) cut {cut}"
+
+
+def _within_bounds(
+    bounds: tuple[float, ...], dtype: np.dtype
+) -> tuple[float, float]:
+    low, high = bounds
+    return low, high
+
+
+def _no_numbers(bounds: tuple[float, ...]) -> tuple[float, ...]:
+    return ()
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Unit:
+    """A unit draw: the law that an :class:`Affine` scales and shifts.
+
+    What is said of the draw is kept here, so that the draws, the range
+    checks of :class:`Affine` and the command line read it rather than
+    compare names. A unit is drawn with numbers for its bounds (floats, or
+    ``dtype`` scalars where it is drawn).
+
+    Attributes:
+      name: its name, that of its ``jax.random`` function.
+      bound_names: the names of its bounds, in order (``()`` for none).
+      draw: ``draw(key, shape, dtype, *bounds)``, ``jax.random``'s draw.
+      from_bits: ``from_bits(bits, dtype, bounds)``, the same values made
+        from the random words ``bits`` (the fused kernel's transform).
+      moments: ``moments(bounds)``, its mean and variance.
+      pdf: ``pdf(x, bounds)``, its density at the points of the NumPy
+        array ``x``.
+      words: ``words(bounds, scale, shift)``, the law
+        ``scale * unit + shift`` in words, as ``jinit show`` prints it.
+      extremes: ``extremes(bounds, dtype)``, the smallest and largest value
+        drawn in ``dtype``.
+      bounded: whether its values lie within its bounds, where a narrowing
+        cast keeps them (:meth:`Affine.output_range`).
+      open_high: whether its upper bound is never drawn (``[low, high)``).
+      derived: ``derived(bounds)``, the numbers the draw computes from its
+        bounds in the dtype it is drawn in (a uniform's width), checked for
+        overflow as the bounds are.
+    """
+
+    name: str
+    bound_names: tuple[str, ...]
+    draw: Callable[..., jax.Array] = dataclasses.field(repr=False)
+    from_bits: Callable[
+        [jax.Array, np.dtype, tuple[jax.Array, ...]], jax.Array
+    ] = dataclasses.field(repr=False)
+    moments: Callable[[tuple[float, ...]], tuple[float, float]] = (
+        dataclasses.field(repr=False)
+    )
+    pdf: Callable[[np.ndarray, tuple[float, ...]], np.ndarray] = (
+        dataclasses.field(repr=False)
+    )
+    words: Callable[[tuple[float, ...], float, float], str] = dataclasses.field(
+        repr=False
+    )
+    extremes: Callable[[tuple[float, ...], np.dtype], tuple[float, float]] = (
+        dataclasses.field(repr=False)
+    )
+    bounded: bool = True
+    open_high: bool = False
+    derived: Callable[[tuple[float, ...]], tuple[float, ...]] = (
+        dataclasses.field(default=_no_numbers, repr=False)
+    )
+
+
+UNIFORM = Unit(
+    name="uniform",
+    bound_names=("minval", "maxval"),
+    draw=lambda key, shape, dtype, low, high: jax.random.uniform(
+        key, shape, dtype, low, high
     ),
-    "normal": (jax.random.normal, ()),
-    "truncated_normal": (
-        lambda key, shape, dtype, lower, upper: jax.random.truncated_normal(
-            key, lower, upper, shape, dtype
-        ),
-        ("lower", "upper"),
+    from_bits=_uniform_from_bits,
+    moments=lambda bounds: (
+        (bounds[0] + bounds[1]) / 2,
+        (bounds[1] - bounds[0]) ** 2 / 12,
     ),
-}
+    pdf=lambda x, bounds: (
+        ((bounds[0] <= x) & (x <= bounds[1])) / (bounds[1] - bounds[0])
+    ),
+    words=lambda bounds, scale, shift: "U({:.4g}, {:.4g})".format(
+        *sorted(bound * scale + shift for bound in bounds)
+    ),
+    extremes=_within_bounds,
+    open_high=True,
+    derived=lambda bounds: (bounds[1] - bounds[0],),
+)
+NORMAL = Unit(
+    name="normal",
+    bound_names=(),
+    draw=jax.random.normal,
+    from_bits=_normal_from_bits,
+    moments=lambda bounds: (0.0, 1.0),
+    pdf=lambda x, bounds: _phi(x),
+    words=lambda bounds, scale, shift: f"N({shift:.4g}, {abs(scale):.4g}^2)",
+    extremes=lambda bounds, dtype: (
+        -normal_extreme(dtype),
+        normal_extreme(dtype),
+    ),
+    bounded=False,
+)
+# A standard normal restricted to (lower, upper), by the inverse CDF.
+TRUNCATED_NORMAL = Unit(
+    name="truncated_normal",
+    bound_names=("lower", "upper"),
+    draw=lambda key, shape, dtype, lower, upper: jax.random.truncated_normal(
+        key, lower, upper, shape, dtype
+    ),
+    from_bits=_truncated_normal_from_bits,
+    moments=_truncated_normal_moments,
+    pdf=lambda x, bounds: (
+        ((bounds[0] <= x) & (x <= bounds[1])) * _phi(x) / _normal_mass(*bounds)
+    ),
+    words=_truncated_normal_words,
+    extremes=_within_bounds,
+)
+# Every unit, by name.
+UNITS = {unit.name: unit for unit in (UNIFORM, NORMAL, TRUNCATED_NORMAL)}
+# The self-check's draws (:func:`kernel_agrees`): each unit with its bounds,
+# in a shape of three axes (row-major strides, several rows).
+CHECKED_UNITS = (
+    (UNIFORM, (-0.5, 2.0)),
+    (NORMAL, ()),
+    (TRUNCATED_NORMAL, (-1.0, 3.0)),
+)
+
+
+def from_bits(
+    unit: Unit | str,
+    bits: jax.Array,
+    dtype: np.dtype,
+    bounds: tuple[jax.Array, ...],
+) -> jax.Array:
+    """The ``unit`` draw ``jax.random`` makes from the random words ``bits``.
+
+    ``unit`` is a :class:`Unit` or the name of one of :data:`UNITS`.
+    """
+    unit = UNITS[unit] if isinstance(unit, str) else unit
+    return unit.from_bits(bits, dtype, bounds)
 
 
 def _unit(
-    unit: str,
+    unit: Unit,
     key: jax.Array,
     shape: tuple[int, ...],
     dtype: np.dtype,
@@ -359,10 +534,10 @@ def _unit(
     if max(shape, default=0) >= _threefry.WORD:
         # The kernel counts along each axis in one 32-bit word; JAX counts
         # in 64 bits, exact for any dimension.
-        return UNITS[unit][0](key, shape, dtype, *bounds)
+        return unit.draw(key, shape, dtype, *bounds)
     return _select(
         lambda key, *bounds: _kernel(unit, key, shape, dtype, bounds),
-        lambda key, *bounds: UNITS[unit][0](key, shape, dtype, *bounds),
+        lambda key, *bounds: unit.draw(key, shape, dtype, *bounds),
         key,
         dtype,
         *bounds,
@@ -378,7 +553,7 @@ def uniform(
     maxval: float | jax.Array = 1.0,
 ) -> jax.Array:
     """``jax.random.uniform(key, shape, dtype, minval, maxval)``."""
-    return _unit("uniform", key, shape, dtype, (minval, maxval))
+    return _unit(UNIFORM, key, shape, dtype, (minval, maxval))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2))
@@ -396,7 +571,7 @@ def normal(
         re = normal(key_real, shape, real).astype(dtype)
         im = normal(key_imag, shape, real).astype(dtype)
         return (re + 1j * im) / np.array(np.sqrt(2), dtype)
-    return _unit("normal", key, shape, dtype, ())
+    return _unit(NORMAL, key, shape, dtype, ())
 
 
 @functools.partial(jax.jit, static_argnums=(3, 4))
@@ -411,7 +586,7 @@ def truncated_normal(
 
     A standard normal restricted to (lower, upper), by the inverse CDF.
     """
-    return _unit("truncated_normal", key, shape, dtype, (lower, upper))
+    return _unit(TRUNCATED_NORMAL, key, shape, dtype, (lower, upper))
 
 
 @functools.partial(jax.jit, static_argnums=(1, 2, 3, 4))
@@ -422,6 +597,8 @@ def orthogonal(
 
     Haar-random ``(*shape, n, m)`` matrices with orthonormal columns (rows when
     ``n < m``), by the sign-corrected QR of a normal draw (Mezzadri 2007).
+    jinit's one Haar sampler: every orthogonal initializer and scheme draws
+    its Haar matrices here.
     """
     z = normal(key, (*shape, max(n, m), min(n, m)), dtype)
     q, r = jnp.linalg.qr(z)
@@ -434,14 +611,15 @@ def orthogonal(
 class Affine:
     """The elementwise law ``scale * unit + shift``.
 
-    ``unit`` is one of :data:`UNITS` with its ``bounds`` (``minval, maxval``
-    of a uniform, ``lower, upper`` of a truncated normal). ``scale`` and
+    ``unit`` is a :class:`Unit` (one of :data:`UNITS`) with its ``bounds``
+    (``minval, maxval`` of a uniform, ``lower, upper`` of a truncated
+    normal). ``scale`` and
     ``shift`` are numbers exact in the dtype drawn in, or ``None`` for no
     multiplication or addition (not the same as 1 or 0: adding 0.0 turns
     -0.0 into +0.0).
     """
 
-    unit: str
+    unit: Unit
     bounds: tuple[float, ...] = ()
     scale: float | None = None
     shift: float | None = None
@@ -461,13 +639,11 @@ class Affine:
     def support(self, dtype: np.dtype) -> tuple[float, float]:
         """The smallest and largest value drawn in ``dtype``, as exact floats.
 
-        A normal's unit draw reaches :func:`normal_extreme`.
+        The unit's :attr:`Unit.extremes`: a normal's unit draw reaches
+        :func:`normal_extreme`.
         """
-        if self.unit == "normal":
-            low, high = -normal_extreme(dtype), normal_extreme(dtype)
-        else:
-            low, high = (float(bound) for bound in self.arguments(dtype)[0])
-        _, scale, shift = self.arguments(dtype)
+        bounds, scale, shift = self.arguments(dtype)
+        low, high = self.unit.extremes(tuple(map(float, bounds)), dtype)
         if scale is not None:
             low, high = sorted((low * float(scale), high * float(scale)))
         if shift is not None:
@@ -495,8 +671,7 @@ class Affine:
             *self.bounds,
             *(value for value in (self.scale, self.shift) if value is not None),
         ]
-        if self.unit == "uniform":
-            numbers.append(self.bounds[1] - self.bounds[0])  # Drawn in dtype.
+        numbers.extend(self.unit.derived(self.bounds))  # Drawn in dtype.
         _dtypes.check_range(max(map(abs, numbers)), (dtype,), initializer)
         low, high = self.support(dtype)
         _dtypes.check_range(max(-low, high), (dtype, out_dtype), initializer)
@@ -534,10 +709,10 @@ class Affine:
           ValueError: no ``out_dtype`` value lies in the support, or only 0
             does where the law has non-zero values.
         """
-        if self.unit == "normal" or out_dtype == dtype:  # No narrowing.
+        if not self.unit.bounded or out_dtype == dtype:  # No narrowing.
             return None
         low, high = self.support(dtype)
-        open_high = self.unit == "uniform" and low < high
+        open_high = self.unit.open_high and low < high
         clamp = _dtypes.values_within(out_dtype, low, high, open_high=open_high)
         support = f"[{low:.6g}, {high:.6g}{')' if open_high else ']'}"
         if clamp is None:
@@ -568,7 +743,7 @@ def normal_extreme(dtype: np.dtype) -> float:
     with jax.ensure_compile_time_eval():  # Also when first asked in a trace.
         # One compilation, not one per operation.
         values = jax.jit(from_bits, static_argnums=(0, 2, 3))(
-            "normal", words, dtype, ()
+            NORMAL, words, dtype, ()
         )
         return float(np.max(np.abs(np.asarray(values))))
 
@@ -629,7 +804,7 @@ def _sample(
     shape: tuple[int, ...],
     dtype: np.dtype,
     out_dtype: np.dtype,
-    unit: str,
+    unit: Unit,
 ) -> jax.Array:
     values = rescale(_unit(unit, key, shape, dtype, bounds), scale, shift)
     return cast(values, out_dtype, clamp)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -12,15 +11,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
-from jinit import _dtypes, _host_draws, _keys, _shapes, _validation
-from jinit._contract import (
-    Call,
-    ConfiguredInitializer,
-    Deterministic,
-    Elementwise,
-    Fill,
-    host_draw,
-)
+from jinit import _dtypes, _host_draws, _keys, _plan, _shapes, _validation
+from jinit._contract import ConfiguredInitializer
+from jinit._plan import Call, Deterministic, Elementwise, Fill
 from jinit._sharding import place
 
 # Ensembles of at most this many members are drawn member by member on the
@@ -206,13 +199,22 @@ class Ensemble(ConfiguredInitializer):
         assert not isinstance(self._draw, (Elementwise, Deterministic))
         return place(self._draw(call.key, call.shape[1:], dtype), out_sharding)
 
+    def _plan_call(
+        self,
+        call: Call,
+        sharding: Sharding | PartitionSpec | None = None,
+        key_data: np.ndarray | None = None,
+    ) -> _plan.Plan | None:
+        """``None``: the stack is made by calling the ensemble."""
+        return None
+
     def _on_host(self, call: Call, dtype: Any) -> jax.Array | None:
         """The members made and stacked in host memory, eagerly.
 
         With nothing compiled per shape: the copies of a deterministic
-        initializer, or at most :data:`HOST_MEMBERS` random members that are
-        draws of the host rows (:func:`jinit._contract.host_draw`); ``None``
-        otherwise, and under ``jit`` or ``vmap``.
+        initializer, or at most :data:`HOST_MEMBERS` random members whose
+        plans (:func:`jinit._plan.plan`) fill a constant or draw host rows;
+        ``None`` otherwise, and under ``jit`` or ``vmap``.
         """
         init, n = self._inner()
         if not _host_draws.eager() or isinstance(call.key, jax.core.Tracer):
@@ -222,26 +224,18 @@ class Ensemble(ConfiguredInitializer):
             return jax.device_put(np.broadcast_to(member, call.shape))
         if not isinstance(init, ConfiguredInitializer) or n > HOST_MEMBERS:
             return None
-        keys = jax.random.split(call.key, n)
-        first = init.prepare(keys[0], call.shape[1:], dtype)
-        if isinstance(first.law, Fill):  # A constant: the key is not used.
-            return _host_draws.filled(call.shape, first.law.value)
-        first_draw = host_draw(first)
-        if first_draw is None:  # The law is every member's.
-            return None
-        members = [
-            first_draw,
-            *(
-                host_draw(init.prepare(key, call.shape[1:], dtype))
-                for key in keys[1:]
-            ),
-        ]
-        drawn = _host_draws.sample_many(
-            typing.cast("list[_host_draws.HostDraw]", members)
-        )
-        return jax.device_put(
-            np.stack([np.asarray(member) for member in drawn])
-        )
+        plans = []
+        for key in jax.random.split(call.key, n):
+            planned = init._plan_call(init.prepare(key, call.shape[1:], dtype))
+            if planned is not None and planned.way == "fill":
+                # A constant: the key is not used.
+                assert isinstance(planned.call.law, Fill)
+                return _host_draws.filled(call.shape, planned.call.law.value)
+            if planned is None or planned.way != "host_rows":
+                return None  # The first member's way is every member's.
+            plans.append(planned)
+        drawn = _plan.run_many(plans)
+        return jax.device_put(np.stack([np.asarray(array) for array in drawn]))
 
     def __repr__(self) -> str:
         init, n = self._inner()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typing
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -13,11 +13,10 @@ from jax.typing import DTypeLike
 
 from jinit import _dtypes, _shapes, _validation
 from jinit._about import About
+from jinit._choices import Scaling, Side
 from jinit._contract import Deterministic, factory
 
-Side = Literal["real", "imag"]
 SIDES: tuple[Side, ...] = typing.get_args(Side)
-Scaling = Literal["density", "spectrum"]
 SCALINGS: tuple[Scaling, ...] = typing.get_args(Scaling)
 
 

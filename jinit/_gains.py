@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import math
 import typing
-from typing import Literal
 
 from jinit import _validation
+from jinit._choices import Nonlinearity, UnitGain
 
-UnitGain = Literal[
-    "linear",
-    "conv1d",
-    "conv2d",
-    "conv3d",
-    "conv_transpose1d",
-    "conv_transpose2d",
-    "conv_transpose3d",
-    "sigmoid",
-]
 UNIT_GAIN: tuple[UnitGain, ...] = typing.get_args(UnitGain)
-Nonlinearity = Literal[UnitGain, "tanh", "relu", "leaky_relu", "selu"]
 NONLINEARITIES: tuple[Nonlinearity, ...] = typing.get_args(Nonlinearity)
 
 

@@ -45,7 +45,7 @@ def _rows(
     *,
     dtype: np.dtype,
     out_dtype: np.dtype,
-    unit: str,
+    unit: _draws.Unit,
 ) -> jax.Array:
     """The packed rows of a draw, scaled, shifted and clamped.
 
@@ -99,8 +99,10 @@ def on_host() -> bool:
     """Whether arrays made without a sharding live on the CPU.
 
     There :func:`sample_many` and :func:`filled` make them in host memory.
+    Never with ``JINIT_ACCELERATOR_PATH=1`` (:data:`_draws.ACCELERATOR_PATH`),
+    which makes a CPU process take an accelerator's branches.
     """
-    return jax.default_backend() == "cpu"
+    return jax.default_backend() == "cpu" and not _draws.ACCELERATOR_PATH
 
 
 def _host_array(

@@ -6,9 +6,10 @@ They are given as jinit initializers in JAX layouts.
 from __future__ import annotations
 
 import typing
-from typing import Literal, NamedTuple
+from typing import NamedTuple
 
 from jinit import _validation
+from jinit._choices import Framework
 from jinit._constants import zeros
 from jinit._contract import Initializer
 from jinit._distributions import random_normal, random_uniform, truncated_normal
@@ -19,7 +20,6 @@ from jinit._variance_scaling import (
     variance_scaling,
 )
 
-Framework = Literal["flax", "haiku", "keras", "torch", "equinox"]
 FRAMEWORKS: tuple[Framework, ...] = typing.get_args(Framework)
 # Equinox copies PyTorch's defaults.
 ALIASES: dict[Framework, Framework] = {"equinox": "torch"}

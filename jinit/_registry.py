@@ -14,6 +14,7 @@ from jinit import (
     _constants,
     _distributions,
     _fourier,
+    _orthogonal,
     _structured,
     _variance_scaling,
 )
@@ -27,6 +28,7 @@ MODULES = (
     _constants,
     _distributions,
     _variance_scaling,
+    _orthogonal,
     _structured,
     _fourier,
     _residual,

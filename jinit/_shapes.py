@@ -14,9 +14,7 @@ import jax.core
 import numpy as np
 
 from jinit import _validation
-
-Axes = int | Sequence[int]
-
+from jinit._choices import Axes
 
 # XLA's dimensions and byte counts are int64: an array of 2**63 bytes or
 # more cannot be described to it (it aborts the process).

@@ -18,13 +18,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
-from jinit import _dtypes, _host_draws, _keys, _shapes
-from jinit._contract import (
-    ConfiguredInitializer,
-    Fill,
-    host_draw,
-    place,
-)
+from jinit import _dtypes, _keys, _plan, _shapes
+from jinit._contract import ConfiguredInitializer
 from jinit._keys import path_string, unique_path_strings
 from jinit._rules import (
     CompiledRule,
@@ -33,7 +28,7 @@ from jinit._rules import (
     first_match,
     matching,
 )
-from jinit._sharding import as_sharding, check_fits
+from jinit._sharding import as_sharding, check_fits, place
 
 
 @dataclasses.dataclass(frozen=True)
@@ -192,25 +187,19 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     impl = jax.random.key_impl(key)
     if jax.process_count() > 1:
         _warn_whole_leaves(names, [spec for _, spec in leaves], words, impl)
-    arrays: list[jax.Array | None] = [None] * len(leaves)
-    packed: dict[int, _host_draws.HostDraw] = {}
-    previous = None
-    for index, ((_, spec), row) in enumerate(zip(leaves, words, strict=True)):
-        leaf_key = jax.random.wrap_key_data(row, impl=impl)
-        made = _on_host(spec, leaf_key, row)
-        if isinstance(made, Fill):
-            arrays[index] = _host_draws.filled(spec.shape, made.value)
-            continue
-        if made is not None:
-            packed[index] = made
-            continue
-        value = _call(names[index], spec, leaf_key)
-        jax.block_until_ready(previous)
-        arrays[index] = previous = value
-    for index, value in zip(
-        packed, _host_draws.sample_many(list(packed.values())), strict=True
-    ):
-        arrays[index] = value
+    plans = [
+        _leaf_plan(spec, jax.random.wrap_key_data(row, impl=impl), row)
+        for (_, spec), row in zip(leaves, words, strict=True)
+    ]
+    made = iter(_plan.run_many([p for p in plans if p is not None]))
+    arrays = [
+        next(made)
+        if planned is not None
+        else _call(name, spec, jax.random.wrap_key_data(row, impl=impl))
+        for name, (_, spec), row, planned in zip(
+            names, leaves, words, plans, strict=True
+        )
+    ]
     return jax.tree_util.tree_unflatten(treedef, arrays)
 
 
@@ -306,28 +295,21 @@ def _check_sharding(name: str, spec: Param) -> None:
         ) from None
 
 
-def _on_host(
+def _leaf_plan(
     spec: Param, key: jax.Array, key_data: np.ndarray
-) -> _host_draws.HostDraw | Fill | None:
-    """How ``spec`` is made on the host, or ``None``.
+) -> _plan.Plan | None:
+    """How the leaf ``spec`` is made (see :func:`jinit._plan.plan`).
 
-    Its :class:`Fill`, its draw of :func:`jinit._host_draws.sample_many`
-    (see :func:`jinit._contract.host_draw`), or ``None`` when it is made by
-    calling its initializer (another initializer than a jinit law, a
-    sharding, not the CPU, or a draw the kernel does not make). ``key`` is
-    its path key, whose words are ``key_data``.
+    ``None`` where it is made by calling its initializer (not a jinit one,
+    or an ensemble). ``key`` is its path key, whose words are ``key_data``.
     """
-    if (
-        spec.sharding is not None
-        or not _host_draws.on_host()
-        or not isinstance(spec.init, ConfiguredInitializer)
-    ):
+    if not isinstance(spec.init, ConfiguredInitializer):
         return None
     call = spec.init.prepare(key, spec.shape, spec.dtype)
-    if isinstance(call.law, Fill):
-        return call.law
     # The path key's words, unless the initializer's seed was folded in.
-    return host_draw(call, key_data if call.key is key else None)
+    return spec.init._plan_call(
+        call, spec.sharding, key_data if call.key is key else None
+    )
 
 
 def assign(abstract: Any, rules: Sequence[Rule]) -> Any:

@@ -14,21 +14,13 @@ from jax.typing import DTypeLike
 
 from jinit import _draws, _shapes, _validation
 from jinit._about import About
+from jinit._choices import Distribution, Mode, OtherAxes
 from jinit._contract import ConfiguredInitializer, Elementwise, factory
 from jinit._distributions import TRUNCATION
 from jinit._shapes import Axes
 
-Mode = Literal["fan_in", "fan_out", "fan_avg", "fan_geo_avg"]
 MODES: tuple[Mode, ...] = typing.get_args(Mode)
-Distribution = Literal[
-    "truncated_normal", "normal", "untruncated_normal", "uniform"
-]
 DISTRIBUTIONS: tuple[Distribution, ...] = typing.get_args(Distribution)
-# What the axes that are neither input, output nor batch count for: a
-# receptive field in both fans (jax.nn.initializers and Keras by default, the
-# spatial axes of a convolution kernel), or nothing (Keras's
-# ``input_axes``/``output_axes``: only the listed axes count).
-OtherAxes = Literal["receptive_field", "ignored"]
 OTHER_AXES: tuple[OtherAxes, ...] = typing.get_args(OtherAxes)
 
 # Standard deviation of N(0, 1) truncated to (-2, 2):
@@ -288,14 +280,14 @@ def variance_scaling(
             scale / denominator(mode, *weight_fans(shape)), dtype
         )
         if distribution == "untruncated_normal":
-            return _draws.Affine("normal", (), float(np.sqrt(variance)))
+            return _draws.Affine(_draws.NORMAL, (), float(np.sqrt(variance)))
         if distribution == "uniform":
             return _draws.Affine(
-                "uniform", (-1.0, 1.0), float(np.sqrt(3 * variance))
+                _draws.UNIFORM, (-1.0, 1.0), float(np.sqrt(3 * variance))
             )
         stddev = np.sqrt(variance) / np.asarray(TRUNCATED_STDDEV, dtype)
         return _draws.Affine(
-            "truncated_normal", (-TRUNCATION, TRUNCATION), float(stddev)
+            _draws.TRUNCATED_NORMAL, (-TRUNCATION, TRUNCATION), float(stddev)
         )
 
     def complex_draw(key, shape, dtype):
@@ -312,84 +304,55 @@ def variance_scaling(
     return Elementwise(law, complex_draw)
 
 
-GLOROT = (
-    "Glorot & Bengio (2010), Understanding the difficulty of training "
-    "deep feedforward neural networks."
-)
-HE = (
-    "He et al. (2015), Delving Deep into Rectifiers, "
-    "https://arxiv.org/abs/1502.01852."
-)
-# name: (scale, mode, distribution, formula, reference)
-PRESETS: dict[str, tuple[float, Mode, Distribution, str, str]] = {
-    "lecun_uniform": (
-        1.0,
-        "fan_in",
-        "uniform",
-        "U(-limit, limit), limit = sqrt(3 / fan_in)",
-        "LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp.",
-    ),
-    "lecun_normal": (
-        1.0,
-        "fan_in",
-        "truncated_normal",
-        "truncated normal, stddev = sqrt(1 / fan_in)",
-        "Klambauer et al. (2017), Self-Normalizing Neural "
-        "Networks, https://arxiv.org/abs/1706.02515.",
-    ),
-    "glorot_uniform": (
-        1.0,
-        "fan_avg",
-        "uniform",
-        "U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))",
-        GLOROT,
-    ),
-    "glorot_normal": (
-        1.0,
-        "fan_avg",
-        "truncated_normal",
-        "truncated normal, stddev = sqrt(2 / (fan_in + fan_out))",
-        GLOROT,
-    ),
-    "he_uniform": (
-        2.0,
-        "fan_in",
-        "uniform",
-        "U(-limit, limit), limit = sqrt(6 / fan_in)",
-        HE,
-    ),
-    "he_normal": (
-        2.0,
-        "fan_in",
-        "truncated_normal",
-        "truncated normal, stddev = sqrt(2 / fan_in)",
-        HE,
-    ),
-}
-
-
-def _preset_about(name: str) -> About:
-    scale, mode, distribution, formula, reference = PRESETS[name]
-    authors, year = reference.split(")")[0].split(" (")  # "He et al. (2015)"
+def _preset_about(
+    formula: str,
+    reference: str,
+    scale: float,
+    mode: Mode,
+    distribution: Distribution,
+) -> About:
+    """What is said of a named special case of :func:`variance_scaling`."""
     return About(
         family="variance scaling",
         formula=formula,
         details=f"variance_scaling({scale:g}, {mode}, {distribution}): "
         f"{formula}",
-        reference=f"{authors} {year}",
+        reference=reference,
         keras=True,
         fixed={"scale": scale, "mode": mode, "distribution": distribution},
         jax=jax_variance_scaling,
     )
 
 
-_PRESET_DOC = """{title} initializer: {formula}.
+@factory(
+    random=True,
+    allow_complex=True,
+    check=check_fans,
+    about=_preset_about(
+        "U(-limit, limit), limit = sqrt(3 / fan_in)",
+        "LeCun, Bottou, Orr & Mueller 1998",
+        1.0,
+        "fan_in",
+        "uniform",
+    ),
+)
+def lecun_uniform(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
+    """Lecun uniform initializer: U(-limit, limit), limit = sqrt(3 / fan_in).
 
-    The same as ``variance_scaling({scale}, {mode!r}, {distribution!r})``. A
+    The same as ``variance_scaling(1.0, 'fan_in', 'uniform')``. A
     truncated normal is cut at +-2 standard deviations and rescaled by
     1 / 0.87962566103423978 so the samples' standard deviation is the stated
     one. For float32 and float64 the values equal those of
-    ``jax.nn.initializers.{name}`` with the same key.
+    ``jax.nn.initializers.lecun_uniform`` with the same key.
 
     Args:
       seed: optional int in [0, 2**32). ``init(None, shape)`` then draws with
@@ -415,64 +378,420 @@ _PRESET_DOC = """{title} initializer: {formula}.
 
     Examples:
       >>> import jax, jinit
-      >>> w = jinit.{name}(seed=0)(None, (256, 128))
+      >>> w = jinit.lecun_uniform(seed=0)(None, (256, 128))
       >>> w.shape, w.dtype
       ((256, 128), dtype('float32'))
-      >>> bool((w == jinit.{name}()(jax.random.key(0), (256, 128))).all())
+      >>> same = jinit.lecun_uniform()(jax.random.key(0), (256, 128))
+      >>> bool((w == same).all())
       True
 
     References:
-      {reference}
+      LeCun, Bottou, Orr & Mueller (1998), Efficient BackProp.
     """
-
-
-def _preset(name: str):
-    scale, mode, distribution, formula, reference = PRESETS[name]
-
-    def build(
-        seed: int | None = None,
-        *,
-        in_axis: Axes = -2,
-        out_axis: Axes = -1,
-        batch_axis: Axes = (),
-        groups: int = 1,
-        dtype: DTypeLike | None = None,
-        other_axes: OtherAxes = "receptive_field",
-    ) -> ConfiguredInitializer:
-        return variance_scaling(
-            scale,
-            mode,
-            distribution,
-            seed,
-            in_axis=in_axis,
-            out_axis=out_axis,
-            batch_axis=batch_axis,
-            groups=groups,
-            other_axes=other_axes,
-            dtype=dtype,
-        )
-
-    build.__name__ = build.__qualname__ = name
-    build.__doc__ = _PRESET_DOC.format(
-        title=name.replace("_", " ").capitalize(),
-        formula=formula,
-        scale=scale,
-        mode=mode,
-        distribution=distribution,
-        name=name,
-        reference=reference,
+    return variance_scaling(
+        1.0,
+        "fan_in",
+        "uniform",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+        dtype=dtype,
+        other_axes=other_axes,
     )
-    return factory(
-        random=True,
-        allow_complex=True,
-        check=check_fans,
-        about=_preset_about(name),
-    )(build)
 
 
-lecun_uniform = _preset("lecun_uniform")
-lecun_normal = _preset("lecun_normal")
-glorot_uniform = _preset("glorot_uniform")
-glorot_normal = _preset("glorot_normal")
-he_uniform = _preset("he_uniform")
-he_normal = _preset("he_normal")
+@factory(
+    random=True,
+    allow_complex=True,
+    check=check_fans,
+    about=_preset_about(
+        "truncated normal, stddev = sqrt(1 / fan_in)",
+        "Klambauer et al. 2017",
+        1.0,
+        "fan_in",
+        "truncated_normal",
+    ),
+)
+def lecun_normal(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
+    """Lecun normal initializer: truncated normal, stddev = sqrt(1 / fan_in).
+
+    The same as ``variance_scaling(1.0, 'fan_in', 'truncated_normal')``. A
+    truncated normal is cut at +-2 standard deviations and rescaled by
+    1 / 0.87962566103423978 so the samples' standard deviation is the stated
+    one. For float32 and float64 the values equal those of
+    ``jax.nn.initializers.lecun_normal`` with the same key.
+
+    Args:
+      seed: optional int in [0, 2**32). ``init(None, shape)`` then draws with
+        ``jax.random.key(seed)``; ``init(key, shape)`` draws with
+        ``jax.random.fold_in(key, seed)``.
+      in_axis: axis or axes of the inputs in the weight.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
+      dtype: the initializer's default dtype (floating or complex).
+      other_axes: what the axes that are neither input, output nor batch
+        count for: ``"receptive_field"`` (both fans) or ``"ignored"``
+        (neither fan).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: overlapping axes, ``groups`` < 1 or an unknown
+        ``other_axes``; at call time, axes out of range or outputs that
+        ``groups`` does not divide.
+      TypeError: ``seed`` is not an int.
+
+    Examples:
+      >>> import jax, jinit
+      >>> w = jinit.lecun_normal(seed=0)(None, (256, 128))
+      >>> w.shape, w.dtype
+      ((256, 128), dtype('float32'))
+      >>> same = jinit.lecun_normal()(jax.random.key(0), (256, 128))
+      >>> bool((w == same).all())
+      True
+
+    References:
+      Klambauer et al. (2017), Self-Normalizing Neural Networks,
+      https://arxiv.org/abs/1706.02515.
+    """
+    return variance_scaling(
+        1.0,
+        "fan_in",
+        "truncated_normal",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+        dtype=dtype,
+        other_axes=other_axes,
+    )
+
+
+@factory(
+    random=True,
+    allow_complex=True,
+    check=check_fans,
+    about=_preset_about(
+        "U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out))",
+        "Glorot & Bengio 2010",
+        1.0,
+        "fan_avg",
+        "uniform",
+    ),
+)
+def glorot_uniform(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
+    """Glorot uniform: U(-limit, limit), limit = sqrt(6 / (fan_in + fan_out)).
+
+    The same as ``variance_scaling(1.0, 'fan_avg', 'uniform')``. A
+    truncated normal is cut at +-2 standard deviations and rescaled by
+    1 / 0.87962566103423978 so the samples' standard deviation is the stated
+    one. For float32 and float64 the values equal those of
+    ``jax.nn.initializers.glorot_uniform`` with the same key.
+
+    Args:
+      seed: optional int in [0, 2**32). ``init(None, shape)`` then draws with
+        ``jax.random.key(seed)``; ``init(key, shape)`` draws with
+        ``jax.random.fold_in(key, seed)``.
+      in_axis: axis or axes of the inputs in the weight.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
+      dtype: the initializer's default dtype (floating or complex).
+      other_axes: what the axes that are neither input, output nor batch
+        count for: ``"receptive_field"`` (both fans) or ``"ignored"``
+        (neither fan).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: overlapping axes, ``groups`` < 1 or an unknown
+        ``other_axes``; at call time, axes out of range or outputs that
+        ``groups`` does not divide.
+      TypeError: ``seed`` is not an int.
+
+    Examples:
+      >>> import jax, jinit
+      >>> w = jinit.glorot_uniform(seed=0)(None, (256, 128))
+      >>> w.shape, w.dtype
+      ((256, 128), dtype('float32'))
+      >>> same = jinit.glorot_uniform()(jax.random.key(0), (256, 128))
+      >>> bool((w == same).all())
+      True
+
+    References:
+      Glorot & Bengio (2010), Understanding the difficulty of training deep
+      feedforward neural networks.
+    """
+    return variance_scaling(
+        1.0,
+        "fan_avg",
+        "uniform",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+        dtype=dtype,
+        other_axes=other_axes,
+    )
+
+
+@factory(
+    random=True,
+    allow_complex=True,
+    check=check_fans,
+    about=_preset_about(
+        "truncated normal, stddev = sqrt(2 / (fan_in + fan_out))",
+        "Glorot & Bengio 2010",
+        1.0,
+        "fan_avg",
+        "truncated_normal",
+    ),
+)
+def glorot_normal(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
+    """Glorot normal: truncated normal, stddev = sqrt(2 / (fan_in + fan_out)).
+
+    The same as ``variance_scaling(1.0, 'fan_avg', 'truncated_normal')``. A
+    truncated normal is cut at +-2 standard deviations and rescaled by
+    1 / 0.87962566103423978 so the samples' standard deviation is the stated
+    one. For float32 and float64 the values equal those of
+    ``jax.nn.initializers.glorot_normal`` with the same key.
+
+    Args:
+      seed: optional int in [0, 2**32). ``init(None, shape)`` then draws with
+        ``jax.random.key(seed)``; ``init(key, shape)`` draws with
+        ``jax.random.fold_in(key, seed)``.
+      in_axis: axis or axes of the inputs in the weight.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
+      dtype: the initializer's default dtype (floating or complex).
+      other_axes: what the axes that are neither input, output nor batch
+        count for: ``"receptive_field"`` (both fans) or ``"ignored"``
+        (neither fan).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: overlapping axes, ``groups`` < 1 or an unknown
+        ``other_axes``; at call time, axes out of range or outputs that
+        ``groups`` does not divide.
+      TypeError: ``seed`` is not an int.
+
+    Examples:
+      >>> import jax, jinit
+      >>> w = jinit.glorot_normal(seed=0)(None, (256, 128))
+      >>> w.shape, w.dtype
+      ((256, 128), dtype('float32'))
+      >>> same = jinit.glorot_normal()(jax.random.key(0), (256, 128))
+      >>> bool((w == same).all())
+      True
+
+    References:
+      Glorot & Bengio (2010), Understanding the difficulty of training deep
+      feedforward neural networks.
+    """
+    return variance_scaling(
+        1.0,
+        "fan_avg",
+        "truncated_normal",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+        dtype=dtype,
+        other_axes=other_axes,
+    )
+
+
+@factory(
+    random=True,
+    allow_complex=True,
+    check=check_fans,
+    about=_preset_about(
+        "U(-limit, limit), limit = sqrt(6 / fan_in)",
+        "He et al. 2015",
+        2.0,
+        "fan_in",
+        "uniform",
+    ),
+)
+def he_uniform(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
+    """He uniform initializer: U(-limit, limit), limit = sqrt(6 / fan_in).
+
+    The same as ``variance_scaling(2.0, 'fan_in', 'uniform')``. A
+    truncated normal is cut at +-2 standard deviations and rescaled by
+    1 / 0.87962566103423978 so the samples' standard deviation is the stated
+    one. For float32 and float64 the values equal those of
+    ``jax.nn.initializers.he_uniform`` with the same key.
+
+    Args:
+      seed: optional int in [0, 2**32). ``init(None, shape)`` then draws with
+        ``jax.random.key(seed)``; ``init(key, shape)`` draws with
+        ``jax.random.fold_in(key, seed)``.
+      in_axis: axis or axes of the inputs in the weight.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
+      dtype: the initializer's default dtype (floating or complex).
+      other_axes: what the axes that are neither input, output nor batch
+        count for: ``"receptive_field"`` (both fans) or ``"ignored"``
+        (neither fan).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: overlapping axes, ``groups`` < 1 or an unknown
+        ``other_axes``; at call time, axes out of range or outputs that
+        ``groups`` does not divide.
+      TypeError: ``seed`` is not an int.
+
+    Examples:
+      >>> import jax, jinit
+      >>> w = jinit.he_uniform(seed=0)(None, (256, 128))
+      >>> w.shape, w.dtype
+      ((256, 128), dtype('float32'))
+      >>> same = jinit.he_uniform()(jax.random.key(0), (256, 128))
+      >>> bool((w == same).all())
+      True
+
+    References:
+      He et al. (2015), Delving Deep into Rectifiers,
+      https://arxiv.org/abs/1502.01852.
+    """
+    return variance_scaling(
+        2.0,
+        "fan_in",
+        "uniform",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+        dtype=dtype,
+        other_axes=other_axes,
+    )
+
+
+@factory(
+    random=True,
+    allow_complex=True,
+    check=check_fans,
+    about=_preset_about(
+        "truncated normal, stddev = sqrt(2 / fan_in)",
+        "He et al. 2015",
+        2.0,
+        "fan_in",
+        "truncated_normal",
+    ),
+)
+def he_normal(
+    seed: int | None = None,
+    *,
+    in_axis: Axes = -2,
+    out_axis: Axes = -1,
+    batch_axis: Axes = (),
+    groups: int = 1,
+    dtype: DTypeLike | None = None,
+    other_axes: OtherAxes = "receptive_field",
+) -> ConfiguredInitializer:
+    """He normal initializer: truncated normal, stddev = sqrt(2 / fan_in).
+
+    The same as ``variance_scaling(2.0, 'fan_in', 'truncated_normal')``. A
+    truncated normal is cut at +-2 standard deviations and rescaled by
+    1 / 0.87962566103423978 so the samples' standard deviation is the stated
+    one. For float32 and float64 the values equal those of
+    ``jax.nn.initializers.he_normal`` with the same key.
+
+    Args:
+      seed: optional int in [0, 2**32). ``init(None, shape)`` then draws with
+        ``jax.random.key(seed)``; ``init(key, shape)`` draws with
+        ``jax.random.fold_in(key, seed)``.
+      in_axis: axis or axes of the inputs in the weight.
+      out_axis: axis or axes of the outputs in the weight.
+      batch_axis: axes of independent stacked weights, left out of the fans.
+      groups: groups of a grouped convolution; ``fan_out`` is divided by it.
+      dtype: the initializer's default dtype (floating or complex).
+      other_axes: what the axes that are neither input, output nor batch
+        count for: ``"receptive_field"`` (both fans) or ``"ignored"``
+        (neither fan).
+
+    Returns:
+      An initializer ``init(key, shape, dtype=None, *, out_sharding=None)``.
+
+    Raises:
+      ValueError: overlapping axes, ``groups`` < 1 or an unknown
+        ``other_axes``; at call time, axes out of range or outputs that
+        ``groups`` does not divide.
+      TypeError: ``seed`` is not an int.
+
+    Examples:
+      >>> import jax, jinit
+      >>> w = jinit.he_normal(seed=0)(None, (256, 128))
+      >>> w.shape, w.dtype
+      ((256, 128), dtype('float32'))
+      >>> same = jinit.he_normal()(jax.random.key(0), (256, 128))
+      >>> bool((w == same).all())
+      True
+
+    References:
+      He et al. (2015), Delving Deep into Rectifiers,
+      https://arxiv.org/abs/1502.01852.
+    """
+    return variance_scaling(
+        2.0,
+        "fan_in",
+        "truncated_normal",
+        seed,
+        in_axis=in_axis,
+        out_axis=out_axis,
+        batch_axis=batch_axis,
+        groups=groups,
+        dtype=dtype,
+        other_axes=other_axes,
+    )

@@ -574,13 +574,3 @@ def test_the_suite_records_nothing_like_a_fresh_machine():
     machine, and no test reads or writes the user's cache."""
     assert os.environ["JINIT_CACHE_DIR"] == ""
     assert _cache.directory() is None
-
-
-def test_the_record_defaults_to_the_users_cache_directory(
-    monkeypatch, tmp_path
-):
-    monkeypatch.delenv("JINIT_CACHE_DIR")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert _cache.directory() == tmp_path / "jinit"
-    monkeypatch.delenv("XDG_CACHE_HOME")
-    assert _cache.directory() == Path.home() / ".cache" / "jinit"

@@ -1,78 +1,188 @@
-"""Everything that needs 8 simulated CPU devices: out_sharding for every
-factory on 1-D and 2-D meshes with Explicit and Auto axes, materialize,
-``jinit.flax.sharded`` in an NNX model and the layouts of a Keras
-model-parallel distribution, and the first float64 draw under a mesh. The
-checks are in ``eight_devices.py``, each run in a fresh process of its own
-(XLA_FLAGS must be set before jax is imported) with no recorded kernel
-self-check, so that its first draws under ``jax.set_mesh`` are the
-process's first; each test here reads its own check's result. Sharded draws
-are the unsharded values, bit for bit, with the requested shards."""
+"""out_sharding for every factory on 1-D and 2-D meshes of 8 simulated CPU
+devices, with Explicit and Auto axes, eagerly, under jit, as a
+PartitionSpec under ``jax.set_mesh`` and over an AbstractMesh: the
+unsharded values, bit for bit, with the requested shards.
+``test_sharding_models.py`` has the rest of the 8-device tests (materialize,
+Flax NNX, Keras, diagnose, a first float64 draw): two files, so that
+pytest-xdist (``--dist loadfile``) runs the two halves on two workers.
 
-import json
-import os
-import subprocess
-import sys
+Every test here is marked ``eight_devices``: ``python -m pytest`` skips
+them, and ``JINIT_TEST_DEVICES=8 python -m pytest -m eight_devices`` runs
+them, in processes whose CPU backend has 8 devices (``tests/conftest.py``
+sets ``jax_num_cpu_devices`` before JAX starts its backend; each
+pytest-xdist worker is a process of its own and does the same). The record
+of kernel checks is off (``JINIT_CACHE_DIR=""``, the root ``conftest.py``),
+and the fixture ``first_draws`` (``tests/conftest.py``) starts each test as
+a fresh process would: jinit's kernel self-check and every compiled program
+forgotten, so that the test's first draws, under ``jax.set_mesh`` where its
+docstring says so, are the ones that run the self-check (which the test
+asserts), and the float32 check must have passed (not fallen back to
+``jax.random``).
+"""
 
+import jax
+import jax.numpy as jnp
+import numpy as np
 import pytest
-from eight_devices import CHECKS
+from jax.sharding import AxisType, NamedSharding
+from jax.sharding import PartitionSpec as P
 from registry import FACTORY_CASES
 
-HERE = os.path.dirname(os.path.abspath(__file__))
+pytestmark = [pytest.mark.eight_devices, pytest.mark.usefixtures("first_draws")]
 
 
-@pytest.fixture(scope="module")
-def eight_devices():
-    """``{check: ((status, detail), what its run printed to stderr)}``, each
-    check of ``eight_devices.py`` run in a fresh process on 8 simulated CPU
-    devices with no recorded kernel self-check."""
-    env = dict(
-        os.environ,
-        XLA_FLAGS="--xla_force_host_platform_device_count=8",
-        JAX_PLATFORMS="cpu",
-        KERAS_BACKEND="jax",
-        JINIT_CACHE_DIR="",
-        PYTHONPATH=os.pathsep.join(
-            [HERE, os.path.dirname(HERE), os.environ.get("PYTHONPATH", "")]
-        ),
-    )
-    results = {}
-    for check in CHECKS:
-        run = subprocess.run(
-            [sys.executable, os.path.join(HERE, "eight_devices.py"), check],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        results[check] = (
-            None,
-            (f"exit status {run.returncode}:\n{run.stderr[-3000:]}"),
-        )
-        for line in run.stdout.splitlines():
-            if line.startswith(f"RESULT {check} "):
-                _, _, status, detail = line.split(" ", 3)
-                results[check] = (status, json.loads(detail)), ""
-    return results
+def _case_shape(case):
+    """A shape every mesh here splits, of the case's rank (square where the
+    case's is: HiPPO's ``A``)."""
+    if len(case.shape) == 3:  # stft's (frame length, channels, bins).
+        return (8, 8, 16)
+    if len(case.shape) != 2:
+        return (8, 8, 8, 16)
+    return (16, 16) if case.shape[0] == case.shape[1] else (16, 24)
 
 
-def result(eight_devices, name):
-    """The detail of check ``name``; fails with its traceback, or skips."""
-    outcome, stderr = eight_devices[name]
-    if outcome is None:
-        pytest.fail(f"no result for {name}, {stderr}")
-    status, detail = outcome
-    if status == "skipped":
-        pytest.skip(detail)
-    assert status == "ok", f"{name} {status}:\n{detail}"
-    return detail
+def test_out_sharding_on_eight_devices(first_draws):
+    """Every factory with ``out_sharding`` on a 1-D and a 2-D mesh of 8
+    devices, one with Explicit and one with Auto axes, eagerly with a
+    NamedSharding; on one of the two (alternating between factories, so
+    that each mesh has a quarter of them), also under jit, as a
+    PartitionSpec under ``jax.set_mesh`` (eagerly and under jit) and as a
+    NamedSharding over its AbstractMesh (what Keras 3 passes): each with the
+    requested sharding and the unsharded values, bit for bit; complex64
+    draws keep the sharding. The process's first draws are those under jit
+    inside ``jax.set_mesh``. Every factory is checked, each on a 1-D and a
+    2-D mesh, one of Explicit and one of Auto axes, eagerly on both and with
+    every transform on one; every transform meets every mesh."""
 
+    key = jax.random.key(0)
+    # Factory i on the two meshes of pair i % 2: each factory on a 1-D and a
+    # 2-D mesh, so through both branches of jinit's placement (Explicit
+    # axes: device_put; Auto: a sharding constraint), each mesh with half of
+    # the factories (all four meshes for every factory compiled each draw
+    # twice as often and took no other branch of jinit's code). The
+    # transforms (jit, a spec under set_mesh, an abstract mesh) run on mesh
+    # (i // 2) % 2 of the pair: each transform still meets every mesh, so
+    # both branches on both ranks, at half the compilations (under set_mesh
+    # every program is compiled anew: the mesh is in jit's cache key).
+    pairs = [
+        [((8,), AxisType.Explicit), ((2, 4), AxisType.Auto)],
+        [((8,), AxisType.Auto), ((4, 2), AxisType.Explicit)],
+    ]
+    meshes = {}
+    for axes, kind in pairs[0] + pairs[1]:
+        names = ("a", "b")[: len(axes)]
+        mesh = jax.make_mesh(axes, names, axis_types=(kind,) * len(axes))
+        transformed = [
+            case
+            for i, case in enumerate(FACTORY_CASES)
+            if (axes, kind) == pairs[i % 2][(i // 2) % 2]
+        ]
 
-def test_out_sharding_on_eight_devices(eight_devices):
-    checked = result(eight_devices, "out_sharding")
+        spec = P(*names)
+
+        def draw_all_by_spec(key, spec=spec, transformed=transformed):
+            return {
+                case.id: case.init(key, _case_shape(case), out_sharding=spec)
+                for case in transformed
+            }
+
+        with jax.set_mesh(mesh):  # Before any other draw of the process.
+            meshes[axes, kind] = (
+                mesh,
+                spec,
+                transformed,
+                jax.jit(draw_all_by_spec)(key),
+            )
+    assert first_draws == {"float32": True}  # Under jit in jax.set_mesh.
+    want = {
+        case.id: np.asarray(case.init(key, _case_shape(case)))
+        for case in FACTORY_CASES
+    }
+    checked = {}
+    for (axes, kind), (
+        mesh,
+        spec,
+        transformed,
+        jitted_by_spec,
+    ) in meshes.items():
+        named = NamedSharding(mesh, spec)
+        cases = [
+            case
+            for i, case in enumerate(FACTORY_CASES)
+            if (axes, kind) in pairs[i % 2]
+        ]
+        where = f"{'x'.join(map(str, axes))} {kind.name}"
+
+        def draw_all(key, named=named, transformed=transformed):
+            return (
+                {
+                    case.id: case.init(
+                        key, _case_shape(case), out_sharding=named
+                    )
+                    for case in transformed
+                },
+                {
+                    case.id: case.init(
+                        key, _case_shape(case), "complex64", out_sharding=named
+                    )
+                    for case in transformed
+                    if case.complex
+                },
+            )
+
+        # Under jit, one program for all the cases (one compile, not one a
+        # case): each draw is still traced and placed on its own.
+        jitted, jitted_complex = jax.jit(draw_all)(key)
+        for case in cases:
+            init, shape = case.init, _case_shape(case)
+            got = {"eager": init(key, shape, out_sharding=named)}
+            got_complex = {}
+            if case.complex:  # jax drops out_sharding on its complex paths
+                got_complex["eager"] = init(
+                    key, shape, "complex64", out_sharding=named
+                )
+            if case in transformed:
+                got["jit"] = jitted[case.id]
+                got["jit_spec"] = jitted_by_spec[case.id]
+                with jax.set_mesh(mesh):
+                    got["spec"] = init(key, shape, out_sharding=spec)
+                    got["abstract"] = init(
+                        key,
+                        shape,
+                        out_sharding=NamedSharding(mesh.abstract_mesh, spec),
+                    )
+                if case.complex:
+                    got_complex["jit"] = jitted_complex[case.id]
+            for how, value in got.items():
+                assert value.sharding.is_equivalent_to(named, len(shape)), (
+                    case,
+                    where,
+                    how,
+                    value.sharding,
+                )
+                assert value.addressable_shards[0].data.shape == (
+                    named.shard_shape(shape)
+                ), (case, where, how)
+                np.testing.assert_array_equal(
+                    np.asarray(value),
+                    want[case.id],
+                    err_msg=f"{case} {where} {how}",
+                )
+            for how, value in got_complex.items():
+                assert value.sharding.is_equivalent_to(named, len(shape)), (
+                    case,
+                    where,
+                    how,
+                    value.sharding,
+                )
+                assert value.dtype == jnp.complex64, (case, where, how)
+            checked.setdefault(case.id, []).append(
+                [len(axes), kind.name, sorted(got)]
+            )
     assert set(checked) == {case.id for case in FACTORY_CASES}
     seen = set()
     for meshes in checked.values():  # e.g. [[1, "Explicit", ["eager"]],
-        # [2, "Auto", ["abstract", "eager", "jit", "spec"]]]
+        # [2, "Auto", ["abstract", "eager", "jit", "jit_spec", "spec"]]]
         assert sorted(rank for rank, _, _ in meshes) == [1, 2], meshes
         assert sorted(kind for _, kind, _ in meshes) == ["Auto", "Explicit"]
         assert sorted(len(how) for _, _, how in meshes) == [1, 5], meshes
@@ -89,23 +199,3 @@ def test_out_sharding_on_eight_devices(eight_devices):
             kind,
             ("abstract", "eager", "jit", "jit_spec", "spec"),
         ) in seen
-
-
-def test_materialize_creates_leaves_sharded(eight_devices):
-    assert result(eight_devices, "materialize") == 8
-
-
-def test_sharded_nnx_model_on_eight_devices(eight_devices):
-    assert result(eight_devices, "nnx_model") == 3
-
-
-def test_model_parallel_layouts_on_eight_devices(eight_devices):
-    assert result(eight_devices, "keras_layouts") == 4
-
-
-def test_first_float64_draw_under_a_mesh_and_thread_local_x64(eight_devices):
-    assert result(eight_devices, "x64_first_draw") == 2
-
-
-def test_diagnose_under_a_mesh_on_eight_devices(eight_devices):
-    assert result(eight_devices, "diagnose") == ["w0", "w1"]

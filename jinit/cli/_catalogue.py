@@ -3,8 +3,9 @@
 The catalogue draws every initializer at a default shape, with its target mean
 and standard deviation beside the measured ones; the table of initializers of
 the documentation (``docs/semantics.md``) lists them. Both read from each
-factory's signature, ``about`` (:class:`jinit._about.About`) and law: no
-formula is written here.
+factory's signature, ``about`` (:class:`jinit.typing.About`) and law: no
+formula is written here. Like all of :mod:`jinit.cli`, this module uses
+jinit's public API only, but for the registry's order of the factories.
 
 ``python -m jinit.cli._catalogue [docs/semantics.md]`` rewrites that table.
 """
@@ -21,11 +22,9 @@ from typing import Any
 import jax
 import numpy as np
 
-from jinit import __version__
-from jinit._about import KERNEL_SHAPE, About, Described
-from jinit._contract import ConfiguredInitializer, Fill
-from jinit._draws import Affine
-from jinit._registry import FACTORIES, camel_case
+import jinit
+from jinit._registry import FACTORIES as REGISTRY_ORDER
+from jinit.typing import About, Affine, Factory, Fill
 
 DEFAULT_SHAPE = (256, 128)
 # The dtype the numbers of a law are taken in for its target moments.
@@ -40,59 +39,81 @@ TABLE_HEADER = (
 )
 
 
-def about_of(init: ConfiguredInitializer) -> About:
+def _registered() -> dict[str, Factory[...]]:
+    """Every public factory with an :class:`~jinit.typing.About`, by name.
+
+    In the registry's order (by family, then as the modules define them),
+    which is all this takes from outside the public API.
+    """
+    public = [getattr(jinit, name) for name in jinit.__all__]
+    found = {
+        factory.__name__: factory
+        for factory in public
+        if isinstance(getattr(factory, "about", None), About)
+    }
+    order = list(REGISTRY_ORDER)
+    return dict(sorted(found.items(), key=lambda item: order.index(item[0])))
+
+
+# Every factory of the catalogue, by name, in the registry's order.
+FACTORIES: dict[str, Factory[...]] = _registered()
+
+
+def camel_case(name: str) -> str:
+    """The spec's (Keras) class name of a factory.
+
+    Examples:
+      >>> camel_case("he_normal")
+      'HeNormal'
+    """
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def about_named(name: str) -> About:
+    """What is said of the factory ``name`` (its ``about``).
+
+    Raises:
+      KeyError: ``name`` is not the name of a factory of the catalogue.
+    """
+    about = FACTORIES[name].about
+    assert about is not None  # FACTORIES holds the factories with one.
+    return about
+
+
+def about_of(init: jinit.ConfiguredInitializer) -> About:
     """What is said of the initializer ``init`` (its factory's ``about``)."""
-    return FACTORIES[init.name].about
+    return about_named(init.name)
 
 
-def example(name: str) -> tuple[ConfiguredInitializer, tuple[int, ...]]:
+# The example shape of the initializers of convolution kernels.
+KERNEL_SHAPE = about_named("convolution_orthogonal").shape
+
+
+def example(name: str) -> tuple[jinit.ConfiguredInitializer, tuple[int, ...]]:
     """The initializer ``name`` with its example arguments, and its shape.
 
     The shape is the one the catalogue draws it at.
     """
-    about = FACTORIES[name].about
+    about = about_named(name)
     return FACTORIES[name](**about.example), about.shape or DEFAULT_SHAPE
-
-
-def _normal_density(x: float) -> float:
-    return math.exp(-x * x / 2) / math.sqrt(2 * math.pi)
-
-
-def unit_moments(unit: str, bounds: Sequence[float]) -> tuple[float, float]:
-    """The mean and standard deviation of a unit draw with its ``bounds``.
-
-    The units are :data:`jinit._draws.UNITS`.
-    """
-    if unit == "normal":
-        return 0.0, 1.0
-    low, high = bounds
-    if unit == "uniform":
-        return (low + high) / 2, (high - low) / math.sqrt(12)
-    # A standard normal restricted to (low, high).
-    mass = (math.erf(high / math.sqrt(2)) - math.erf(low / math.sqrt(2))) / 2
-    mean = (_normal_density(low) - _normal_density(high)) / mass
-    variance = (
-        1
-        + (low * _normal_density(low) - high * _normal_density(high)) / mass
-        - mean**2
-    )
-    return mean, math.sqrt(variance)
 
 
 def law_moments(law: Affine | Fill) -> tuple[float, float]:
     """The mean and standard deviation of an elementwise law.
 
-    The law is ``scale * unit + shift``, or a constant.
+    The law is ``scale * unit + shift``, whose unit gives its moments, or a
+    constant.
     """
     if isinstance(law, Fill):
         return float(law.value), 0.0
-    mean, std = unit_moments(law.unit, law.bounds)
+    mean, variance = law.unit.moments(law.bounds)
+    std = math.sqrt(variance)
     scale = 1.0 if law.scale is None else law.scale
     return mean * scale + (law.shift or 0.0), std * abs(scale)
 
 
 def target_moments(
-    init: ConfiguredInitializer, shape: Sequence[int]
+    init: jinit.ConfiguredInitializer, shape: Sequence[int]
 ) -> tuple[float, float]:
     """The mean and standard deviation of ``init``'s law at ``shape``.
 
@@ -130,15 +151,15 @@ def catalogue(
         f"{'target mean':>12}{'mean':>11}{'min':>11}{'max':>11}  law"
     )
     title = (
-        f"jinit {__version__} (jax {jax.__version__}): every initializer "
+        f"jinit {jinit.__version__} (jax {jax.__version__}): every initializer "
         f"drawn at shape {tuple(shape)} (kernels at {KERNEL_SHAPE}), "
         f"{dtype}, key jax.random.key({seed})"
     )
     lines = [title, header, "-" * len(header)]
     key = jax.random.key(seed)
-    for name, build in FACTORIES.items():
-        about = build.about
-        init, drawn_at = build(**about.example), about.shape or shape
+    for name in FACTORIES:
+        about = about_named(name)
+        init, drawn_at = FACTORIES[name](**about.example), about.shape or shape
         # Measured on the host, in float64: a jax.numpy reduction would
         # compile a program for each new shape.
         values = np.asarray(init(key, drawn_at, dtype)).astype(np.float64)
@@ -163,7 +184,7 @@ def _arguments(parameters: Iterable[inspect.Parameter]) -> str:
     )
 
 
-def table_row(name: str, build: Described) -> str:
+def table_row(name: str, build: Factory[...]) -> str:
     """The row of one factory in the table of initializers.
 
     Its signature (the keyword-only arguments apart, ``dtype`` left out), its
@@ -174,7 +195,7 @@ def table_row(name: str, build: Described) -> str:
       >>> print(table_row("he_normal", jinit.he_normal))  # doctest: +ELLIPSIS
       | `he_normal(seed=None)` (`HeNormal`) | `in_axis=-2, ...
     """
-    about = build.about
+    about = about_named(build.__name__)
     parameters = inspect.signature(build).parameters.values()
     leading = [p for p in parameters if p.kind is not p.KEYWORD_ONLY]
     keywords = [

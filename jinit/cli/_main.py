@@ -1,14 +1,15 @@
 """The command line, ``python -m jinit`` or ``jinit``.
 
 The catalogue with no subcommand; ``list``, ``show`` and ``compare``.
-Everything it says of an initializer comes from the initializer's law and its
-factory's ``about`` (:class:`jinit._about.About`). Timings are
+Everything it says of an initializer comes from the initializer's law (its
+unit's moments, density and words) and its factory's ``about``
+(:class:`jinit.typing.About`), read through jinit's public API. Timings are
 ``python -m benchmarks``'s.
 
 Bad input (an unknown name, a bad shape, dtype or ``--set``, an argument a
-factory rejects, a shape too large for the memory available) ends with exit
-status 2 and one line on stderr, never a traceback: shapes are checked when
-parsed and, against the memory available, before anything is allocated. So
+factory rejects, a shape of more than ``MAX_DRAWN_ENTRIES`` entries) ends
+with exit status 2 and one line on stderr, never a traceback: shapes are
+checked when parsed and, against that cap, before anything is allocated. So
 does a draw with a NaN or an infinity in it, and any other failure (then the
 line names the exception, to be reported as a bug).
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import ast
 import math
-import os
 import re
 import sys
 from collections.abc import Callable, Sequence
@@ -29,30 +29,39 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jinit._contract import ConfiguredInitializer, Fill
-from jinit._draws import Affine
-from jinit._registry import FACTORIES, _factory, deserialize
-from jinit._variance_scaling import config_fans, denominator
+import jinit
 from jinit.cli._catalogue import (
     DEFAULT_SHAPE,
+    FACTORIES,
     MOMENTS_DTYPE,
+    about_named,
     about_of,
+    camel_case,
     catalogue,
     target_moments,
 )
+from jinit.typing import Affine, Fill
 
 BINS = 24
 BAR_WIDTH = 40
 # XLA counts entries in int64: no dimension, and no total, may exceed this.
 MAX_ENTRIES = 2**63 - 1
+# The most entries show and compare draw: a fixed cap, not a probe of the
+# machine's memory. At the cap, show takes about 10 GiB of host memory and
+# compare 16 GiB (HOST_BYTES_PER_ENTRY), and an accelerator 4 GiB per draw.
+MAX_DRAWN_ENTRIES = 2**28
 # Peak host memory per entry drawn, with a margin over what was measured on
 # CPU at 4096x4096 (show about 21 bytes, compare 31): the draw, its float32
 # and float64 copies, np.unique's sorted copy and the histogram.
 HOST_BYTES_PER_ENTRY = {"show": 40, "compare": 64}
-# Peak accelerator memory per entry of one draw: its random bits, the float32
-# sample and the result.
-DEVICE_BYTES_PER_ENTRY = 16
 GIB = 2**30
+# The n of stddev = sqrt(scale / n) of each mode of variance_scaling.
+DENOMINATORS: dict[str, Callable[[float, float], float]] = {
+    "fan_in": lambda fan_in, fan_out: fan_in,
+    "fan_out": lambda fan_in, fan_out: fan_out,
+    "fan_avg": lambda fan_in, fan_out: (fan_in + fan_out) / 2,
+    "fan_geo_avg": lambda fan_in, fan_out: (fan_in * fan_out) ** 0.5,
+}
 
 
 class CliError(Exception):
@@ -133,90 +142,68 @@ def _one_line(error: Exception) -> str:
     return " ".join(str(error).split())
 
 
+def _factory_name(name: str) -> str:
+    """The name of the factory of the catalogue that ``name`` stands for.
+
+    ``name`` is its name or CamelCase class name, or a Keras alias of it
+    (``"zero"``), which ``jinit.get`` resolves. ``jinit.get`` also refuses
+    an unknown name (naming the close ones) and ``"ensemble"`` (which
+    needs arguments).
+    """
+    if name in FACTORIES:
+        return name
+    named = {camel_case(known): known for known in FACTORIES}
+    return named.get(name) or getattr(jinit.get(name), "name", name)
+
+
 def _build(
     name: str, settings: Sequence[tuple[str, Any]]
-) -> ConfiguredInitializer:
+) -> jinit.ConfiguredInitializer:
     """The initializer ``name`` with the catalogue's example arguments.
 
     The arguments are overridden by ``settings``.
     """
     try:
-        factory = _factory(name)
-        about = getattr(factory, "about", None)  # ensemble has none.
-        arguments = {**(about.example if about else {}), **dict(settings)}
-        return deserialize({"name": factory.__name__, "config": arguments})
+        factory = _factory_name(name)
+        arguments = {**about_named(factory).example, **dict(settings)}
+        return jinit.deserialize({"name": factory, "config": arguments})
     except (ValueError, TypeError) as error:
         raise CliError(_one_line(error)) from error
 
 
 def _available_bytes() -> int | None:
-    """Host memory a new allocation can take, or ``None`` where unknown.
+    """Host memory known to be free for a draw: ``None``, for none is probed.
 
-    ``MemAvailable`` (else the free pages), within any cgroup's limit.
+    Draws are refused by their number of entries (``MAX_DRAWN_ENTRIES``), not
+    by the memory of the machine. A program running the command line that
+    knows how much is free (or a test) may replace this function: draws
+    that need more are then refused too.
     """
-    available = None
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    available = int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    if available is None:
-        try:
-            available = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf(
-                "SC_PAGE_SIZE"
-            )
-        except (AttributeError, ValueError, OSError):
-            return None
-    for limit, usage in (
-        ("memory.max", "memory.current"),  # cgroup v2, v1:
-        ("memory/memory.limit_in_bytes", "memory/memory.usage_in_bytes"),
-    ):
-        try:
-            with (
-                open(f"/sys/fs/cgroup/{limit}") as a,
-                open(f"/sys/fs/cgroup/{usage}") as b,
-            ):
-                headroom = int(a.read()) - int(b.read())
-        except (OSError, ValueError):  # Absent, or "max".
-            continue
-        available = min(available, max(headroom, 0))
-    return available
+    return None
 
 
-def _device_available_bytes() -> int | None:
-    """Accelerator memory free for a draw, or ``None``.
+def _check_size(command: str, shape: tuple[int, ...]) -> None:
+    """Refuses a shape too large to draw, before anything is allocated.
 
-    ``None`` where the backend does not say (the CPU).
-    """
-    stats = jax.local_devices()[0].memory_stats() or {}
-    if "bytes_limit" not in stats:
-        return None
-    return stats["bytes_limit"] - stats.get("bytes_in_use", 0)
-
-
-def _check_fits(command: str, shape: tuple[int, ...]) -> None:
-    """Refuses a shape whose draw needs more memory than is available.
-
-    It does so before anything is allocated.
+    One of more than ``MAX_DRAWN_ENTRIES`` entries, or whose draw needs more
+    than :func:`_available_bytes`.
     """
     entries = math.prod(shape)
-    for where, needed, available in (
-        ("memory", entries * HOST_BYTES_PER_ENTRY[command], _available_bytes()),
-        (
-            f"{jax.default_backend()} device memory",
-            entries * DEVICE_BYTES_PER_ENTRY,
-            _device_available_bytes(),
-        ),
-    ):
-        if available is not None and needed > available:
-            raise CliError(
-                f"--shape {shape} is too large for {command}: its {entries:,}"
-                f" entries need about {needed / GIB:,.1f} GiB and "
-                f"{available / GIB:,.1f} GiB of {where} is available; use a "
-                "smaller --shape"
-            )
+    needed = entries * HOST_BYTES_PER_ENTRY[command]
+    available = _available_bytes()
+    if available is not None and needed > available:
+        raise CliError(
+            f"--shape {shape} is too large for {command}: its {entries:,} "
+            f"entries need about {needed / GIB:,.1f} GiB and "
+            f"{available / GIB:,.1f} GiB of memory is available; use a "
+            "smaller --shape"
+        )
+    if entries > MAX_DRAWN_ENTRIES:
+        raise CliError(
+            f"--shape {shape} is too large for {command}: its {entries:,} "
+            f"entries are over the cap of {MAX_DRAWN_ENTRIES:,} (2**28) "
+            "entries drawn; use a smaller --shape"
+        )
 
 
 def _no_entries(shape: tuple[int, ...]) -> None:
@@ -226,7 +213,7 @@ def _no_entries(shape: tuple[int, ...]) -> None:
         )
 
 
-def _default_shape(init: ConfiguredInitializer) -> tuple[int, ...]:
+def _default_shape(init: jinit.ConfiguredInitializer) -> tuple[int, ...]:
     return about_of(init).shape or DEFAULT_SHAPE
 
 
@@ -285,48 +272,19 @@ class Law:
     spike: float | None = None
 
 
-def _normal_pdf(
-    mean: float, std: float, lower: float = -math.inf, upper: float = math.inf
-) -> Callable[[np.ndarray], np.ndarray]:
-    """N(mean, std^2) on mean + [lower, upper] * std, renormalized."""
-    mass = (math.erf(upper / math.sqrt(2)) - math.erf(lower / math.sqrt(2))) / 2
+def _affine_law(law_: Affine) -> Law:
+    """The law ``scale * unit + shift``: its unit's words and density."""
+    unit, bounds = law_.unit, law_.bounds
+    scale = 1.0 if law_.scale is None else law_.scale
+    shift = law_.shift or 0.0
 
     def pdf(x: np.ndarray) -> np.ndarray:
-        z = (x - mean) / std
-        inside = (lower <= z) & (z <= upper)
-        return (
-            inside * np.exp(-(z**2) / 2) / (std * math.sqrt(2 * math.pi) * mass)
-        )
+        return unit.pdf((x - shift) / scale, bounds) / abs(scale)
 
-    return pdf
+    return Law(unit.words(bounds, scale, shift), pdf)
 
 
-def _affine_law(law_: Affine, mean: float, std: float) -> Law:
-    """The density of ``scale * unit + shift`` with that mean and std."""
-    if law_.unit == "normal":
-        return Law(f"N({mean:.4g}, {std:.4g}^2)", _normal_pdf(mean, std))
-    if law_.unit == "uniform":
-        half = std * math.sqrt(3)
-        return Law(
-            f"U({mean - half:.4g}, {mean + half:.4g})",
-            lambda x: (np.abs(x - mean) <= half) / (2 * half),
-        )
-    # A normal of scale sigma about the shift, cut at lower and upper sigmas.
-    centre = law_.shift or 0.0
-    sigma = abs(1.0 if law_.scale is None else law_.scale)
-    lower, upper = law_.bounds
-    cut = (
-        f"at {centre:.4g} +- {upper * sigma:.4g}"
-        if lower == -upper
-        else f"to [{centre + lower * sigma:.4g}, {centre + upper * sigma:.4g}]"
-    )
-    return Law(
-        f"N({centre:.4g}, {sigma:.4g}^2) cut {cut}",
-        _normal_pdf(centre, sigma, lower, upper),
-    )
-
-
-def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
+def law(init: jinit.ConfiguredInitializer, shape: Sequence[int]) -> Law:
     """The law of ``init``'s entries at ``shape``.
 
     From its elementwise law and its target moments.
@@ -336,27 +294,57 @@ def law(init: ConfiguredInitializer, shape: Sequence[int]) -> Law:
     if isinstance(elementwise, Fill) or std == 0:  # random_normal(stddev=0)
         return Law(f"the constant {mean:g}: a spike, no density", spike=mean)
     if isinstance(elementwise, Affine):
-        return _affine_law(elementwise, mean, std)
+        return _affine_law(elementwise)
     if about_of(init).normal_approximation:
-        return Law(
-            f"approximately N({mean:.4g}, {std:.4g}^2)", _normal_pdf(mean, std)
-        )
+        # The law of random_normal with those moments.
+        normal = jinit.random_normal(mean, std).law((), MOMENTS_DTYPE)
+        assert isinstance(normal, Affine)
+        approximation = _affine_law(normal)
+        return Law(f"approximately {approximation.label}", approximation.pdf)
     return Law("no closed form; histogram only")
 
 
-def _fans(init: ConfiguredInitializer, shape: Sequence[int]) -> str:
+def _axes(axes: int | Sequence[int]) -> tuple[int, ...]:
+    return (axes,) if isinstance(axes, int) else tuple(axes)
+
+
+def _config_fans(
+    shape: tuple[int, ...], config: dict[str, Any]
+) -> tuple[int, int]:
+    """The fans of ``shape`` for a factory's axis arguments.
+
+    Its ``in_axis``, ``out_axis``, ``batch_axis`` and (where it has them)
+    ``groups`` and ``other_axes``: the axes that are neither input, output
+    nor batch are a receptive field, or in neither fan (then batch axes)
+    with ``other_axes="ignored"``.
+    """
+    in_axis, out_axis = config["in_axis"], config["out_axis"]
+    batch_axis = _axes(config.get("batch_axis", ()))
+    if config.get("other_axes") == "ignored" and len(shape) >= 2:
+        listed = {
+            axis % len(shape)
+            for axis in (*_axes(in_axis), *_axes(out_axis), *batch_axis)
+        }
+        batch_axis += tuple(a for a in range(len(shape)) if a not in listed)
+    return jinit.compute_fans(
+        shape, in_axis, out_axis, batch_axis, config.get("groups", 1)
+    )
+
+
+def _fans(init: jinit.ConfiguredInitializer, shape: tuple[int, ...]) -> str:
     config = init.get_config()
     if "in_axis" not in config:
         return f"not used by {init.name}"
-    fan_in, fan_out = config_fans(shape, config)
+    fan_in, fan_out = _config_fans(shape, config)
     fans = (
         f"fan_in={fan_in:g}, fan_out={fan_out:g} (in_axis="
         f"{config['in_axis']}, out_axis={config['out_axis']})"
     )
     mode = {**about_of(init).fixed, **config}.get("mode")
-    if mode is None:
+    if mode not in DENOMINATORS:
         return fans
-    return f"{fans}; mode {mode}: n={denominator(mode, fan_in, fan_out):g}"
+    n = DENOMINATORS[mode](fan_in, fan_out)
+    return f"{fans}; mode {mode}: n={n:g}"
 
 
 def _edges(*samples: np.ndarray) -> np.ndarray:
@@ -409,7 +397,7 @@ def show(
     init = _build(name, settings)
     shape = _default_shape(init) if shape is None else shape
     _no_entries(shape)
-    _check_fits("show", shape)
+    _check_size("show", shape)
     values = _finite(
         _as_floats(_draw(init, seed, shape, dtype)), repr(init), shape, dtype
     )
@@ -466,7 +454,7 @@ def _pyplot() -> Any:
 
 def _plot(
     pyplot: Any,
-    init: ConfiguredInitializer,
+    init: jinit.ConfiguredInitializer,
     shape: tuple[int, ...],
     dtype: str,
     values: np.ndarray,
@@ -493,7 +481,9 @@ def _plot(
         pyplot.close(figure)
 
 
-def jax_equivalent(init: ConfiguredInitializer) -> Callable[..., jax.Array]:
+def jax_equivalent(
+    init: jinit.ConfiguredInitializer,
+) -> Callable[..., jax.Array]:
     """The ``jax.nn.initializers`` initializer that means the same as ``init``.
 
     That is its ``about.jax``.
@@ -527,7 +517,7 @@ def compare(
     theirs = jax_equivalent(init)
     shape = _default_shape(init) if shape is None else shape
     _no_entries(shape)
-    _check_fits("compare", shape)
+    _check_size("compare", shape)
     ours_values = _finite(
         _as_floats(_draw(init, seed, shape, dtype)), repr(init), shape, dtype
     )
@@ -582,8 +572,7 @@ def listing() -> str:
     """Every initializer with its one-line formula."""
     width = max(map(len, FACTORIES)) + 2
     return "\n".join(
-        f"{name:<{width}}{build.about.formula}"
-        for name, build in FACTORIES.items()
+        f"{name:<{width}}{about_named(name).formula}" for name in FACTORIES
     )
 
 
@@ -601,7 +590,8 @@ def _parser() -> argparse.ArgumentParser:
         "--shape",
         type=_shape,
         default=None,
-        help="comma-separated, e.g. 256,128 (default: the catalogue's)",
+        help="comma-separated, e.g. 256,128 (default: the catalogue's); "
+        f"at most {MAX_DRAWN_ENTRIES:,} (2**28) entries",
     )
     drawing.add_argument("--dtype", default="float32")
     drawing.add_argument("--seed", type=_int_in(0, 2**32), default=0)

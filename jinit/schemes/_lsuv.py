@@ -14,7 +14,7 @@ import jax.numpy as jnp
 
 from jinit import _dtypes, _keys, _validation
 from jinit._keys import unique_path_strings, variable_path
-from jinit._structured import orthogonal
+from jinit._orthogonal import orthogonal
 from jinit.diagnostics import _weight_ops
 
 # Tol_var and T_max of Algorithm 1 of Mishkin & Matas (2016), with the

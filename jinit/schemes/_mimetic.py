@@ -16,7 +16,7 @@ import numbers
 import re
 import typing
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import jax
 import jax.core
@@ -25,17 +25,15 @@ import numpy as np
 from jax.sharding import PartitionSpec, Sharding
 
 from jinit import _draws, _dtypes, _keys, _shapes, _validation
+from jinit._choices import MimeticDistribution as Distribution
+from jinit._choices import VoProduct
 from jinit._distributions import random_normal, random_uniform
 from jinit._keys import unique_path_strings
 from jinit._shapes import Axes
 from jinit._sharding import place
 from jinit._trees import Param, is_param
 
-Distribution = Literal["uniform", "normal"]
 DISTRIBUTIONS: tuple[Distribution, ...] = typing.get_args(Distribution)
-# What W_v W_o is: the authors' code's (R L)^T, or the paper's L R, for the
-# factors L R of the target alpha_vo Z - beta_vo I.
-VoProduct = Literal["authors_code", "paper"]
 VO_PRODUCTS: tuple[VoProduct, ...] = typing.get_args(VoProduct)
 
 # The defaults of the authors' reference function ``mimetic_init``:
@@ -296,19 +294,6 @@ def _noise(
     return law(key, shape, dtype)
 
 
-def _haar(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> jax.Array:
-    """Haar-random ``(..., rows, cols)`` matrices, ``rows <= cols``.
-
-    Orthonormal rows: the sign-corrected QR of a standard normal draw
-    (Mezzadri 2007), as :func:`jinit.orthogonal` makes them.
-    """
-    *batch, rows, cols = shape
-    normal = random_normal(stddev=1.0)(key, (*batch, cols, rows), dtype)
-    q, r = jnp.linalg.qr(normal)
-    signs = jnp.sign(jnp.diagonal(r, axis1=-2, axis2=-1))
-    return jnp.swapaxes(q * signs[..., None, :], -1, -2)
-
-
 def _svd(target: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
     """``U, S, V^T`` of ``target``, each singular pair's sign fixed.
 
@@ -339,7 +324,10 @@ def _factor(
     left = u[..., :, :rank] * root[..., None, :]
     right = jnp.swapaxes(vt[..., :rank, :], -1, -2) * root[..., None, :]
     if always_mix or inner > width:
-        mix = _haar(key, (*target.shape[:-2], rank, inner), target.dtype)
+        # Orthonormal rows: the transpose of a Haar (inner, rank) draw.
+        mix = _draws.orthogonal(
+            key, inner, target.shape[:-2], target.dtype, rank
+        ).mT
         left, right = left @ mix, right @ mix
     return left, right
 

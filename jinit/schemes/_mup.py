@@ -10,18 +10,18 @@ import dataclasses
 import math
 import typing
 from collections.abc import Callable
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 from jax.typing import DTypeLike
 
 from jinit import _shapes, _validation
+from jinit._choices import Optimizer
 from jinit._contract import ConfiguredInitializer, Elementwise, Fill, factory
 from jinit._keys import path_string, unique_path_strings
 from jinit._trees import Param, is_param
 
-Optimizer = Literal["adam", "sgd"]
 OPTIMIZERS: tuple[Optimizer, ...] = typing.get_args(Optimizer)
 
 

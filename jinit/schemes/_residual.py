@@ -13,24 +13,20 @@ from __future__ import annotations
 import math
 import typing
 from collections.abc import Mapping
-from typing import Any, Literal, NamedTuple
+from typing import Any, NamedTuple
 
 from jax.typing import DTypeLike
 
 from jinit import _draws, _shapes, _validation
 from jinit._about import KERNEL_SHAPE, About
+from jinit._choices import ResidualDistribution, Stack
 from jinit._constants import constant
 from jinit._contract import ConfiguredInitializer, Elementwise, factory
 from jinit._distributions import random_normal
 from jinit._shapes import Axes
 from jinit._variance_scaling import Mode, check_fans, variance_scaling
 
-Stack = Literal["encoder", "decoder"]
 STACKS: tuple[Stack, ...] = typing.get_args(Stack)
-# The laws the schemes below may be drawn from (see variance_scaling).
-ResidualDistribution = Literal[
-    "untruncated_normal", "truncated_normal", "uniform"
-]
 DISTRIBUTIONS: tuple[ResidualDistribution, ...] = typing.get_args(
     ResidualDistribution
 )
@@ -488,7 +484,7 @@ def t_fixup_embedding(
     factor = t_fixup_scale("decoder", n_layers)
     return Elementwise(
         lambda shape, dtype: _draws.Affine(
-            "normal", (), factor / math.sqrt(shape[-1])
+            _draws.NORMAL, (), factor / math.sqrt(shape[-1])
         )
     )
 

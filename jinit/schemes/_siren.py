@@ -143,7 +143,7 @@ def siren(
                 "value would be 0 or subnormal, which XLA flushes to 0. Use "
                 "a smaller `omega_0` or a wider dtype."
             )
-        return _draws.Affine("uniform", (-limit, limit))
+        return _draws.Affine(_draws.UNIFORM, (-limit, limit))
 
     return Elementwise(law)
 

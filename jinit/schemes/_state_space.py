@@ -25,7 +25,7 @@ import math
 import sys
 import typing
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -34,6 +34,14 @@ from jax.typing import ArrayLike, DTypeLike
 
 from jinit import _draws, _shapes, _validation
 from jinit._about import About
+from jinit._choices import (
+    Component,
+    HippoPart,
+    NplrPart,
+    Parametrization,
+    S4dInit,
+    S4dPart,
+)
 from jinit._contract import (
     ConfiguredInitializer,
     Deterministic,
@@ -48,17 +56,11 @@ from jinit._variance_scaling import (
     variance_scaling,
 )
 
-HippoPart = Literal["A", "B", "P"]
 HIPPO_PARTS: tuple[HippoPart, ...] = typing.get_args(HippoPart)
-NplrPart = Literal["B", "P", "V"]
 NPLR_PARTS: tuple[NplrPart, ...] = typing.get_args(NplrPart)
-Component = Literal["real", "imag"]
 COMPONENTS: tuple[Component, ...] = typing.get_args(Component)
-S4dInit = Literal["lin", "inv", "legs", "real"]
 S4D_INITS: tuple[S4dInit, ...] = typing.get_args(S4dInit)
-S4dPart = Literal["real", "imag", "log"]
 S4D_PARTS: tuple[S4dPart, ...] = typing.get_args(S4dPart)
-Parametrization = Literal["log", "softplus"]
 PARAMETRIZATIONS: tuple[Parametrization, ...] = typing.get_args(Parametrization)
 
 
@@ -1248,7 +1250,7 @@ def ssm_step(
         "parametrization": parametrization,
         "floor": floor,
     }
-    law = _draws.Affine("uniform", _log_steps(config))
+    law = _draws.Affine(_draws.UNIFORM, _log_steps(config))
     affine = parametrization == "log" and floor <= dt_min
 
     def draw(key, shape, dtype):

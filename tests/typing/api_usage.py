@@ -8,12 +8,13 @@ nothing is an error in this file: if a misuse stops being a type error (an
 untyped factory, a parameter that lost its annotation), pyright fails.
 """
 
-from typing import assert_type
+from typing import Any, assert_type
 
 import jax
 import numpy as np
 
 import jinit
+from jinit.typing import About, Affine, Call, Distribution, Fill, Mode
 
 KEY = jax.random.key(0)
 
@@ -64,6 +65,15 @@ def correct_uses() -> None:
     assert_type(param, jinit.Param)
     protocol: jinit.Initializer = jinit.he_normal()
     assert_type(protocol(KEY, (4, 3)), jax.Array)
+    # The choice types annotate users' code; public methods return public
+    # types.
+    mode: Mode = "fan_avg"
+    distribution: Distribution = "uniform"
+    built = jinit.variance_scaling(1.0, mode, distribution)
+    assert_type(built.prepare(KEY, (4, 3)), Call)
+    assert_type(built.law((4, 3), np.dtype(np.float32)), Affine | Fill | None)
+    assert_type(built.get_config()["scale"], Any)
+    assert_type(jinit.he_normal.about, About | None)
 
 
 def misuses() -> None:
@@ -88,3 +98,9 @@ def misuses() -> None:
     not_built: jinit.Initializer = jinit.he_normal  # pyright: ignore[reportAssignmentType]
     not_an_initializer: jinit.Initializer = print  # pyright: ignore[reportAssignmentType]
     del not_built, not_an_initializer
+    # Arguments are read with get_config(); a misspelt attribute is an
+    # error, not Any.
+    misspelt = init.nmae  # pyright: ignore[reportAttributeAccessIssue]
+    init.get_confgi()  # pyright: ignore[reportAttributeAccessIssue]
+    bad_mode: Mode = "fan"  # pyright: ignore[reportAssignmentType]
+    del misspelt, bad_mode

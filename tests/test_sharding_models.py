@@ -1,187 +1,29 @@
-"""The checks that need 8 simulated CPU devices, run by
-``tests/test_sharding.py``, each in a fresh process of its own (XLA_FLAGS
-must be set before jax is imported) with no recorded kernel self-check
-(``JINIT_CACHE_DIR=""``), so that each check's first draws, made under
-``jax.set_mesh``, are the process's: ``python tests/eight_devices.py
-[CHECK ...]``.
-
-Each check prints one line, ``RESULT <name> <ok|failed|skipped> <json>``:
-its detail, or the traceback that failed it, so that one failing check
-names itself and the others still run. Importing this module runs nothing.
+"""The 8-device tests of whole trees and models: ``jinit.materialize``,
+``jinit.flax.sharded`` in an NNX model, the first float64 draw under a mesh,
+``jinit.diagnose`` under a mesh and the layouts of a Keras model-parallel
+distribution, on 8 simulated CPU devices: sharded draws are the unsharded
+values, bit for bit, with the requested shards. Marked ``eight_devices``
+and run as ``test_sharding.py`` says (its own file, so that pytest-xdist
+runs it beside that one).
 """
 
-import importlib.util
-import json
-import sys
-import traceback
+import os
 
+import jax
+import jax.numpy as jnp
 import numpy as np
+import pytest
+from jax.sharding import AxisType, Mesh, NamedSharding
+from jax.sharding import PartitionSpec as P
+
+import jinit
+
+os.environ["KERAS_BACKEND"] = "jax"  # Before the last test imports keras.
+
+pytestmark = [pytest.mark.eight_devices, pytest.mark.usefixtures("first_draws")]
 
 
-class Skip(Exception):
-    """A check that cannot run here (its framework is not installed)."""
-
-
-def needs(module):
-    if importlib.util.find_spec(module) is None:
-        raise Skip(f"{module} is not installed")
-
-
-def _case_shape(case):
-    """A shape every mesh here splits, of the case's rank (square where the
-    case's is: HiPPO's ``A``)."""
-    if len(case.shape) == 3:  # stft's (frame length, channels, bins).
-        return (8, 8, 16)
-    if len(case.shape) != 2:
-        return (8, 8, 8, 16)
-    return (16, 16) if case.shape[0] == case.shape[1] else (16, 24)
-
-
-def check_out_sharding():
-    """Every factory with ``out_sharding`` on a 1-D and a 2-D mesh of 8
-    devices, one with Explicit and one with Auto axes, eagerly with a
-    NamedSharding; on one of the two (alternating between factories, so
-    that each mesh has a quarter of them), also under jit, as a
-    PartitionSpec under ``jax.set_mesh`` (eagerly and under jit) and as a
-    NamedSharding over its AbstractMesh (what Keras 3 passes): each with the
-    requested sharding and the unsharded values, bit for bit; complex64
-    draws keep the sharding. The process's first draws are those under jit
-    inside ``jax.set_mesh``. Returns, for each factory, the [rank, axis
-    type, transforms] of its meshes."""
-    import jax
-    import jax.numpy as jnp
-    from jax.sharding import AxisType, NamedSharding
-    from jax.sharding import PartitionSpec as P
-    from registry import FACTORY_CASES
-
-    key = jax.random.key(0)
-    # Factory i on the two meshes of pair i % 2: each factory on a 1-D and a
-    # 2-D mesh, so through both branches of jinit's placement (Explicit
-    # axes: device_put; Auto: a sharding constraint), each mesh with half of
-    # the factories (all four meshes for every factory compiled each draw
-    # twice as often and took no other branch of jinit's code). The
-    # transforms (jit, a spec under set_mesh, an abstract mesh) run on mesh
-    # (i // 2) % 2 of the pair: each transform still meets every mesh, so
-    # both branches on both ranks, at half the compilations (under set_mesh
-    # every program is compiled anew: the mesh is in jit's cache key).
-    pairs = [
-        [((8,), AxisType.Explicit), ((2, 4), AxisType.Auto)],
-        [((8,), AxisType.Auto), ((4, 2), AxisType.Explicit)],
-    ]
-    meshes = {}
-    for axes, kind in pairs[0] + pairs[1]:
-        names = ("a", "b")[: len(axes)]
-        mesh = jax.make_mesh(axes, names, axis_types=(kind,) * len(axes))
-        transformed = [
-            case
-            for i, case in enumerate(FACTORY_CASES)
-            if (axes, kind) == pairs[i % 2][(i // 2) % 2]
-        ]
-
-        spec = P(*names)
-
-        def draw_all_by_spec(key, spec=spec, transformed=transformed):
-            return {
-                case.id: case.init(key, _case_shape(case), out_sharding=spec)
-                for case in transformed
-            }
-
-        with jax.set_mesh(mesh):  # Before any other draw of the process.
-            meshes[axes, kind] = (
-                mesh,
-                spec,
-                transformed,
-                jax.jit(draw_all_by_spec)(key),
-            )
-    want = {
-        case.id: np.asarray(case.init(key, _case_shape(case)))
-        for case in FACTORY_CASES
-    }
-    checked = {}
-    for (axes, kind), (
-        mesh,
-        spec,
-        transformed,
-        jitted_by_spec,
-    ) in meshes.items():
-        named = NamedSharding(mesh, spec)
-        cases = [
-            case
-            for i, case in enumerate(FACTORY_CASES)
-            if (axes, kind) in pairs[i % 2]
-        ]
-        where = f"{'x'.join(map(str, axes))} {kind.name}"
-
-        def draw_all(key, named=named, transformed=transformed):
-            return (
-                {
-                    case.id: case.init(
-                        key, _case_shape(case), out_sharding=named
-                    )
-                    for case in transformed
-                },
-                {
-                    case.id: case.init(
-                        key, _case_shape(case), "complex64", out_sharding=named
-                    )
-                    for case in transformed
-                    if case.complex
-                },
-            )
-
-        # Under jit, one program for all the cases (one compile, not one a
-        # case): each draw is still traced and placed on its own.
-        jitted, jitted_complex = jax.jit(draw_all)(key)
-        for case in cases:
-            init, shape = case.init, _case_shape(case)
-            got = {"eager": init(key, shape, out_sharding=named)}
-            got_complex = {}
-            if case.complex:  # jax drops out_sharding on its complex paths
-                got_complex["eager"] = init(
-                    key, shape, "complex64", out_sharding=named
-                )
-            if case in transformed:
-                got["jit"] = jitted[case.id]
-                got["jit_spec"] = jitted_by_spec[case.id]
-                with jax.set_mesh(mesh):
-                    got["spec"] = init(key, shape, out_sharding=spec)
-                    got["abstract"] = init(
-                        key,
-                        shape,
-                        out_sharding=NamedSharding(mesh.abstract_mesh, spec),
-                    )
-                if case.complex:
-                    got_complex["jit"] = jitted_complex[case.id]
-            for how, value in got.items():
-                assert value.sharding.is_equivalent_to(named, len(shape)), (
-                    case,
-                    where,
-                    how,
-                    value.sharding,
-                )
-                assert value.addressable_shards[0].data.shape == (
-                    named.shard_shape(shape)
-                ), (case, where, how)
-                np.testing.assert_array_equal(
-                    np.asarray(value),
-                    want[case.id],
-                    err_msg=f"{case} {where} {how}",
-                )
-            for how, value in got_complex.items():
-                assert value.sharding.is_equivalent_to(named, len(shape)), (
-                    case,
-                    where,
-                    how,
-                    value.sharding,
-                )
-                assert value.dtype == jnp.complex64, (case, where, how)
-            checked.setdefault(case.id, []).append(
-                [len(axes), kind.name, sorted(got)]
-            )
-    return checked
-
-
-def check_materialize():
+def test_materialize_creates_leaves_sharded(first_draws):
     """``jinit.materialize`` on 1-D and 2-D meshes of 8, 3 and 6 devices,
     Auto and Explicit axes (down to one element a shard): every leaf equals
     the unsharded draw, and the compiled draw of a sharded leaf only ever
@@ -189,13 +31,7 @@ def check_materialize():
     no mesh, is an error naming the path, before anything is drawn. First
     of all, under ``jax.set_mesh`` with PartitionSpecs, ``jax.jit`` of
     materialize and materialize eagerly, on an Explicit 2-D and an Auto 1-D
-    mesh. Returns the number of layouts."""
-    import jax
-    from jax.sharding import AxisType, Mesh, NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    import jinit
-
+    mesh. Eight layouts in all."""
     inits = [
         jinit.he_normal(),
         jinit.glorot_uniform(),
@@ -235,6 +71,7 @@ def check_materialize():
                 )(key),
                 "eager": jinit.materialize(key, specs),
             }
+        assert first_draws == {"float32": True}  # Under jax.set_mesh.
         plain = jinit.materialize(
             key,
             {
@@ -348,22 +185,18 @@ def check_materialize():
             ) and match in str(error), error
         else:
             raise AssertionError(f"no error for {sharding}")
-    return len(in_context) + len(layouts)
+    assert len(in_context) + len(layouts) == 8
 
 
-def check_nnx_model():
+def test_sharded_nnx_model_on_eight_devices(first_draws):
     """An NNX model built under ``jax.set_mesh`` with ``jinit.flax.sharded``
     kernels on 1-D and 2-D meshes of Explicit and Auto axes, eagerly and
     under ``nnx.jit``: each kernel has the requested sharding and equals the
     unsharded model's, bit for bit; the compiled draw of a sharded kernel
-    holds only one shard. Returns the number of meshes."""
-    needs("flax")
-    import jax
+    holds only one shard. Three meshes."""
+    pytest.importorskip("flax")
     from flax import nnx
-    from jax.sharding import AxisType, NamedSharding
-    from jax.sharding import PartitionSpec as P
 
-    import jinit
     import jinit.flax
 
     class Model(nnx.Module):
@@ -408,6 +241,7 @@ def check_nnx_model():
             built.append(
                 (axes, kind, mesh, sharded_model(), nnx.jit(sharded_model)())
             )
+    assert first_draws == {"float32": True}  # Under jax.set_mesh.
     plain = kernels(Model(lambda init, spec: init, nnx.Rngs(0)))
     for axes, kind, mesh, eager, jitted in built:
         for model in (eager, jitted):
@@ -437,20 +271,104 @@ def check_nnx_model():
         shard = f"f32[32,{64 // axes[1]}]"
         assert shard in text, (axes, shard)
         assert axes[1] == 1 or "f32[32,64]" not in text, (axes, text)
-    return len(meshes)
+    assert len(meshes) == 3
 
 
-def check_keras_layouts():
+def test_first_float64_draw_under_a_mesh_and_thread_local_x64(first_draws):
+    """The first float64 draw of the process, under jit inside
+    ``jax.set_mesh`` and a thread-local ``jax.enable_x64``: the kernel's
+    self-check runs with that configuration, passes, and the draw is JAX's,
+    sharded as asked. Two draws."""
+    mesh = jax.make_mesh((2, 4), ("a", "b"), axis_types=(AxisType.Auto,) * 2)
+    key, shape = jax.random.key(3), (16, 8)
+    inits = [
+        (jinit.he_normal(), jax.nn.initializers.he_normal()),
+        (jinit.lecun_uniform(), jax.nn.initializers.lecun_uniform()),
+    ]
+    with jax.enable_x64(True):
+        with jax.set_mesh(mesh):
+            drawn = jax.jit(
+                lambda k: [
+                    ours(k, shape, "float64", out_sharding=P("b", "a"))
+                    for ours, _ in inits
+                ]
+            )(key)
+        assert first_draws == {"float64": True}  # Under jit in set_mesh.
+        assert jinit._draws.kernel_agrees(np.dtype("float64"))
+        for value, (_, theirs) in zip(drawn, inits, strict=True):
+            assert value.dtype == np.float64, value.dtype
+            assert value.sharding.is_equivalent_to(
+                NamedSharding(mesh, P("b", "a")), 2
+            ), value.sharding
+            np.testing.assert_array_equal(value, theirs(key, shape, "float64"))
+    assert len(inits) == 2
+
+
+def test_diagnose_under_a_mesh_on_eight_devices():
+    """``jinit.diagnose`` of an MLP under ``jax.set_mesh``, eagerly and
+    under jit: on Explicit axes with the batch split across the 8 devices,
+    and on Auto axes with the weights split (the first's columns, the
+    second's rows): the same records and statistics as unsharded, for the
+    records w0 and w1."""
+
+    def mlp(params, x):
+        return jax.nn.relu(x @ params["w0"]) @ params["w1"]
+
+    def loss(out):
+        return jnp.mean(out**2)
+
+    k0, k1 = jax.random.split(jax.random.key(0))
+    params = {
+        "w0": jinit.he_normal()(k0, (32, 64)),
+        "w1": jinit.he_normal()(k1, (64, 16)),
+    }
+    x = jax.random.normal(jax.random.key(1), (64, 32))
+    alone = jinit.diagnose(mlp, params, x, loss=loss)
+    layouts = [
+        (AxisType.Explicit, {"w0": P(), "w1": P()}, P("d", None)),
+        (AxisType.Auto, {"w0": P(None, "d"), "w1": P("d", None)}, P()),
+    ]
+    for kind, weights, batch in layouts:
+        mesh = jax.make_mesh((8,), ("d",), axis_types=(kind,))
+        with jax.set_mesh(mesh):
+            placed = {
+                name: jax.device_put(value, NamedSharding(mesh, weights[name]))
+                for name, value in params.items()
+            }
+            data = jax.device_put(x, NamedSharding(mesh, batch))
+            reports = [
+                jinit.diagnose(mlp, placed, data, loss=loss),
+                jax.jit(lambda p, x: jinit.diagnose(mlp, p, x, loss=loss))(
+                    placed, data
+                ),
+            ]
+        for report in reports:
+            assert report.names == alone.names, report.names
+            for field in (
+                "forward_mean",
+                "forward_std",
+                "forward_rms",
+                "backward_rms",
+                "weight_rms",
+                "weight_grad_rms",
+            ):
+                np.testing.assert_allclose(
+                    getattr(report, field),
+                    getattr(alone, field),
+                    rtol=1e-5,
+                    atol=1e-7,
+                    err_msg=f"{kind} {field}",
+                )
+    assert list(alone.names) == ["w0", "w1"]
+
+
+def test_model_parallel_layouts_on_eight_devices():
     """A Keras model-parallel distribution on a 2 x 4 mesh: Keras passes
     each kernel's layout; the kernel is created with that sharding and holds
     the unsharded draw, bit for bit; so does a TensorLayout passed directly.
-    Returns the number of kernels. Needs KERAS_BACKEND=jax."""
-    needs("keras")
-    import keras
-    from jax.sharding import NamedSharding
-    from jax.sharding import PartitionSpec as P
+    Four kernels. Keras's JAX backend (``KERAS_BACKEND``, set above)."""
+    keras = pytest.importorskip("keras")
 
-    import jinit
     import jinit.keras as jk
 
     mesh = keras.distribution.DeviceMesh(
@@ -505,138 +423,4 @@ def check_keras_layouts():
     np.testing.assert_array_equal(
         values, jinit.orthogonal()(jk.keras_key(9), (16, 32))
     )
-    return len(cases) + 1
-
-
-def check_x64_first_draw():
-    """The first float64 draw of the process, under jit inside
-    ``jax.set_mesh`` and a thread-local ``jax.enable_x64``: the kernel's
-    self-check runs with that configuration, passes, and the draw is JAX's,
-    sharded as asked. Returns the number of draws."""
-    import jax
-    from jax.sharding import AxisType, NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    import jinit
-
-    mesh = jax.make_mesh((2, 4), ("a", "b"), axis_types=(AxisType.Auto,) * 2)
-    key, shape = jax.random.key(3), (16, 8)
-    inits = [
-        (jinit.he_normal(), jax.nn.initializers.he_normal()),
-        (jinit.lecun_uniform(), jax.nn.initializers.lecun_uniform()),
-    ]
-    with jax.enable_x64(True):
-        with jax.set_mesh(mesh):
-            drawn = jax.jit(
-                lambda k: [
-                    ours(k, shape, "float64", out_sharding=P("b", "a"))
-                    for ours, _ in inits
-                ]
-            )(key)
-        assert jinit._draws.kernel_agrees(np.dtype("float64"))
-        for value, (_, theirs) in zip(drawn, inits, strict=True):
-            assert value.dtype == np.float64, value.dtype
-            assert value.sharding.is_equivalent_to(
-                NamedSharding(mesh, P("b", "a")), 2
-            ), value.sharding
-            np.testing.assert_array_equal(value, theirs(key, shape, "float64"))
-    return len(inits)
-
-
-def check_diagnose():
-    """``jinit.diagnose`` of an MLP under ``jax.set_mesh``, eagerly and
-    under jit: on Explicit axes with the batch split across the 8 devices,
-    and on Auto axes with the weights split (the first's columns, the
-    second's rows): the same records and statistics as unsharded. Returns
-    the records' paths."""
-    import jax
-    import jax.numpy as jnp
-    from jax.sharding import AxisType, NamedSharding
-    from jax.sharding import PartitionSpec as P
-
-    import jinit
-
-    def mlp(params, x):
-        return jax.nn.relu(x @ params["w0"]) @ params["w1"]
-
-    def loss(out):
-        return jnp.mean(out**2)
-
-    k0, k1 = jax.random.split(jax.random.key(0))
-    params = {
-        "w0": jinit.he_normal()(k0, (32, 64)),
-        "w1": jinit.he_normal()(k1, (64, 16)),
-    }
-    x = jax.random.normal(jax.random.key(1), (64, 32))
-    alone = jinit.diagnose(mlp, params, x, loss=loss)
-    layouts = [
-        (AxisType.Explicit, {"w0": P(), "w1": P()}, P("d", None)),
-        (AxisType.Auto, {"w0": P(None, "d"), "w1": P("d", None)}, P()),
-    ]
-    for kind, weights, batch in layouts:
-        mesh = jax.make_mesh((8,), ("d",), axis_types=(kind,))
-        with jax.set_mesh(mesh):
-            placed = {
-                name: jax.device_put(value, NamedSharding(mesh, weights[name]))
-                for name, value in params.items()
-            }
-            data = jax.device_put(x, NamedSharding(mesh, batch))
-            reports = [
-                jinit.diagnose(mlp, placed, data, loss=loss),
-                jax.jit(lambda p, x: jinit.diagnose(mlp, p, x, loss=loss))(
-                    placed, data
-                ),
-            ]
-        for report in reports:
-            assert report.names == alone.names, report.names
-            for field in (
-                "forward_mean",
-                "forward_std",
-                "forward_rms",
-                "backward_rms",
-                "weight_rms",
-                "weight_grad_rms",
-            ):
-                np.testing.assert_allclose(
-                    getattr(report, field),
-                    getattr(alone, field),
-                    rtol=1e-5,
-                    atol=1e-7,
-                    err_msg=f"{kind} {field}",
-                )
-    return list(alone.names)
-
-
-# Keras last: importing it sets up its backend in this process.
-CHECKS = {
-    "out_sharding": check_out_sharding,
-    "materialize": check_materialize,
-    "nnx_model": check_nnx_model,
-    "x64_first_draw": check_x64_first_draw,
-    "diagnose": check_diagnose,
-    "keras_layouts": check_keras_layouts,
-}
-
-
-def main(names):
-    """Runs the checks ``names`` (all by default), in this order. Each
-    fails, besides its own assertions, if the kernel's self-check fell back
-    to ``jax.random`` (it must pass wherever it is first asked)."""
-    import jax
-
-    from jinit import _draws
-
-    assert jax.device_count() == 8, jax.devices()
-    for name in names or CHECKS:
-        try:
-            status, detail = "ok", CHECKS[name]()
-            assert _draws.kernel_agrees(np.dtype("float32"))
-        except Skip as skip:
-            status, detail = "skipped", str(skip)
-        except Exception:
-            status, detail = "failed", traceback.format_exc()
-        print("RESULT", name, status, json.dumps(detail), flush=True)
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    assert len(cases) + 1 == 4

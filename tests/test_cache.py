@@ -1,0 +1,102 @@
+"""The record of kernel checks that passed is opt-in: ``JINIT_CACHE_DIR``.
+
+Without it a process reads and writes no file, in the user's cache
+directory or anywhere else; with it, a later process skips the check.
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from jinit import _cache
+
+ROOT = Path(__file__).resolve().parent.parent
+# A fresh process's first draw (which runs the self-check), then whether the
+# check ran: ``_self_check``'s cache misses count the checks asked for, and
+# ``_units_that_differ`` is what runs when the record does not answer.
+DRAW = """
+import jax, jinit
+from jinit import _draws
+ran = []
+units_that_differ = _draws._units_that_differ
+_draws._units_that_differ = lambda d: ran.append(1) or units_that_differ(d)
+jinit.he_normal()(jax.random.key(0), (16, 16)).block_until_ready()
+assert _draws._self_check.cache_info().misses == 1
+print("checked" if ran else "remembered")
+"""
+
+
+def fresh_process(tmp_path: Path, **settings: str) -> str:
+    """What :data:`DRAW` prints in a new process whose home and cache
+    directories are in ``tmp_path``, with ``settings`` added."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if name not in ("JINIT_CACHE_DIR", "XDG_CACHE_HOME")
+    }
+    env |= {
+        "HOME": str(tmp_path / "home"),
+        "JAX_PLATFORMS": "cpu",
+        "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), os.environ.get("PYTHONPATH", "")]
+        ),
+    } | settings
+    run = subprocess.run(
+        [sys.executable, "-c", DRAW],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout.strip()
+
+
+def everything_under(folder: Path) -> list[str]:
+    return sorted(str(path.relative_to(folder)) for path in folder.rglob("*"))
+
+
+@pytest.mark.parametrize("xdg", [False, True])
+def test_by_default_a_fresh_process_writes_nothing(tmp_path, xdg):
+    """``JINIT_CACHE_DIR`` unset: the check runs, and nothing is written in
+    ``$HOME/.cache`` or ``$XDG_CACHE_HOME`` (nor anywhere under them)."""
+    (tmp_path / "home").mkdir()
+    settings = {"XDG_CACHE_HOME": str(tmp_path / "xdg")} if xdg else {}
+    for _ in range(2):  # The second process finds nothing remembered.
+        assert fresh_process(tmp_path, **settings) == "checked"
+    assert everything_under(tmp_path) == ["home"]
+
+
+def test_a_cache_directory_opts_in(tmp_path):
+    """``JINIT_CACHE_DIR`` set: the first process records its check, the
+    next skips it."""
+    (tmp_path / "home").mkdir()
+    record = tmp_path / "record"
+    for expected in ("checked", "remembered"):
+        assert fresh_process(tmp_path, JINIT_CACHE_DIR=str(record)) == expected
+    assert everything_under(tmp_path) == [
+        "home",
+        "record",
+        f"record/{_cache.FILE}",
+    ]
+
+
+@pytest.mark.parametrize("setting", [None, ""])
+def test_the_record_is_off_unless_a_directory_is_named(
+    monkeypatch, tmp_path, setting
+):
+    if setting is None:
+        monkeypatch.delenv("JINIT_CACHE_DIR", raising=False)
+    else:
+        monkeypatch.setenv("JINIT_CACHE_DIR", setting)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert _cache.directory() is None
+    assert not _cache.passed("any key")
+    _cache.record("any key")
+    assert list(tmp_path.iterdir()) == []
