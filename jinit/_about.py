@@ -28,9 +28,28 @@ FAMILIES: tuple[Family, ...] = typing.get_args(Family)
 # The example shape of the initializers of convolution kernels.
 KERNEL_SHAPE = (3, 3, 64, 64)
 
+
+@dataclasses.dataclass(frozen=True)
+class NoJaxEquivalent:
+    """Why a configuration has no ``jax.nn.initializers`` equivalent.
+
+    Attributes:
+      argument: the argument whose value ``jax.nn.initializers`` cannot
+        express.
+      needed: the value it would need for there to be one.
+      why: what more there is to say, or ``""``.
+    """
+
+    argument: str
+    needed: object
+    why: str = ""
+
+
 # jax_equivalent(config): the ``jax.nn.initializers`` initializer meaning the
-# same, or a string saying why this config has none.
-JaxEquivalent = Callable[[Mapping[str, Any]], Callable[..., Any] | str]
+# same, or why this config has none.
+JaxEquivalent = Callable[
+    [Mapping[str, Any]], Callable[..., Any] | NoJaxEquivalent
+]
 # moments(config, shape): the target (mean, std) of the entries at shape.
 Moments = Callable[[Mapping[str, Any], tuple[int, ...]], tuple[float, float]]
 
@@ -55,8 +74,8 @@ class About:
         (a preset's ``scale``, ``mode`` and ``distribution``); ``jax`` and
         the command line's fans read ``{**fixed, **config}``.
       jax: ``jax(config)``, the ``jax.nn.initializers`` initializer that
-        means the same, or a string saying why ``config`` has none; ``None``
-        where there is none at all.
+        means the same, or a :class:`NoJaxEquivalent` saying why ``config``
+        has none; ``None`` where there is none at all.
       moments: ``moments(config, shape)``, the target mean and standard
         deviation, for the initializers whose law at ``shape`` is not
         elementwise (``init.law`` is ``None``); the others' come from the

@@ -18,7 +18,7 @@ import numpy as np
 from jax.typing import DTypeLike
 
 from jinit import _draws, _validation
-from jinit._about import About
+from jinit._about import About, NoJaxEquivalent
 from jinit._contract import Elementwise, factory
 
 TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
@@ -40,16 +40,15 @@ def _normal_magnitude(
 def _jax_normal(config: Mapping[str, Any]) -> Any:
     """``jax.nn.initializers.normal``, which has no mean."""
     if config["mean"] != 0:
-        return "mean != 0; use --set mean=0"
+        return NoJaxEquivalent("mean", 0.0)
     return jax.nn.initializers.normal(config["stddev"])
 
 
 def _jax_uniform(config: Mapping[str, Any]) -> Any:
     """``jax.nn.initializers.uniform(scale)``, which draws U[0, scale)."""
     if config["minval"] != 0:
-        return (
-            "minval != 0, as jax's uniform(scale) draws U[0, scale); use "
-            "--set minval=0"
+        return NoJaxEquivalent(
+            "minval", 0.0, "jax's uniform(scale) draws U[0, scale)"
         )
     return jax.nn.initializers.uniform(config["maxval"])
 
@@ -57,7 +56,7 @@ def _jax_uniform(config: Mapping[str, Any]) -> Any:
 def _jax_truncated_normal(config: Mapping[str, Any]) -> Any:
     """``jax.nn.initializers.truncated_normal``, which has no mean."""
     if config["mean"] != 0:
-        return "mean != 0; use --set mean=0"
+        return NoJaxEquivalent("mean", 0.0)
     return jax.nn.initializers.truncated_normal(config["stddev"])
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from jax.typing import DTypeLike
 
 from jinit import _draws, _shapes, _validation
-from jinit._about import KERNEL_SHAPE, About
+from jinit._about import KERNEL_SHAPE, About, NoJaxEquivalent
 from jinit._contract import Draw, factory
 from jinit._shapes import Axes
 
@@ -100,7 +100,7 @@ def _orthogonal_moments(
 
 def _jax_orthogonal(config: Mapping[str, Any]) -> Any:
     if config["batch_axis"] != ():
-        return "batch_axis; drop --set batch_axis"
+        return NoJaxEquivalent("batch_axis", ())
     return jax.nn.initializers.orthogonal(config["gain"], config["column_axis"])
 
 

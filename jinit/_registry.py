@@ -42,7 +42,8 @@ MODULES = (
 def _factories() -> list[Described]:
     """Every factory the modules define (not import) with an ``about``.
 
-    By family (``FAMILIES``), then in the order the modules define them.
+    By family (``FAMILIES``), then by name: an order the command line,
+    which builds on the public API, finds again from the factories alone.
     """
     found = []
     for module in MODULES:
@@ -54,7 +55,9 @@ def _factories() -> list[Described]:
                 and getattr(factory, "__module__", None) == module.__name__
             ):
                 found.append(factory)
-    return sorted(found, key=lambda f: FAMILIES.index(f.about.family))
+    return sorted(
+        found, key=lambda f: (FAMILIES.index(f.about.family), f.__name__)
+    )
 
 
 # Every initializer factory, by name.

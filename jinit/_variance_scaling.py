@@ -13,7 +13,7 @@ import numpy as np
 from jax.typing import DTypeLike
 
 from jinit import _draws, _shapes, _validation
-from jinit._about import About
+from jinit._about import About, NoJaxEquivalent
 from jinit._choices import Distribution, Mode, OtherAxes
 from jinit._contract import ConfiguredInitializer, Elementwise, factory
 from jinit._distributions import TRUNCATION
@@ -142,10 +142,13 @@ JAX_DISTRIBUTIONS: dict[str, JaxDistribution] = {
 def jax_variance_scaling(config: Mapping[str, Any]) -> Any:
     """``jax.nn.initializers.variance_scaling`` with ``config``'s law.
 
-    Or why there is none (it has no groups).
+    Or why there is none: it has no groups, and its fans count every axis
+    that is not an input, output or batch axis as a receptive field.
     """
     if config["groups"] != 1:
-        return "groups != 1"
+        return NoJaxEquivalent("groups", 1)
+    if config["other_axes"] != "receptive_field":
+        return NoJaxEquivalent("other_axes", "receptive_field")
     return jax.nn.initializers.variance_scaling(
         config["scale"],
         config["mode"],

@@ -14,7 +14,7 @@ The classes are what :meth:`jinit.ConfiguredInitializer.prepare` and
 what it says of itself (its ``about``).
 """
 
-from jinit._about import About
+from jinit._about import About, Family, NoJaxEquivalent
 from jinit._choices import (
     Axes,
     Component,
@@ -50,11 +50,13 @@ __all__ = [
     "Component",
     "Distribution",
     "Factory",
+    "Family",
     "Fill",
     "Framework",
     "HippoPart",
     "MimeticDistribution",
     "Mode",
+    "NoJaxEquivalent",
     "Nonlinearity",
     "NplrPart",
     "Optimizer",

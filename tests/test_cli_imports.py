@@ -15,11 +15,6 @@ import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parents[1] / "jinit"
 CLI = PACKAGE / "cli"
-# The one private import allowed: the registry's order of the factories
-# (by family, then as the modules define them), which the catalogue and the
-# docs' table follow and the public API does not give. Remove it when the
-# core publishes that order.
-ALLOWED = {("jinit._registry", "FACTORIES")}
 
 
 def _private(name: str) -> bool:
@@ -63,8 +58,6 @@ def private_imports(source: str, importer: str, is_package: bool) -> list[str]:
                 continue
             if module == "jinit.cli" or module.startswith("jinit.cli."):
                 continue  # The command line's own modules.
-            if (module, name) in ALLOWED:
-                continue
             if any(map(_private, module.split("."))) or (
                 name is not None and _private(name)
             ):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import math
 import sys
+import typing
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,7 @@ import jax
 import numpy as np
 
 import jinit
-from jinit._registry import FACTORIES as REGISTRY_ORDER
-from jinit.typing import About, Affine, Factory, Fill
+from jinit.typing import About, Affine, Factory, Family, Fill
 
 DEFAULT_SHAPE = (256, 128)
 # The dtype the numbers of a law are taken in for its target moments.
@@ -42,17 +42,18 @@ TABLE_HEADER = (
 def _registered() -> dict[str, Factory[...]]:
     """Every public factory with an :class:`~jinit.typing.About`, by name.
 
-    In the registry's order (by family, then as the modules define them),
-    which is all this takes from outside the public API.
+    By family (in the order of :data:`jinit.typing.Family`), then by name,
+    as the registry orders them.
     """
+    families = typing.get_args(Family)
     public = [getattr(jinit, name) for name in jinit.__all__]
-    found = {
-        factory.__name__: factory
+    found = [
+        factory
         for factory in public
         if isinstance(getattr(factory, "about", None), About)
-    }
-    order = list(REGISTRY_ORDER)
-    return dict(sorted(found.items(), key=lambda item: order.index(item[0])))
+    ]
+    found.sort(key=lambda f: (families.index(f.about.family), f.__name__))
+    return {factory.__name__: factory for factory in found}
 
 
 # Every factory of the catalogue, by name, in the registry's order.

@@ -40,21 +40,18 @@ from jinit.cli._catalogue import (
     catalogue,
     target_moments,
 )
-from jinit.typing import Affine, Fill
+from jinit.typing import Affine, Fill, NoJaxEquivalent
 
 BINS = 24
 BAR_WIDTH = 40
 # XLA counts entries in int64: no dimension, and no total, may exceed this.
 MAX_ENTRIES = 2**63 - 1
 # The most entries show and compare draw: a fixed cap, not a probe of the
-# machine's memory. At the cap, show takes about 10 GiB of host memory and
-# compare 16 GiB (HOST_BYTES_PER_ENTRY), and an accelerator 4 GiB per draw.
-MAX_DRAWN_ENTRIES = 2**28
-# Peak host memory per entry drawn, with a margin over what was measured on
-# CPU at 4096x4096 (show about 21 bytes, compare 31): the draw, its float32
-# and float64 copies, np.unique's sorted copy and the histogram.
-HOST_BYTES_PER_ENTRY = {"show": 40, "compare": 64}
-GIB = 2**30
+# machine's memory. At the cap show takes about 2.5 GiB of host memory and
+# compare 4 GiB (measured at 4096x4096: show about 21 bytes an entry,
+# compare 31, with a margin: the draw, its float32 and float64 copies,
+# np.unique's sorted copy and the histogram), an accelerator 256 MiB a draw.
+MAX_DRAWN_ENTRIES = 2**26
 # The n of stddev = sqrt(scale / n) of each mode of variance_scaling.
 DENOMINATORS: dict[str, Callable[[float, float], float]] = {
     "fan_in": lambda fan_in, fan_out: fan_in,
@@ -171,38 +168,18 @@ def _build(
         raise CliError(_one_line(error)) from error
 
 
-def _available_bytes() -> int | None:
-    """Host memory known to be free for a draw: ``None``, for none is probed.
-
-    Draws are refused by their number of entries (``MAX_DRAWN_ENTRIES``), not
-    by the memory of the machine. A program running the command line that
-    knows how much is free (or a test) may replace this function: draws
-    that need more are then refused too.
-    """
-    return None
-
-
 def _check_size(command: str, shape: tuple[int, ...]) -> None:
-    """Refuses a shape too large to draw, before anything is allocated.
+    """Refuses a shape of more than ``MAX_DRAWN_ENTRIES`` entries.
 
-    One of more than ``MAX_DRAWN_ENTRIES`` entries, or whose draw needs more
-    than :func:`_available_bytes`.
+    Before anything is allocated.
     """
     entries = math.prod(shape)
-    needed = entries * HOST_BYTES_PER_ENTRY[command]
-    available = _available_bytes()
-    if available is not None and needed > available:
-        raise CliError(
-            f"--shape {shape} is too large for {command}: its {entries:,} "
-            f"entries need about {needed / GIB:,.1f} GiB and "
-            f"{available / GIB:,.1f} GiB of memory is available; use a "
-            "smaller --shape"
-        )
     if entries > MAX_DRAWN_ENTRIES:
         raise CliError(
             f"--shape {shape} is too large for {command}: its {entries:,} "
-            f"entries are over the cap of {MAX_DRAWN_ENTRIES:,} (2**28) "
-            "entries drawn; use a smaller --shape"
+            f"entries are over the cap of {MAX_DRAWN_ENTRIES:,} "
+            f"(2**{MAX_DRAWN_ENTRIES.bit_length() - 1}) entries drawn; use "
+            "a smaller --shape"
         )
 
 
@@ -497,10 +474,14 @@ def jax_equivalent(
         if about.jax is None
         else about.jax({**about.fixed, **init.get_config()})
     )
-    if theirs is None or isinstance(theirs, str):
-        reason = f" with {theirs}" if theirs else ""
+    if theirs is None:
+        raise CliError(f"no jax.nn.initializers equivalent of {init.name}")
+    if isinstance(theirs, NoJaxEquivalent):
+        why = f", as {theirs.why}" if theirs.why else ""
         raise CliError(
-            f"no jax.nn.initializers equivalent of {init.name}{reason}"
+            f"no jax.nn.initializers equivalent of {init.name} with "
+            f"{theirs.argument} != {theirs.needed!r}{why}; use --set "
+            f"{theirs.argument}={theirs.needed!r}"
         )
     return theirs
 
@@ -591,7 +572,7 @@ def _parser() -> argparse.ArgumentParser:
         type=_shape,
         default=None,
         help="comma-separated, e.g. 256,128 (default: the catalogue's); "
-        f"at most {MAX_DRAWN_ENTRIES:,} (2**28) entries",
+        f"at most {MAX_DRAWN_ENTRIES:,} entries",
     )
     drawing.add_argument("--dtype", default="float32")
     drawing.add_argument("--seed", type=_int_in(0, 2**32), default=0)
