@@ -29,9 +29,12 @@ FAMILIES: tuple[Family, ...] = typing.get_args(Family)
 KERNEL_SHAPE = (3, 3, 64, 64)
 
 
-@dataclasses.dataclass(frozen=True)
-class NoJaxEquivalent:
+class NoJaxEquivalent(str):
     """Why a configuration has no ``jax.nn.initializers`` equivalent.
+
+    The text says it (``"mean != 0.0"``); the attributes say it to a
+    program, such as the command line, which suggests the setting that has
+    one.
 
     Attributes:
       argument: the argument whose value ``jax.nn.initializers`` cannot
@@ -42,7 +45,16 @@ class NoJaxEquivalent:
 
     argument: str
     needed: object
-    why: str = ""
+    why: str
+
+    def __new__(
+        cls, argument: str, needed: object, why: str = ""
+    ) -> NoJaxEquivalent:
+        made = super().__new__(
+            cls, f"{argument} != {needed!r}" + (f", as {why}" if why else "")
+        )
+        made.argument, made.needed, made.why = argument, needed, why
+        return made
 
 
 # jax_equivalent(config): the ``jax.nn.initializers`` initializer meaning the

@@ -477,11 +477,9 @@ def jax_equivalent(
     if theirs is None:
         raise CliError(f"no jax.nn.initializers equivalent of {init.name}")
     if isinstance(theirs, NoJaxEquivalent):
-        why = f", as {theirs.why}" if theirs.why else ""
         raise CliError(
             f"no jax.nn.initializers equivalent of {init.name} with "
-            f"{theirs.argument} != {theirs.needed!r}{why}; use --set "
-            f"{theirs.argument}={theirs.needed!r}"
+            f"{theirs}; use --set {theirs.argument}={theirs.needed!r}"
         )
     return theirs
 
