@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any
 
@@ -13,7 +14,7 @@ from jax.sharding import PartitionSpec, Sharding
 
 from jinit import _dtypes, _host_draws, _keys, _plan, _shapes, _validation
 from jinit._contract import ConfiguredInitializer
-from jinit._plan import Call, Deterministic, Elementwise, Fill
+from jinit._plan import Call, Deterministic, Elementwise
 from jinit._sharding import place
 
 # Ensembles of at most this many members are drawn member by member on the
@@ -228,9 +229,9 @@ class Ensemble(ConfiguredInitializer):
         for key in jax.random.split(call.key, n):
             planned = init._plan_call(init.prepare(key, call.shape[1:], dtype))
             if planned is not None and planned.way == "fill":
-                # A constant: the key is not used.
-                assert isinstance(planned.call.law, Fill)
-                return _host_draws.filled(call.shape, planned.call.law.value)
+                # A constant, whose key is not used: filled stacked.
+                stacked = planned.call._replace(shape=call.shape)
+                return _plan.run(dataclasses.replace(planned, call=stacked))
             if planned is None or planned.way != "host_rows":
                 return None  # The first member's way is every member's.
             plans.append(planned)

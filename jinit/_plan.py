@@ -78,12 +78,12 @@ class Elementwise(NamedTuple):
 class Deterministic(NamedTuple):
     """What a factory returns whose values depend on the shape only.
 
-    ``values(xp, shape, dtype)`` computes them with the array module ``xp``:
+    ``values(xp, shape, dtype)`` computes them for the array module ``xp``:
     NumPy for an eager call (:func:`plan`'s ``host``), which makes them in
     host memory with no compilation per shape, and ``jax.numpy`` under
-    ``jit`` (``traced``), where they are computed in the traced program
-    rather than embedded in it as a constant. The two give the same values
-    (they are exact: no arithmetic rounds).
+    ``jit`` (``traced``), where they are computed when the program runs
+    (in it, or by a host callback it makes) rather than embedded in it as a
+    constant. The two give the same values.
     """
 
     values: Callable[[Any, Shape, np.dtype], Any]
