@@ -115,6 +115,8 @@ def zeros(*, dtype: DTypeLike | None = None) -> Elementwise:
 def ones(*, dtype: DTypeLike | None = None) -> Elementwise:
     """Initializer that returns an array of ones.
 
+    The law: ``1``.
+
     Works for every dtype, integer and bool included. The key is ignored.
 
     Args:

@@ -81,6 +81,8 @@ def random_normal(
 ) -> Elementwise:
     """Initializer that draws from a normal distribution.
 
+    The law: ``N(mean, stddev^2)``.
+
     ``W ~ N(mean, stddev**2)``, computed as ``z * stddev + mean`` with
     ``z = jax.random.normal(key, shape)``, rounded after the product and
     after the sum as those two JAX operations round. A complex dtype gets
@@ -197,6 +199,8 @@ def truncated_normal(
     dtype: DTypeLike | None = None,
 ) -> Elementwise:
     """Initializer that draws from a truncated normal distribution.
+
+    The law: ``N(mean, stddev^2) cut at mean +- 2 stddev``.
 
     ``W ~ N(mean, stddev**2)`` conditioned on ``|W - mean| < 2 * stddev``:
     values further than two standard deviations from the mean are redrawn

@@ -123,6 +123,9 @@ def stft(
 ) -> Deterministic:
     """Initializer of convolution kernels for a short-time Fourier transform.
 
+    The law: ``cos or sin(-2 pi t f / (2 (F - 1))) * window[t] /
+    norm(window)``.
+
     For a ``(T, channels, F)`` kernel (``T`` the frame length, ``F`` half
     the FFT length plus one), with ``w`` the window's ``T`` values:
     ``W[t, c, f] = cos(-2 pi t f / (2 (F - 1))) * w[t] / s`` for ``side``

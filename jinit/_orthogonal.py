@@ -136,6 +136,8 @@ def orthogonal(
 ) -> Draw:
     """Initializer that draws a Haar-random (semi-)orthogonal matrix.
 
+    The law: ``gain * Haar-orthogonal Q of (prod(shape[:-1]), shape[-1])``.
+
     The shape is flattened to ``(rows, cols) = (prod(other axes),
     shape[column_axis])``, by default ``(prod(shape[:-1]), shape[-1])``. A
     standard normal matrix of shape ``(max(rows, cols), min(rows, cols))`` is
@@ -243,6 +245,8 @@ def delta_orthogonal(
     dtype: DTypeLike | None = None,
 ) -> Draw:
     """Initializer for convolution kernels orthogonal at the centre tap.
+
+    The law: ``gain * Haar (in, out) at the centre tap, 0 elsewhere``.
 
     The kernel is zero at every other tap.
 
@@ -402,6 +406,9 @@ def convolution_orthogonal(
     dtype: DTypeLike | None = None,
 ) -> Draw:
     """Initializer for convolution kernels that are orthogonal maps.
+
+    The law: ``gain * Q (in, out) times 1-D blocks [P, I - P], P random
+    projections``.
 
     Xiao et al.'s block-orthogonal construction: a convolution with the
     kernel, circularly padded, multiplies every input's norm by ``gain``.

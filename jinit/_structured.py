@@ -70,6 +70,8 @@ def identity(
 ) -> Deterministic:
     """Initializer that returns ``gain`` times the identity matrix.
 
+    The law: ``gain * I (2-D, zero-padded)``.
+
     ``W[i, j] = gain if i == j else 0`` for a 2-D shape; a non-square shape
     keeps the leading diagonal and pads the remaining rows or columns with
     zeros. With ``batch_axis``, every slice along those axes is that matrix
@@ -141,6 +143,8 @@ def _check_dirac(
 )
 def dirac(groups: int = 1, *, dtype: DTypeLike | None = None) -> Deterministic:
     """Initializer for convolution kernels that pass their input through.
+
+    The law: ``1 at (centre, d, g * out / groups + d), 0 elsewhere``.
 
     For a ``(*spatial, in, out)`` kernel with 1 to 3 spatial axes (the HWIO
     layout of ``lax.conv_general_dilated``, Flax and Keras), split into
@@ -252,6 +256,8 @@ def sparse(
     dtype: DTypeLike | None = None,
 ) -> Draw:
     """Initializer for a sparse 2-D matrix with normal non-zero entries.
+
+    The law: ``ceil(sparsity * rows) zeros per column, N(0, stddev^2)``.
 
     Each column of a ``(rows, cols)`` weight gets exactly
     ``ceil(sparsity * rows)`` zeros, at rows chosen uniformly at random and

@@ -192,6 +192,8 @@ def variance_scaling(
 ) -> Elementwise:
     r"""Initializer whose standard deviation adapts to the weight's fans.
 
+    The law: ``std sqrt(scale / n(mode)), chosen distribution``.
+
     Samples have mean 0 and standard deviation exactly ``sqrt(scale / n)``,
     where ``n`` is, for each ``mode``: ``fan_in``; ``fan_out``;
     ``(fan_in + fan_out) / 2`` (``"fan_avg"``); ``sqrt(fan_in * fan_out)``

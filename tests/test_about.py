@@ -1,6 +1,9 @@
-"""What a factory's ``about`` says agrees with its code.
+"""What a factory's ``about`` says agrees with its code and its docstring.
 
-``About.fixed`` names the arguments a named special case fixes (a preset's
+Each law's formula is written once, in ``About.formula`` (which the
+command line, the catalogue and the docs' table print); the docstring,
+which the API reference shows, must state it word for word. ``About.fixed``
+names the arguments a named special case fixes (a preset's
 ``scale``, ``mode`` and ``distribution``): they must be the ones its body
 passes to the general factory, not a second copy that can drift.
 """
@@ -34,3 +37,15 @@ def test_fixed_arguments_are_those_the_body_passes(name):
     config = general.get_config()
     fixed = dict(factory.about.fixed)
     assert {argument: config[argument] for argument in fixed} == fixed
+
+
+def _words(text: str) -> str:
+    return " ".join(text.split())
+
+
+@pytest.mark.parametrize("name", sorted(FACTORIES))
+def test_the_docstring_states_the_formula(name):
+    factory = FACTORIES[name]
+    assert _words(factory.about.formula) in _words(
+        inspect.getdoc(factory) or ""
+    )

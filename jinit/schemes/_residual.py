@@ -52,6 +52,8 @@ def depth_scaled_normal(
 ) -> ConfiguredInitializer:
     r"""Normal initializer for the output projections of residual branches.
 
+    The law: ``N(0, (stddev / sqrt(branches * n_layers))^2)``.
+
     ``W ~ N(0, (stddev / sqrt(branches * n_layers))**2)``: the init of
     GPT-2 and Megatron-LM for the weights that write into the residual
     stream (the attention output and the second MLP matrix), with
@@ -114,6 +116,8 @@ def wang_init(
     dtype: DTypeLike | None = None,
 ) -> ConfiguredInitializer:
     r"""GPT-NeoX's ``wang_init``, a normal law scaled by depth and width.
+
+    The law: ``N(0, (2 / (n_layers sqrt(dim)))^2)``.
 
     ``W ~ N(0, (2 / (n_layers * sqrt(dim)))**2)``.
 
@@ -278,6 +282,8 @@ def deepnorm(
 ) -> ConfiguredInitializer:
     r"""DeepNorm's init: Xavier normal with gain ``beta``.
 
+    The law: ``Xavier std sqrt(2 / (fan_in + fan_out)) times beta``.
+
     ``W ~ N(0, beta**2 * 2 / (fan_in + fan_out))`` with ``beta`` from
     :func:`jinit.deepnorm_scales`, for the MLP matrices and the value and
     output projections of attention in the given stack; the query and key
@@ -374,6 +380,8 @@ def t_fixup(
 ) -> ConfiguredInitializer:
     r"""T-Fixup's init of the attention and MLP weights of a transformer.
 
+    The law: ``Xavier std times 0.67 N^-1/4 (encoder), (9N)^-1/4 (decoder)``.
+
     For a transformer without layer normalization or warmup.
 
     Xavier with its standard deviation ``sqrt(2 / (fan_in + fan_out))``
@@ -452,6 +460,8 @@ def t_fixup_embedding(
 ) -> Elementwise:
     r"""T-Fixup's init of the input embeddings of encoder and decoder.
 
+    The law: ``N(0, 1 / d) times (9N)^-1/4, d = shape[-1]``.
+
     ``E ~ N(0, 1 / d) * (9N)^(-1/4)`` for a ``(..., d)`` embedding table:
     the Gaussian init with standard deviation ``d^(-1/2)`` of fairseq's
     transformer, scaled for ``N`` layers.
@@ -524,6 +534,8 @@ def fixup(
     dtype: DTypeLike | None = None,
 ) -> ConfiguredInitializer:
     r"""Fixup's init of the layers inside residual branches.
+
+    The law: ``std sqrt(scale / n(mode)) times L^(-1/(2m-2))``.
 
     For networks without normalization.
 
@@ -610,6 +622,8 @@ def skip_init(
     alpha: float = 0.0, *, dtype: DTypeLike | None = None
 ) -> ConfiguredInitializer:
     r"""The gate of a residual branch, ``x + alpha * f(x)``, at ``alpha``.
+
+    The law: ``alpha (0: ReZero)``.
 
     ``alpha = 0`` (the default) is ReZero and SkipInit: every residual block,
     and so the whole network, starts as the identity map, yet the gates

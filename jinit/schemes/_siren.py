@@ -40,6 +40,8 @@ def siren(
 ) -> Elementwise:
     r"""SIREN's initializer for the kernels of a sine network.
 
+    The law: ``U(±sqrt(6 / fan_in) / omega_0), first layer U(±1 / fan_in)``.
+
     For a layer ``y = sin(omega_0 (x W + b))`` with ``n = fan_in``:
 
     * hidden layers: ``W ~ U(-sqrt(6 / n) / omega_0, sqrt(6 / n) / omega_0)``,
@@ -165,6 +167,8 @@ def siren_bias(
     fan_in: int, seed: int | None = None, *, dtype: DTypeLike | None = None
 ) -> ConfiguredInitializer:
     r"""SIREN's biases: ``b ~ U(-1 / sqrt(fan_in), 1 / sqrt(fan_in))``.
+
+    The law: ``U(±1 / sqrt(fan_in))``.
 
     The reference code (``SineLayer`` in ``explore_siren.ipynb`` and the
     ``sine_init`` functions of github.com/vsitzmann/siren) sets only the

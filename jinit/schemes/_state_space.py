@@ -316,6 +316,9 @@ def hippo_legs(
 ) -> Deterministic:
     r"""The HiPPO-LegS state matrix ``A``, input vector ``B`` or its ``P``.
 
+    The law: ``A[n,k] = -sqrt((2n+1)(2k+1)) (n > k), -(n+1) (n = k), 0; B[n] =
+    sqrt(2n+1)``.
+
     The continuous-time SSM ``x'(t) = A x(t) + B u(t)`` of S4 that projects
     the input's history onto Legendre polynomials under the scaled measure:
 
@@ -401,6 +404,9 @@ def hippo_legs_nplr(
     dtype: DTypeLike | None = None,
 ) -> Deterministic:
     r"""HiPPO-LegS's ``B`` and ``P`` in the eigenbasis of its normal part.
+
+    The law: ``B~ = V^* B (Im clipped to +-b_clip), P~ = V^* P, V: HiPPO-LegS
+    in the eigenbasis of its normal part``.
 
     S4 writes HiPPO-LegS as normal plus low rank, ``A = S - P P^T`` with
     ``S = V Lambda V^*`` (see :func:`jinit.hippo_legs`), and trains it in
@@ -515,6 +521,9 @@ def s4d(
 ) -> Deterministic:
     r"""S4D's diagonal state matrix: ``Re A``, ``Im A`` or ``log(-Re A)``.
 
+    The law: ``diagonal A_n: lin -1/2 + i pi n, inv -1/2 + i N/pi (N/(2n+1) -
+    1), legs, real -(n+1)``.
+
     For a ``(..., M)`` shape, mode ``n = 0, ..., M - 1`` along the last axis
     (leading axes, such as S4D's ``H`` channels, repeat it):
 
@@ -608,6 +617,8 @@ def _a_log_values(
 )
 def mamba_a_log(*, dtype: DTypeLike | None = None) -> ConfiguredInitializer:
     """Mamba's ``A_log``: ``log(n + 1)`` along the state axis.
+
+    The law: ``A_log[..., n] = log(n + 1)``.
 
     The ``(d_inner, d_state)`` parameter of a Mamba block, with
     ``A = -exp(A_log) = -(n + 1)``: S4D-Real, the same values as
@@ -845,6 +856,8 @@ def lru_theta_log(
 ) -> Draw:
     r"""The LRU's eigenvalue phases, ``theta_log``: ``U(0, max_phase)``.
 
+    The law: ``theta_log = log(max_phase u), u ~ U(0, 1)``.
+
     ``theta_log = log(max_phase * u)`` with ``u ~ U(0, 1)`` (on the
     midpoints of ``jax.random.uniform``'s grid, so no value is ``-inf``),
     the phase of ``lambda = exp(-exp(nu_log) + i exp(theta_log))``. The
@@ -958,6 +971,8 @@ def lru_input(
 ) -> ConfiguredInitializer:
     r"""The LRU's input matrix ``B``: each part ``N(0, 1 / (2 fan_in))``.
 
+    The law: ``N(0, 1 / (2 fan_in)), each of B's parts``.
+
     ``B = (B_re + i B_im) / sqrt(2 H)`` with standard normal parts (Appendix
     A of the paper), so ``E|B|^2 = 1 / H``. Draw ``B_re`` and ``B_im`` with
     two keys as ``(H, N)`` kernels (jinit's ``(in, out)`` layout: fan-in
@@ -1035,6 +1050,8 @@ def lru_output(
     other_axes: OtherAxes = "receptive_field",
 ) -> ConfiguredInitializer:
     r"""The LRU's output matrix ``C``: each part ``N(0, 1 / fan_in)``.
+
+    The law: ``N(0, 1 / fan_in), each of C's parts``.
 
     ``C = (C_re + i C_im) / sqrt(N)`` with standard normal parts (Appendix
     A of the paper). Draw ``C_re`` and ``C_im`` with two keys as ``(N, H)``
@@ -1185,6 +1202,9 @@ def ssm_step(
 ) -> Elementwise:
     r"""A state-space model's step ``dt``, log-uniform in ``[dt_min, dt_max)``.
 
+    The law: ``log dt or softplus^-1(dt), dt = max(exp(U[log dt_min, log
+    dt_max)), floor)``.
+
     ``dt = max(exp(U[log dt_min, log dt_max)), floor)``, returned as
 
     * ``parametrization="log"``: ``log dt`` (S4's, S4D's and S5's
@@ -1290,6 +1310,9 @@ def mamba_dt_bias(
 ) -> ConfiguredInitializer:
     """Mamba's ``dt_proj`` bias: ``softplus(bias)`` log-uniform.
 
+    The law: ``softplus^-1(max(exp(U[log dt_min, log dt_max)),
+    dt_init_floor))``.
+
     ``bias = softplus^-1(max(dt, dt_init_floor))`` with
     ``dt = exp(U[log dt_min, log dt_max))``: :func:`jinit.ssm_step` with
     ``parametrization="softplus"`` and ``floor=dt_init_floor``. Checked
@@ -1354,6 +1377,8 @@ def mamba_dt_proj(
     other_axes: OtherAxes = "receptive_field",
 ) -> ConfiguredInitializer:
     """Mamba's ``dt_proj`` kernel: ``U(-s, s)``, ``s = dt_scale/sqrt(fan_in)``.
+
+    The law: ``U(-dt_scale / sqrt(fan_in), dt_scale / sqrt(fan_in))``.
 
     For the ``(dt_rank, d_inner)`` kernel (jinit's ``(in, out)`` layout) the
     fan-in is ``dt_rank``, so ``s = dt_scale * dt_rank^(-1/2)``; the same

@@ -26,6 +26,8 @@ def small_init(
 ) -> ConfiguredInitializer:
     r"""GPT-NeoX's ``small_init``: ``W ~ N(0, 2 / (5 * dim))``.
 
+    The law: ``N(0, 2 / (5 dim))``.
+
     The Xavier-normal variance ``2 / (fan_in + fan_out)`` of a
     ``dim x 4 dim`` MLP matrix, used for every weight of a transformer of
     width ``dim`` except those :func:`jinit.wang_init` covers.

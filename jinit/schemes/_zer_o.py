@@ -74,6 +74,8 @@ def _zer_o_moments(
 def zer_o(*, dtype: DTypeLike | None = None) -> Draw:
     """ZerO initializer: identity, partial identity, or Hadamard signs.
 
+    The law: ``I, partial I, or 2^(-(m-1)/2) Hadamard signs (out > in)``.
+
     For a dense kernel of shape ``(in, out)``, the transpose of the paper's
     ``W`` in ``R^{out x in}`` (Algorithm 1):
 
