@@ -15,6 +15,7 @@ from __future__ import annotations
 import inspect
 import math
 import sys
+import types
 import typing
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -42,8 +43,9 @@ TABLE_HEADER = (
 def _registered() -> dict[str, Factory[...]]:
     """Every public factory with an :class:`~jinit.typing.About`, by name.
 
-    By family (in the order of :data:`jinit.typing.Family`), then by name,
-    as the registry orders them.
+    By family (in the order of :data:`jinit.typing.Family`), then by
+    module name, then in the order each module defines them, as the
+    registry orders them.
     """
     families = typing.get_args(Family)
     public = [getattr(jinit, name) for name in jinit.__all__]
@@ -52,7 +54,15 @@ def _registered() -> dict[str, Factory[...]]:
         for factory in public
         if isinstance(getattr(factory, "about", None), About)
     ]
-    found.sort(key=lambda f: (families.index(f.about.family), f.__name__))
+    found.sort(
+        key=lambda f: (
+            families.index(f.about.family),
+            f.__module__,
+            typing.cast(
+                types.FunctionType, inspect.unwrap(f)
+            ).__code__.co_firstlineno,
+        )
+    )
     return {factory.__name__: factory for factory in found}
 
 
