@@ -1,7 +1,8 @@
 """The public API, pinned: the names jinit exports and the signature of
 every public callable, written out. A refactor that moves code between
 modules must leave both as they are; changing them changes the API, on
-purpose, here and in CHANGELOG.md."""
+purpose, here and in CHANGELOG.md. ``python tools/regenerate.py`` writes
+``ALL`` and ``SIGNATURES`` from the code: their diff is the API's change."""
 
 import inspect
 
