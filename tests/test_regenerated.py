@@ -48,6 +48,19 @@ def test_a_stale_all_is_rewritten(regenerate):
     assert regenerate.init_module(stale) == source
 
 
+def test_a_scheme_is_exported_by_both_modules(regenerate):
+    schemes = regenerate.SCHEMES_INIT.read_text(encoding="utf-8")
+    stale = schemes.replace('    "zer_o",\n', "", 1)
+    assert stale != schemes
+    assert regenerate.schemes_module(stale) == schemes
+    init = regenerate.INIT.read_text(encoding="utf-8")
+    missing = init.replace("    zer_o,\n", "", 1).replace(
+        '    "zer_o",\n', "", 1
+    )
+    assert missing != init
+    assert regenerate.init_module(missing) == init
+
+
 def test_a_stale_pin_is_rewritten(regenerate):
     source = regenerate.PUBLIC_API.read_text(encoding="utf-8")
     stale = source.replace("seed: 'int | None' = None", "seed: 'int' = 0", 1)

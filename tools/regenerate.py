@@ -2,10 +2,12 @@
 
 Adding an initializer is four hand edits: its module (the factory, with its
 ``About``), its case in ``tests/registry.py``, an entry in CHANGELOG.md, and
-its import in ``jinit/__init__.py``. This command writes the rest from the
-code, and ``tests/test_regenerated.py`` fails while any of it is stale:
+its import in ``jinit/__init__.py`` (in ``jinit/schemes/__init__.py`` for a
+scheme). This command writes the rest from the code, and
+``tests/test_regenerated.py`` fails while any of it is stale:
 
-* ``__all__`` of ``jinit/__init__.py``: the public names it imports;
+* ``__all__`` of ``jinit/schemes/__init__.py`` and of ``jinit/__init__.py``:
+  the public names each imports, the latter importing every scheme;
 * ``ALL`` and ``SIGNATURES`` of ``tests/test_public_api.py``, the pinned
   public API (review their diff: it is the change of the API);
 * the ``::: jinit.name`` entries of each page of the API reference
@@ -23,8 +25,8 @@ import argparse
 import ast
 import inspect
 import json
+import subprocess
 import sys
-import types
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -35,6 +37,7 @@ if str(ROOT) not in sys.path:  # Run as a script: import this checkout.
 import jinit  # noqa: E402
 
 INIT = ROOT / "jinit" / "__init__.py"
+SCHEMES_INIT = ROOT / "jinit" / "schemes" / "__init__.py"
 PUBLIC_API = ROOT / "tests" / "test_public_api.py"
 API = ROOT / "docs" / "api"
 # Each page of the API reference, and the modules whose public names it
@@ -78,20 +81,24 @@ INDEX_START = "<!-- pages:start (python tools/regenerate.py) -->"
 INDEX_END = "<!-- pages:end -->"
 
 
-def public_names() -> list[str]:
-    """The public names ``jinit/__init__.py`` imports, sorted."""
-    names = [
-        alias.asname or alias.name
-        for node in ast.parse(INIT.read_text(encoding="utf-8")).body
-        if isinstance(node, ast.ImportFrom)
-        for alias in node.names
-    ]
+def imported_names(source: str) -> list[str]:
+    """The public names the module ``source`` imports, sorted.
+
+    Those of ``from jinit.x import ...`` statements; ``from jinit import``
+    brings modules (``jinit.typing``), which are not in ``__all__``.
+    """
     return sorted(
         name
-        for name in names
-        if not name.startswith("_")
-        and not isinstance(getattr(jinit, name), types.ModuleType)
+        for node in ast.parse(source).body
+        if isinstance(node, ast.ImportFrom) and node.module != "jinit"
+        for alias in node.names
+        if not (name := alias.asname or alias.name).startswith("_")
     )
+
+
+def public_names() -> list[str]:
+    """The public names of ``jinit``, as :func:`init_module` writes them."""
+    return imported_names(init_module(INIT.read_text(encoding="utf-8")))
 
 
 def _replace_assignment(source: str, target: str, value: str) -> str:
@@ -113,9 +120,28 @@ def _list(names: Sequence[str]) -> str:
     return "[\n" + "".join(f'    "{name}",\n' for name in names) + "]"
 
 
+def _replace_import(source: str, module: str, names: Sequence[str]) -> str:
+    """``source`` with its ``from module import ...`` statement rewritten."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.ImportFrom) and node.module == module:
+            lines = source.splitlines(keepends=True)
+            start, end = node.lineno - 1, node.end_lineno or node.lineno
+            names_ = "".join(f"    {name},\n" for name in names)
+            statement = f"from {module} import (\n{names_})\n"
+            return "".join([*lines[:start], statement, *lines[end:]])
+    raise ValueError(f"no import from {module} at the top level")
+
+
+def schemes_module(source: str) -> str:
+    """``jinit/schemes/__init__.py`` with its ``__all__`` written out."""
+    return _replace_assignment(source, "__all__", _list(imported_names(source)))
+
+
 def init_module(source: str) -> str:
-    """``jinit/__init__.py`` with its ``__all__`` written out."""
-    return _replace_assignment(source, "__all__", _list(public_names()))
+    """``jinit/__init__.py`` importing every scheme, ``__all__`` written out."""
+    schemes = imported_names(SCHEMES_INIT.read_text(encoding="utf-8"))
+    source = _replace_import(source, "jinit.schemes", schemes)
+    return _replace_assignment(source, "__all__", _list(imported_names(source)))
 
 
 def public_api(source: str) -> str:
@@ -192,16 +218,20 @@ def api_index(pages: dict[str, list[str]]) -> Callable[[str], str]:
     return rewrite
 
 
+# The package's own modules, rewritten from their source alone, first: the
+# other files are written from the package as a fresh process imports it.
+SOURCES: list[tuple[Path, Callable[[str], str]]] = [
+    (SCHEMES_INIT, schemes_module),
+    (INIT, init_module),
+]
+
+
 def rewrites() -> list[tuple[Path, Callable[[str], str]]]:
-    """Each derived file and the function rewriting it."""
-    pages = page_names()
-    # The catalogue lists jinit.__all__'s factories: those imported now,
-    # before __all__ is rewritten.
-    jinit.__all__ = public_names()
+    """Each file derived from the imported package, and its rewrite."""
     from jinit.cli import _catalogue
 
+    pages = page_names()
     return [
-        (INIT, init_module),
         (PUBLIC_API, public_api),
         *((API / page, api_page(page, names)) for page, names in pages.items()),
         (API / "index.md", api_index(pages)),
@@ -217,17 +247,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--check", action="store_true", help="write nothing; list stale files"
     )
     check = parser.parse_args(argv).check
+    stale = _apply(SOURCES, check)
+    if stale and not check:
+        print(f"rewrote: {', '.join(stale)}")
+        # The imported package predates them: the rest in a fresh process.
+        subprocess.run([sys.executable, __file__], check=True)
+        return 0
+    stale += _apply(rewrites(), check)
+    verb = "stale" if check else "rewrote"
+    print(f"{verb}: {', '.join(stale)}" if stale else "up to date")
+    return 1 if check and stale else 0
+
+
+def _apply(
+    files: Sequence[tuple[Path, Callable[[str], str]]], check: bool
+) -> list[str]:
+    """The files that ``files``' rewrites change, rewritten unless ``check``."""
     stale = []
-    for path, rewrite in rewrites():
+    for path, rewrite in files:
         text = path.read_text(encoding="utf-8")
         updated = rewrite(text)
         if updated != text:
             stale.append(path.relative_to(ROOT).as_posix())
             if not check:
                 path.write_text(updated, encoding="utf-8")
-    verb = "stale" if check else "rewrote"
-    print(f"{verb}: {', '.join(stale)}" if stale else "up to date")
-    return 1 if check and stale else 0
+    return stale
 
 
 if __name__ == "__main__":
