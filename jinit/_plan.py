@@ -8,8 +8,9 @@ law or :class:`Deterministic` values) and the sharding asked for:
 
 ============== ======================================================
 ``empty``      a zero-size shape: no elements, nothing compiled.
-``fill``       a constant: filled in host memory eagerly (each process
-               only its own shards), ``jnp.full`` under ``jit``.
+``fill``       a constant, eagerly: filled in host memory (each process
+               only its own shards).
+``full``       a constant under ``jit``: ``jnp.full`` in the program.
 ``host_rows``  an affine law drawn eagerly on the CPU, unsharded: the
                packed rows of :func:`jinit._host_draws.sample_many`
                (nothing compiled per shape).
@@ -107,7 +108,7 @@ class Call(NamedTuple):
 
 
 Way = Literal[
-    "empty", "fill", "host_rows", "compiled", "host", "traced", "draw"
+    "empty", "fill", "full", "host_rows", "compiled", "host", "traced", "draw"
 ]
 
 
@@ -115,8 +116,7 @@ Way = Literal[
 class Plan:
     """How the array of one call is made (see the module's table).
 
-    ``eager``: whether no ``jit`` traces the call, so that an array made on
-    the host is its result. ``host_draw``: the call as a row of
+    ``host_draw``: the call as a row of
     :func:`jinit._host_draws.sample_many`, for ``host_rows``.
     """
 
@@ -124,7 +124,6 @@ class Plan:
     call: Call
     made: Draw | Elementwise | Deterministic
     sharding: Sharding | PartitionSpec | None
-    eager: bool
     host_draw: _host_draws.HostDraw | None = None
 
 
@@ -139,37 +138,42 @@ def plan(
     ``key_data``, the words of ``call.key`` where the caller has them on the
     host already, saves reading them back from the device.
     """
-    eager = _host_draws.eager()
 
     def way(name: Way, row: _host_draws.HostDraw | None = None) -> Plan:
-        return Plan(name, call, made, sharding, eager, row)
+        return Plan(name, call, made, sharding, row)
 
     if math.prod(call.shape) == 0:
         return way("empty")
-    if isinstance(call.law, Fill):
-        return way("fill")
-    if isinstance(call.law, _draws.Affine):
-        row = host_row(call, key_data) if sharding is None else None
+    law = call.law
+    if not (
+        isinstance(law, (Fill, _draws.Affine))
+        or isinstance(made, Deterministic)
+    ):
+        return way("draw")
+    # Whether no jit traces the call: an array made on the host is then its
+    # result (under jit it would become a constant of the program).
+    eager = _host_draws.eager()
+    if isinstance(law, Fill):
+        return way("fill" if eager else "full")
+    if isinstance(law, _draws.Affine):
+        row = _host_row(call, key_data) if eager and sharding is None else None
         return way("compiled") if row is None else way("host_rows", row)
-    if isinstance(made, Deterministic):
-        return way("host" if eager else "traced")
-    return way("draw")
+    return way("host" if eager else "traced")
 
 
-def host_row(
-    call: Call, key_data: np.ndarray | None = None
+def _host_row(
+    call: Call, key_data: np.ndarray | None
 ) -> _host_draws.HostDraw | None:
-    """``call`` as a draw of :func:`jinit._host_draws.sample_many`, if it is.
+    """An eager ``call`` of an affine law as a row of the host draws.
 
-    That is a call of a random affine law, made eagerly (no ``jit`` tracing
-    it, its key not batched by ``vmap``) where the host rows draw it
-    (:func:`jinit._host_draws.packs`); ``None`` otherwise.
+    A draw of :func:`jinit._host_draws.sample_many`, where the host rows
+    draw it (its key not batched by ``vmap``,
+    :func:`jinit._host_draws.packs`); ``None`` otherwise.
     """
+    assert isinstance(call.law, _draws.Affine)
     if (
-        not isinstance(call.law, _draws.Affine)
-        or call.key is None
+        call.key is None
         or isinstance(call.key, jax.core.Tracer)
-        or not _host_draws.eager()
         or not _host_draws.packs(call.key, call.shape, call.work_dtype)
     ):
         return None
@@ -218,11 +222,12 @@ def _make(planned: Plan) -> jax.Array:
     call, sharding = planned.call, planned.sharding
     if planned.way == "empty":
         return place(jax.device_put(np.zeros(call.shape, call.dtype)), sharding)
+    if planned.way == "full":
+        assert isinstance(call.law, Fill)
+        return place(jnp.full(call.shape, call.law.value, call.dtype), sharding)
     if planned.way == "fill":
         assert isinstance(call.law, Fill)
         value = call.law.value
-        if not planned.eager:
-            return place(jnp.full(call.shape, value, call.dtype), sharding)
         if sharding is None:
             return _host_draws.filled(call.shape, value)
         # Each process fills only its own shards.
