@@ -23,7 +23,26 @@ position embedding 1024 × 768: 148 arrays, 124.4M parameters) built:
 * ``equinox``: as Equinox modules with Equinox's own initialization;
 * ``equinox-jinit``: the Equinox model built abstractly with
   ``eqx.filter_eval_shape`` and filled by :func:`jinit.equinox.reinit`;
-* ``torch``: as a PyTorch ``nn.Module`` with its default initialization.
+* ``nnx-torch-laws``: the NNX modules with PyTorch's default laws through
+  ``jinit.preset("torch")`` (``kaiming_uniform_(a=√5)`` weights, uniform
+  biases over the weight's fan-in, ``N(0, 1)`` embeddings): the same
+  draws as ``torch``;
+* ``nnx-lecun``: the NNX modules with ``jinit.lecun_normal()`` weights
+  (a normal cut at ±2σ, rescaled to standard deviation ``1 / √fan_in``),
+  zero biases and ``N(0, 1)`` embeddings: the same draws as
+  ``torch-trunc-normal``;
+* ``torch``: as a PyTorch ``nn.Module`` with its default initialization;
+* ``torch-trunc-normal``: the PyTorch modules made with
+  ``torch.nn.utils.skip_init`` and filled with ``trunc_normal_`` of the
+  same law as ``lecun_normal()``, zero biases, ``normal_`` embeddings;
+* ``torch-no-draw``: the PyTorch modules made with ``skip_init`` and not
+  filled: PyTorch's floor.
+
+Each process builds the model twice: ``seconds`` is the first build (the
+figure compared), ``warm`` the second, whose difference from the floor of
+its framework (``nnx-zeros``, ``torch-no-draw``) is the draws, and the
+first build's excess over it what a first build costs once (compilations,
+first use of memory).
 
 ``python -m benchmarks.construction WAY`` is the fresh process: it prints
 the seconds from the start of construction to every parameter being ready,
@@ -59,8 +78,16 @@ WAYS = (
     "nnx-abstract",
     "equinox",
     "equinox-jinit",
+    "nnx-torch-laws",
+    "nnx-lecun",
     "torch",
+    "torch-trunc-normal",
+    "torch-no-draw",
 )
+# The way drawing the same laws in PyTorch.
+SAME_LAWS = {"nnx-torch-laws": "torch", "nnx-lecun": "torch-trunc-normal"}
+# The truncated normal's standard deviation over its parameter at +-2.
+TRUNCATED_STDDEV = 0.87962566103423978
 # GPT-2 small; TINY for the smoke test.
 GPT2 = {"d_model": 768, "vocab": 50257, "context": 1024, "layers": 12}
 TINY = {"d_model": 32, "vocab": 97, "context": 16, "layers": 2}
@@ -82,7 +109,10 @@ def _nnx(inits: dict[str, Any], sizes: dict[str, int], rngs: Any) -> Any:
             self.ln_2 = nnx.LayerNorm(d, rngs=rngs, **inits["norm"])
             self.fc = nnx.Linear(d, 4 * d, rngs=rngs, **inits["weight"])
             self.fc_proj = nnx.Linear(
-                4 * d, d, rngs=rngs, **inits["projection"]
+                4 * d,
+                d,
+                rngs=rngs,
+                **inits.get("fc_projection", inits["projection"]),
             )
 
     class Model(nnx.Module):
@@ -109,6 +139,38 @@ def _jinit_inits(layers: int) -> dict[str, Any]:
         "weight": {"kernel_init": weight, "bias_init": jinit.zeros()},
         "projection": {"kernel_init": projection, "bias_init": jinit.zeros()},
         "embedding": {"embedding_init": weight},
+        "norm": {"scale_init": jinit.ones(), "bias_init": jinit.zeros()},
+    }
+
+
+def _torch_law_inits(d_model: int) -> dict[str, Any]:
+    """PyTorch's default laws for every NNX parameter, through
+    ``jinit.preset("torch")``."""
+    import jinit
+
+    torch = jinit.preset("torch")
+
+    def dense(fan_in: int) -> dict[str, Any]:
+        return {"kernel_init": torch.kernel, "bias_init": torch.bias(fan_in)}
+
+    return {
+        "weight": dense(d_model),
+        "projection": dense(d_model),
+        "fc_projection": dense(4 * d_model),
+        "embedding": {"embedding_init": torch.embedding},
+        "norm": {"scale_init": jinit.ones(), "bias_init": jinit.zeros()},
+    }
+
+
+def _lecun_inits() -> dict[str, Any]:
+    """``lecun_normal()`` weights, zero biases, N(0, 1) embeddings."""
+    import jinit
+
+    dense = {"kernel_init": jinit.lecun_normal(), "bias_init": jinit.zeros()}
+    return {
+        "weight": dense,
+        "projection": dense,
+        "embedding": {"embedding_init": jinit.random_normal(stddev=1.0)},
         "norm": {"scale_init": jinit.ones(), "bias_init": jinit.zeros()},
     }
 
@@ -184,34 +246,66 @@ def _equinox(sizes: dict[str, int], key: Any) -> Any:
     return Model()
 
 
-def _torch(sizes: dict[str, int]) -> Any:
+def _torch(sizes: dict[str, int], laws: str = "default") -> Any:
+    """The PyTorch model: its default initialization, ``laws="lecun"``
+    (``trunc_normal_`` of ``lecun_normal``'s law, zero biases, ``normal_``
+    embeddings) or ``laws="none"`` (modules made by ``skip_init``, not
+    filled)."""
     import torch
 
     d, layers = sizes["d_model"], sizes["layers"]
     nn = torch.nn
 
+    def make(module: type, *arguments: int) -> Any:
+        if laws == "default":
+            return module(*arguments)
+        made = torch.nn.utils.skip_init(module, *arguments)
+        if laws == "lecun":
+            if module is nn.Linear:
+                stddev = 1 / math.sqrt(arguments[0]) / TRUNCATED_STDDEV
+                nn.init.trunc_normal_(
+                    made.weight, std=stddev, a=-2 * stddev, b=2 * stddev
+                )
+                nn.init.zeros_(made.bias)
+            else:
+                nn.init.normal_(made.weight)
+        return made
+
     class Block(nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.ln_1, self.ln_2 = nn.LayerNorm(d), nn.LayerNorm(d)
-            self.attn, self.attn_proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
-            self.fc, self.fc_proj = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+            self.attn = make(nn.Linear, d, 3 * d)
+            self.attn_proj = make(nn.Linear, d, d)
+            self.fc = make(nn.Linear, d, 4 * d)
+            self.fc_proj = make(nn.Linear, 4 * d, d)
 
     class Model(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.wte = nn.Embedding(sizes["vocab"], d)
-            self.wpe = nn.Embedding(sizes["context"], d)
+            self.wte = make(nn.Embedding, sizes["vocab"], d)
+            self.wpe = make(nn.Embedding, sizes["context"], d)
             self.blocks = nn.ModuleList(Block() for _ in range(layers))
             self.ln_f = nn.LayerNorm(d)
 
     return Model()
 
 
+def floor(way: str) -> str | None:
+    """The way building ``way``'s modules with nothing drawn, if any."""
+    if way.startswith("torch"):
+        return "torch-no-draw"
+    if way.startswith("nnx"):
+        return "nnx-zeros"
+    return None
+
+
 def available(way: str) -> bool:
     """Whether the libraries building the model ``way`` are installed."""
     needs = {
         "torch": ("torch",),
+        "torch-trunc-normal": ("torch",),
+        "torch-no-draw": ("torch",),
         "equinox": ("equinox",),
         "equinox-jinit": ("equinox",),
     }.get(way, ("flax",))
@@ -220,8 +314,9 @@ def available(way: str) -> bool:
 
 def builder(way: str, sizes: dict[str, int]) -> Callable[[], Any]:
     """``build()``: the model built ``way``, every parameter ready."""
-    if way == "torch":
-        return lambda: _torch(sizes)
+    if way.startswith("torch"):
+        laws = {"torch": "default", "torch-trunc-normal": "lecun"}
+        return lambda: _torch(sizes, laws.get(way, "none"))
     import jax
 
     if way.startswith("equinox"):
@@ -264,6 +359,8 @@ def builder(way: str, sizes: dict[str, int]) -> Callable[[], Any]:
         "nnx-no-draw": lambda: _zeros_inits(everywhere=False),
         "nnx-zeros": lambda: _zeros_inits(everywhere=True),
         "nnx-jinit": lambda: _jinit_inits(sizes["layers"]),
+        "nnx-torch-laws": lambda: _torch_law_inits(sizes["d_model"]),
+        "nnx-lecun": _lecun_inits,
     }[way]
     return lambda: _nnx(inits(), sizes, nnx.Rngs(0))
 
@@ -278,9 +375,10 @@ def _ready(model: Any) -> None:
 
 
 def seconds(way: str, tiny: bool) -> dict[str, float]:
-    """Seconds to build the model ``way``, once, in this process, and its
-    parameter count."""
-    if way == "torch":
+    """Seconds to build the model ``way`` in this process: the first build
+    (``seconds``) and a second (``warm``); its parameter count; the threads
+    jinit's host draws use (``cores``)."""
+    if way.startswith("torch"):
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
@@ -290,11 +388,13 @@ def seconds(way: str, tiny: bool) -> dict[str, float]:
 
         jax.block_until_ready(jax.jit(lambda x: x + 1)(1.0))
     build = builder(way, TINY if tiny else GPT2)
-    start = time.perf_counter()
-    model = build()
-    _ready(model)
-    elapsed = time.perf_counter() - start
-    if way == "torch":
+    times = []
+    for _ in range(2):
+        start = time.perf_counter()
+        model = build()
+        _ready(model)
+        times.append(time.perf_counter() - start)
+    if way.startswith("torch"):
         count = sum(p.numel() for p in model.parameters())
     else:
         import jax
@@ -304,7 +404,14 @@ def seconds(way: str, tiny: bool) -> dict[str, float]:
             for leaf in jax.tree.leaves(model)
             if hasattr(leaf, "size")
         )
-    return {"seconds": elapsed, "parameters": count}
+    from jinit import _cores
+
+    return {
+        "seconds": times[0],
+        "warm": times[1],
+        "parameters": count,
+        "cores": _cores.count(),
+    }
 
 
 @functools.cache

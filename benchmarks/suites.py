@@ -5,6 +5,7 @@ whole-model suite, for every model, several figures per library."""
 from __future__ import annotations
 
 import itertools
+import os
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,8 @@ class ConstructionTable:
     note: str
     parameters: int = 0
     rows: dict[str, list[float]] = field(default_factory=dict)
+    # The second build of each process, per way.
+    warm: dict[str, list[float]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -74,6 +77,7 @@ class ConstructionTable:
             "note": self.note,
             "parameters": self.parameters,
             "construction": self.rows,
+            "warm": self.warm,
         }
 
 
@@ -290,6 +294,8 @@ def build_a_model(
         ),
     )
     runs: dict[str, list[float]] = {way: [] for way in ways}
+    warm: dict[str, list[float]] = {way: [] for way in ways}
+    cores = 0
     for way in measure.in_turn(ways, 1 if tiny else processes):
         figures = (
             construction.seconds(way, tiny)
@@ -297,9 +303,54 @@ def build_a_model(
             else construction.in_fresh_process(way, tiny)
         )
         runs[way].append(figures["seconds"])
+        warm[way].append(figures["warm"])
+        cores = int(figures["cores"])
         table.parameters = int(figures["parameters"])
     table.rows = {way: runs[way] for way in ways}
+    table.warm = warm
+    table.note += (
+        f" jinit's host draws used {cores} thread(s) (jinit._cores.count(): "
+        "cores, cgroup quota, JINIT_HOST_THREADS), PyTorch "
+        f"{os.cpu_count()}. Same laws: " + _same_laws(runs) + " Cost split "
+        "(median seconds; floor: the framework with nothing drawn, draws: "
+        "the second build over the floor, first build: its excess over the "
+        "second): " + _cost_split(runs, warm)
+    )
     return table
+
+
+def _same_laws(runs: dict[str, list[float]]) -> str:
+    """Each way against the PyTorch way drawing the same laws."""
+    median = {
+        way: statistics.median(times) for way, times in runs.items() if times
+    }
+    pairs = [
+        f"{way} {median[way] / median[other]:.2f}× {other}"
+        for way, other in construction.SAME_LAWS.items()
+        if way in median and other in median
+    ]
+    return ("; ".join(pairs) or "not run") + "."
+
+
+def _cost_split(
+    runs: dict[str, list[float]], warm: dict[str, list[float]]
+) -> str:
+    """One clause per way: floor, draws, first build's excess."""
+    clauses = []
+    for way, cold in runs.items():
+        floor_way = construction.floor(way)
+        floor = (
+            statistics.median(warm[floor_way])
+            if floor_way in warm and warm[floor_way]
+            else 0.0
+        )
+        second, first = statistics.median(warm[way]), statistics.median(cold)
+        clauses.append(
+            f"{way} {first:.3f} = floor {floor:.3f} + draws "
+            f"{max(second - floor, 0.0):.3f} + first build "
+            f"{first - second:.3f}"
+        )
+    return "; ".join(clauses) + "."
 
 
 def whole_models(

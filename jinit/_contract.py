@@ -48,7 +48,9 @@ Check = Callable[[Shape, Mapping[str, Any], str], None]
 # magnitude(shape, config, dtype): the largest absolute value (of each part,
 # for a complex dtype) that an initializer without an elementwise law draws
 # in dtype.
-Magnitude = Callable[[Shape, Mapping[str, Any], np.dtype], float]
+Magnitude = Callable[
+    [Shape, Mapping[str, Any], np.dtype], float | _dtypes.Bracketed
+]
 ROUNDINGS: tuple[Rounding, ...] = typing.get_args(Rounding)
 # The shape of a call that gave none (Keras's init(shape, dtype=dtype)).
 _NO_SHAPE: Any = object()

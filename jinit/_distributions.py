@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.typing import DTypeLike
 
-from jinit import _draws, _validation
+from jinit import _draws, _dtypes, _validation
 from jinit._about import About, NoJaxEquivalent
 from jinit._contract import Elementwise, factory
 
@@ -26,15 +26,16 @@ TRUNCATION = 2.0  # truncated draws are cut at mean +- TRUNCATION * stddev
 
 def _normal_magnitude(
     shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
-) -> float:
+) -> _dtypes.Bracketed:
     """The largest part of a complex normal draw.
 
     Each part has variance ``stddev**2 / 2``.
     """
-    real = jnp.finfo(dtype).dtype
-    return abs(config["mean"]) + config["stddev"] * _draws.normal_extreme(
-        real
-    ) / np.sqrt(2)
+    return _draws.normal_magnitude(
+        jnp.finfo(dtype).dtype,
+        config["stddev"] / np.sqrt(2),
+        abs(config["mean"]),
+    )
 
 
 def _jax_normal(config: Mapping[str, Any]) -> Any:

@@ -24,7 +24,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -147,8 +149,24 @@ def sampling(dtype: np.dtype) -> np.dtype:
     return dtype if dtype.itemsize >= 4 else jnp.dtype(jnp.float32)
 
 
+@dataclasses.dataclass(frozen=True)
+class Bracketed:
+    """A magnitude known to lie within ``[low, high]``, exactly ``exact()``.
+
+    :func:`check_range` computes ``exact()`` only where a check fails at
+    either end: its checks are monotone, so passing at both ends they pass
+    at every magnitude between.
+    """
+
+    low: float
+    high: float
+    exact: Callable[[], float]
+
+
 def check_range(
-    magnitude: float, dtypes: tuple[np.dtype, ...], initializer: str
+    magnitude: float | Bracketed,
+    dtypes: tuple[np.dtype, ...],
+    initializer: str,
 ) -> None:
     """Raises ``ValueError`` if values up to ``magnitude`` do not fit a dtype.
 
@@ -158,6 +176,13 @@ def check_range(
 
     ``initializer`` names the initializer with its arguments.
     """
+    if isinstance(magnitude, Bracketed):
+        try:
+            for end in (magnitude.low, magnitude.high):
+                check_range(end, dtypes, initializer)
+        except ValueError:
+            check_range(magnitude.exact(), dtypes, initializer)
+        return
     for dtype in dtypes:
         info = jnp.finfo(dtype)
         largest = float(info.max)

@@ -163,7 +163,7 @@ class Ensemble(ConfiguredInitializer):
                     "initializer a seed, ensemble(he_normal(seed=0), n), "
                     "and call init(None, shape)."
                 )
-            key = jax.random.key(seed)
+            key = _keys.seed_key(seed)
         if isinstance(init, ConfiguredInitializer):
             # The key only resolves init's seed here; the members get theirs
             # from the split.

@@ -10,12 +10,13 @@ one big ``jit``, where these cost one memory copy.
 
 from __future__ import annotations
 
+import collections
 import functools
 import itertools
 import math
 import mmap
 import typing
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import jax
@@ -24,12 +25,14 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from jinit import _draws, _threefry
+from jinit import _cores, _draws, _threefry
 
 # sample_many draws in calls of ROWS rows of ROW elements: each row is a run
 # of consecutive elements of one parameter, with its own key and scale.
 ROW = 2**12
 ROWS = 2**6
+# Calls computing while the oldest is copied.
+IN_FLIGHT = 3
 # out_in moves the axes of this many input rows at a time.
 TRANSPOSE_BLOCK = 64
 
@@ -193,28 +196,89 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
             ),
             [],
         ).append(index)
+    groups = [[draws[i] for i in indices] for indices in kinds.values()]
+    packed = [_pack(group) for group in groups]
+    uncompiled = {
+        rows.signature: rows
+        for rows in packed
+        if rows.signature not in _COMPILED
+    }
+    if len(uncompiled) > 1:
+        # Compiled at once, each on a thread (about 50-70 ms each, here).
+        _cores.run_all(
+            [functools.partial(_compile, rows) for rows in uncompiled.values()]
+        )
     results: dict[int, jax.Array] = {}
-    for indices in kinds.values():
-        for index, array in _sample_kind([draws[i] for i in indices]):
+    for indices, group, rows in zip(
+        kinds.values(), groups, packed, strict=True
+    ):
+        for index, array in _sample_kind(group, rows):
             results[indices[index]] = array
+        _COMPILED.add(rows.signature)
     return [results[index] for index in range(len(draws))]
 
 
-def _sample_kind(draws: Sequence[HostDraw]) -> Iterator[tuple[int, jax.Array]]:
-    """(index, array) for draws of one kind, each as soon as it is done."""
+class _Packed(typing.NamedTuple):
+    """The rows of draws of one kind, as :func:`_rows` takes them.
+
+    Per row, in draw order (the last row repeated to fill the last call):
+    its draw (``owner``), the index of its first element, its key data,
+    scale, shift and clamp; and the kind's bounds and static arguments.
+    """
+
+    owner: np.ndarray
+    start: np.ndarray
+    keys: np.ndarray
+    bounds: tuple[np.ndarray, ...]
+    scale: np.ndarray | None
+    shift: np.ndarray | None
+    clamp: tuple[np.ndarray, ...] | None
+    static: dict[str, Any]
+
+    def arguments(self, begin: int) -> tuple[Any, ...]:
+        """The positional arguments of the call drawing rows from ``begin``."""
+        rows = slice(begin, begin + ROWS)
+        return (
+            self.keys[rows],
+            self.start[rows],
+            self.bounds,
+            None if self.scale is None else self.scale[rows],
+            None if self.shift is None else self.shift[rows],
+            None
+            if self.clamp is None
+            else tuple(bound[rows] for bound in self.clamp),
+        )
+
+    @property
+    def signature(self) -> tuple[Any, ...]:
+        """What :func:`_rows` is compiled for."""
+        return (
+            *self.static.values(),
+            len(self.bounds),
+            self.scale is None,
+            self.shift is None,
+            self.clamp is None,
+        )
+
+
+# The signatures (_Packed.signature) drawn or compiled in this process.
+_COMPILED: set[tuple[Any, ...]] = set()
+
+
+def _compile(rows: _Packed) -> None:
+    _rows.lower(*rows.arguments(0), **rows.static).compile()
+
+
+def _pack(draws: Sequence[HostDraw]) -> _Packed:
+    """The rows of ``draws``, of one kind."""
     first = draws[0]
-    sizes = [math.prod(draw.shape) for draw in draws]
-    counts = [-(-size // ROW) for size in sizes]
-    # Per row, in draw order (the last row repeated to fill the last call):
-    # its draw, the index of its first element, its key, scale and shift.
+    counts = [-(-math.prod(draw.shape) // ROW) for draw in draws]
     owner = np.repeat(np.arange(len(draws)), counts)
     owner = np.concatenate([owner, np.full(-len(owner) % ROWS, owner[-1])])
     start = np.concatenate(
         [np.arange(count, dtype=np.uint32) * ROW for count in counts]
     )
     start = np.concatenate([start, np.full(len(owner) - len(start), start[-1])])
-    bounds = first.law.arguments(first.dtype)[0]
-    keys = np.stack([draw.key_data for draw in draws])[owner]
     per_draw = [draw.law.arguments(draw.dtype)[1:] for draw in draws]
     scale, shift = (
         None if values[0] is None else np.stack(values)[owner]
@@ -223,19 +287,41 @@ def _sample_kind(draws: Sequence[HostDraw]) -> Iterator[tuple[int, jax.Array]]:
     ranges = [
         draw.law.output_range(draw.dtype, draw.out_dtype) for draw in draws
     ]
-    clamp = (
-        None
+    return _Packed(
+        owner=owner,
+        start=start,
+        keys=np.stack([draw.key_data for draw in draws])[owner],
+        bounds=first.law.arguments(first.dtype)[0],
+        scale=scale,
+        shift=shift,
+        clamp=None
         if ranges[0] is None
         else tuple(
             np.stack(bound)[owner] for bound in zip(*ranges, strict=True)
-        )
+        ),
+        static={
+            "dtype": first.dtype,
+            "out_dtype": first.out_dtype,
+            "unit": first.law.unit,
+        },
     )
+
+
+def _sample_kind(
+    draws: Sequence[HostDraw], rows: _Packed
+) -> Iterator[tuple[int, jax.Array]]:
+    """(index, array) for draws of one kind, each as soon as it is done."""
+    first = draws[0]
+    sizes = [math.prod(draw.shape) for draw in draws]
+    owner, start = rows.owner, rows.start
     buffers: dict[int, np.ndarray] = {}
+    threads = _cores.count()
 
     def copy(begin: int, values: jax.Array) -> Iterator[tuple[int, jax.Array]]:
         """Copies the rows of the call from row ``begin``, one draw at a time.
 
-        It yields each draw it completes.
+        Each run of rows of one draw is cut into one share per thread, the
+        threads copying at once; it yields each draw it completes.
         """
         flat = np.asarray(values).reshape(-1)
         cuts = [
@@ -243,37 +329,57 @@ def _sample_kind(draws: Sequence[HostDraw]) -> Iterator[tuple[int, jax.Array]]:
             *np.flatnonzero(np.diff(owner[begin : begin + ROWS])) + 1,
             ROWS,
         ]
+        # (draw, first element, stop, first element of the call's values)
+        runs = []
         for low, high in itertools.pairwise(cuts):
             # Padding rows only ever follow the last row of the last draw,
             # in its run, past its end: never copied.
-            index, first_element = int(owner[begin + low]), start[begin + low]
+            index, first_element = (
+                int(owner[begin + low]),
+                int(start[begin + low]),
+            )
             if first_element == 0:
-                buffers[index] = _host_array(sizes[index], first.out_dtype)
+                # Faulted in by the threads copying into it, at once.
+                buffers[index] = _host_array(
+                    sizes[index], first.out_dtype, populate=False
+                )
             stop = min(sizes[index], first_element + (high - low) * ROW)
-            buffers[index][first_element:stop] = flat[
-                low * ROW : low * ROW + stop - first_element
-            ]
+            runs.append((index, first_element, stop, low * ROW))
+        total = sum(stop - first_element for _, first_element, stop, _ in runs)
+        share = -(-total // threads)
+
+        def task(thread: int) -> Callable[[], None]:
+            def copy_share() -> None:
+                done = 0  # Elements of the runs before this one.
+                for index, first_element, stop, source in runs:
+                    low = max(thread * share - done, 0)
+                    high = min(
+                        (thread + 1) * share - done, stop - first_element
+                    )
+                    if low < high:
+                        buffers[index][
+                            first_element + low : first_element + high
+                        ] = flat[source + low : source + high]
+                    done += stop - first_element
+
+            return copy_share
+
+        _cores.run_all([task(thread) for thread in range(threads)])
+        for index, _, stop, _ in runs:
             if stop == sizes[index]:
                 done = buffers.pop(index).reshape(draws[index].shape)
                 yield index, jax.device_put(done)
 
-    # The last call, copied while the next one draws.
-    drawn: tuple[int, jax.Array] | None = None
+    # Up to IN_FLIGHT calls computing while the oldest is copied.
+    computing: collections.deque[tuple[int, jax.Array]] = collections.deque()
     for begin in range(0, len(owner), ROWS):
-        rows = slice(begin, begin + ROWS)
-        values = _rows(
-            keys[rows],
-            start[rows],
-            bounds,
-            None if scale is None else scale[rows],
-            None if shift is None else shift[rows],
-            None if clamp is None else tuple(bound[rows] for bound in clamp),
-            dtype=first.dtype,
-            out_dtype=first.out_dtype,
-            unit=first.law.unit,
+        computing.append(
+            (
+                begin,
+                _rows(*rows.arguments(begin), **rows.static),
+            )
         )
-        if drawn is not None:
-            yield from copy(*drawn)
-        drawn = begin, values
-    assert drawn is not None  # Every draw has at least one row.
-    yield from copy(*drawn)
+        if len(computing) > IN_FLIGHT:
+            yield from copy(*computing.popleft())
+    while computing:
+        yield from copy(*computing.popleft())

@@ -223,8 +223,8 @@ def _check_sparse(
 
 def _sparse_magnitude(
     shape: tuple[int, ...], config: Mapping[str, Any], dtype: np.dtype
-) -> float:
-    return config["stddev"] * _draws.normal_extreme(dtype)
+) -> _dtypes.Bracketed:
+    return _draws.normal_magnitude(dtype, config["stddev"], 0.0)
 
 
 def _sparse_moments(
