@@ -392,13 +392,14 @@ class ConfiguredInitializer:
         call: Call,
         sharding: Sharding | PartitionSpec | None = None,
         key_data: np.ndarray | None = None,
+        eager: bool | None = None,
     ) -> _plan.Plan | None:
         """How the array of ``call`` (from :meth:`prepare`) is made.
 
         See :func:`jinit._plan.plan`; ``None`` where it is not one array of
         this law (an ensemble stacks its members' arrays).
         """
-        return _plan.plan(call, self._draw, sharding, key_data)
+        return _plan.plan(call, self._draw, sharding, key_data, eager)
 
     if TYPE_CHECKING:  # `shape` is required; only a mistaken call omits it.
 

@@ -205,6 +205,7 @@ class Ensemble(ConfiguredInitializer):
         call: Call,
         sharding: Sharding | PartitionSpec | None = None,
         key_data: np.ndarray | None = None,
+        eager: bool | None = None,
     ) -> _plan.Plan | None:
         """``None``: the stack is made by calling the ensemble."""
         return None

@@ -127,16 +127,28 @@ class Plan:
     host_draw: _host_draws.HostDraw | None = None
 
 
+def eager() -> bool:
+    """Whether no ``jit`` traces the caller.
+
+    :func:`jinit._host_draws.eager`, for the callers of :func:`plan`.
+    """
+    return _host_draws.eager()
+
+
 def plan(
     call: Call,
     made: Draw | Elementwise | Deterministic,
     sharding: Sharding | PartitionSpec | None = None,
     key_data: np.ndarray | None = None,
+    eager: bool | None = None,
 ) -> Plan:
     """How to make the array of ``call``, whose factory returned ``made``.
 
     ``key_data``, the words of ``call.key`` where the caller has them on the
-    host already, saves reading them back from the device.
+    host already, saves reading them back from the device. ``eager``,
+    whether no ``jit`` traces the call (:func:`jinit._host_draws.eager`),
+    where the caller has asked already: :func:`jinit.materialize` asks once
+    for all its leaves (a dispatch of about 60 us each time).
     """
 
     def way(name: Way, row: _host_draws.HostDraw | None = None) -> Plan:
@@ -152,7 +164,8 @@ def plan(
         return way("draw")
     # Whether no jit traces the call: an array made on the host is then its
     # result (under jit it would become a constant of the program).
-    eager = _host_draws.eager()
+    if eager is None:
+        eager = _host_draws.eager()
     if isinstance(law, Fill):
         return way("fill" if eager else "full")
     if isinstance(law, _draws.Affine):

@@ -187,8 +187,9 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     impl = jax.random.key_impl(key)
     if jax.process_count() > 1:
         _warn_whole_leaves(names, [spec for _, spec in leaves], words, impl)
+    eager = _plan.eager()  # The same for every leaf.
     plans = [
-        _leaf_plan(spec, jax.random.wrap_key_data(row, impl=impl), row)
+        _leaf_plan(spec, jax.random.wrap_key_data(row, impl=impl), row, eager)
         for (_, spec), row in zip(leaves, words, strict=True)
     ]
     made = iter(_plan.run_many([p for p in plans if p is not None]))
@@ -296,19 +297,20 @@ def _check_sharding(name: str, spec: Param) -> None:
 
 
 def _leaf_plan(
-    spec: Param, key: jax.Array, key_data: np.ndarray
+    spec: Param, key: jax.Array, key_data: np.ndarray, eager: bool
 ) -> _plan.Plan | None:
     """How the leaf ``spec`` is made (see :func:`jinit._plan.plan`).
 
     ``None`` where it is made by calling its initializer (not a jinit one,
-    or an ensemble). ``key`` is its path key, whose words are ``key_data``.
+    or an ensemble). ``key`` is its path key, whose words are ``key_data``;
+    ``eager``, whether no ``jit`` traces the call.
     """
     if not isinstance(spec.init, ConfiguredInitializer):
         return None
     call = spec.init.prepare(key, spec.shape, spec.dtype)
     # The path key's words, unless the initializer's seed was folded in.
     return spec.init._plan_call(
-        call, spec.sharding, key_data if call.key is key else None
+        call, spec.sharding, key_data if call.key is key else None, eager
     )
 
 
