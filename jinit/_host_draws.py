@@ -33,6 +33,8 @@ ROW = 2**12
 ROWS = 2**6
 # Calls computing while the oldest is copied.
 IN_FLIGHT = 3
+# Copies of fewer elements stay on the calling thread.
+SHARED_COPY = 2**16
 # out_in moves the axes of this many input rows at a time.
 TRANSPOSE_BLOCK = 64
 
@@ -42,7 +44,7 @@ def _rows(
     key_data: jax.Array,
     starts: jax.Array,
     bounds: tuple[jax.Array, ...],
-    scales: jax.Array | None,
+    scales: jax.Array,
     shifts: jax.Array | None,
     clamps: tuple[jax.Array, jax.Array] | None,
     *,
@@ -62,15 +64,12 @@ def _rows(
         key_data.T[..., None], jnp.finfo(dtype).bits, lax.full_like(low, 0), low
     )
     values = _draws.from_bits(unit, bits, dtype, bounds)
-    scales, shifts = (
-        None if per_row is None else per_row[:, None]
-        for per_row in (scales, shifts)
-    )
+    shifts = None if shifts is None else shifts[:, None]
     clamps = (
         None if clamps is None else (clamps[0][:, None], clamps[1][:, None])
     )
     return _draws.cast(
-        _draws.rescale(values, scales, shifts), out_dtype, clamps
+        _draws.rescale(values, scales[:, None], shifts), out_dtype, clamps
     )
 
 
@@ -205,7 +204,6 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
                 law.bounds,
                 draw.dtype,
                 draw.out_dtype,
-                law.scale is None,
                 law.shift is None,
             ),
             [],
@@ -244,7 +242,7 @@ class _Packed(typing.NamedTuple):
     start: np.ndarray
     keys: np.ndarray
     bounds: tuple[np.ndarray, ...]
-    scale: np.ndarray | None
+    scale: np.ndarray
     shift: np.ndarray | None
     clamp: tuple[np.ndarray, ...] | None
     static: dict[str, Any]
@@ -256,7 +254,7 @@ class _Packed(typing.NamedTuple):
             self.keys[rows],
             self.start[rows],
             self.bounds,
-            None if self.scale is None else self.scale[rows],
+            self.scale[rows],
             None if self.shift is None else self.shift[rows],
             None
             if self.clamp is None
@@ -269,7 +267,6 @@ class _Packed(typing.NamedTuple):
         return (
             *self.static.values(),
             len(self.bounds),
-            self.scale is None,
             self.shift is None,
             self.clamp is None,
         )
@@ -293,11 +290,18 @@ def _pack(draws: Sequence[HostDraw]) -> _Packed:
         [np.arange(count, dtype=np.uint32) * ROW for count in counts]
     )
     start = np.concatenate([start, np.full(len(owner) - len(start), start[-1])])
-    per_draw = [draw.law.arguments(draw.dtype)[1:] for draw in draws]
-    scale, shift = (
-        None if values[0] is None else np.stack(values)[owner]
-        for values in zip(*per_draw, strict=True)
+    # Every row scaled: a law without a scale by 1, which is exact for
+    # every value (-0.0 included), so that one kernel serves both.
+    scales, shifts = zip(
+        *(draw.law.arguments(draw.dtype)[1:] for draw in draws), strict=True
     )
+    scale = np.stack(
+        [
+            np.ones((), draw.dtype) if value is None else value
+            for draw, value in zip(draws, scales, strict=True)
+        ]
+    )[owner]
+    shift = None if shifts[0] is None else np.stack(shifts)[owner]
     ranges = [
         draw.law.output_range(draw.dtype, draw.out_dtype) for draw in draws
     ]
@@ -329,7 +333,6 @@ def _sample_kind(
     sizes = [math.prod(draw.shape) for draw in draws]
     owner, start = rows.owner, rows.start
     buffers: dict[int, np.ndarray] = {}
-    threads = _cores.count()
 
     def copy(begin: int, values: jax.Array) -> Iterator[tuple[int, jax.Array]]:
         """Copies the rows of the call from row ``begin``, one draw at a time.
@@ -360,6 +363,9 @@ def _sample_kind(
             stop = min(sizes[index], first_element + (high - low) * ROW)
             runs.append((index, first_element, stop, low * ROW))
         total = sum(stop - first_element for _, first_element, stop, _ in runs)
+        # One thread below SHARED_COPY elements, where handing the copy to
+        # another thread costs more than it saves (~0.1 ms).
+        threads = 1 if total < SHARED_COPY else _cores.count()
         share = -(-total // threads)
 
         def task(thread: int) -> Callable[[], None]:
