@@ -50,6 +50,7 @@ import json
 import math
 import os
 import sys
+import threading
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -88,11 +89,22 @@ def uses_kernel(key: jax.Array, dtype: np.dtype) -> bool:
 
     Anything else draws with ``jax.random``.
     """
+    return may_use_kernel(key, dtype) and kernel_agrees(np.dtype(dtype))
+
+
+def may_use_kernel(key: jax.Array, dtype: np.dtype) -> bool:
+    """:func:`uses_kernel`, without waiting for the self-check's verdict.
+
+    True where the kernel's conditions hold and its self-check has not
+    failed yet; the check is started if it has not been. A caller that
+    draws on this must ask :func:`kernel_agrees` before it returns the
+    values (:func:`jinit._host_draws.sample_many` does), which waits.
+    """
     return (
         str(jax.random.key_impl(key)) == "threefry2x32"
         and bool(_config().jax_threefry_partitionable)
         and np.dtype(dtype) in KERNEL_DTYPES
-        and kernel_agrees(np.dtype(dtype))
+        and not kernel_verdict(np.dtype(dtype)).failed()
     )
 
 
@@ -112,9 +124,18 @@ def kernel_agrees(dtype: np.dtype) -> bool:
     when first asked inside a trace or under a mesh set with
     ``jax.set_mesh``.
     """
+    return bool(kernel_verdict(dtype))
+
+
+def kernel_verdict(dtype: np.dtype) -> Verdict:
+    """The self-check of :func:`kernel_agrees` for ``dtype``, maybe pending.
+
+    Started (on a thread of its own) when first asked for; its truth value
+    waits for it.
+    """
     x64 = bool(_config().jax_enable_x64)
     if np.dtype(dtype).itemsize > 4 and not x64:
-        return False
+        return Verdict.settled(False)
     return _self_check(
         np.dtype(dtype),
         x64=x64,
@@ -157,55 +178,107 @@ def check_key(dtype: np.dtype, *, x64: bool, partitionable: bool) -> str:
 
 
 @functools.cache
-def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> bool:
-    """:func:`kernel_agrees` for the configuration of the arguments.
+def _self_check(dtype: np.dtype, *, x64: bool, partitionable: bool) -> Verdict:
+    """:func:`kernel_verdict` for the configuration of the arguments.
 
     With the record on (``JINIT_CACHE_DIR``, :mod:`jinit._cache`), a check
     that passed in an earlier process under the same :func:`check_key` is
     not run again. The check runs in a thread of its own, with the caller's
     configuration but none of its context: not inside the caller's trace,
     and not under a mesh set with ``jax.set_mesh`` (whose devices the CPU
-    check's program would otherwise have to use). Whatever it raises, the
-    draws fall back to ``jax.random`` with one ``RuntimeWarning``: the check
-    never fails the caller's call.
+    check's program would otherwise have to use). It is started here and
+    not waited for: the first host draws of a process are made while it
+    runs (its verdict is asked before they are returned).
     """
-    verdict = (  # None: the record is off (the default).
+    record = (  # None: the record is off (the default).
         check_key(dtype, x64=x64, partitionable=partitionable)
         if _cache.directory() is not None
         else None
     )
-    if verdict is not None and _cache.passed(verdict):
-        return True
+    if record is not None and _cache.passed(record):
+        return Verdict.settled(True)
 
     def isolated() -> list[str] | None:
         with jax.enable_x64(x64), jax.threefry_partitionable(partitionable):
             return _units_that_differ(dtype)
 
-    try:
-        with concurrent.futures.ThreadPoolExecutor(1) as thread:
-            differ = thread.submit(isolated).result()
-    except Exception as error:  # Reported below, never raised.
-        reason = f"the check failed ({type(error).__name__}: {error})"
-        differ = None
-    else:
-        if differ is None:  # No CPU backend: the kernel never runs.
-            return False
-        reason = (
-            f"the fused threefry kernel's {dtype.name} "
-            f"{', '.join(differ)} draws differ from jax.random's"
-        )
-    if differ == []:
-        if verdict is not None:
-            _cache.record(verdict)
-        return True
-    warnings.warn(
-        f"jinit: on JAX {jax.__version__}, {reason}; {dtype.name} draws "
-        "fall back to jax.random (the same values, 2.5-4x slower on CPU). "
-        "Please report this to jinit with your JAX version.",
-        RuntimeWarning,
-        stacklevel=2,
+    return Verdict(dtype, _checker().submit(isolated), record)
+
+
+@functools.cache
+def _checker() -> concurrent.futures.ThreadPoolExecutor:
+    """The thread the self-checks run on, one after another."""
+    return concurrent.futures.ThreadPoolExecutor(
+        1, thread_name_prefix="jinit-self-check"
     )
-    return False
+
+
+class Verdict:
+    """Whether the kernel's bits are ``jax.random``'s, for one configuration.
+
+    Its truth value waits for the check. Decided once: a pass is then
+    recorded (where the record is on); a failure, or a check that raised,
+    is reported by one ``RuntimeWarning`` and draws fall back to
+    ``jax.random``. The check never fails the caller's call.
+    """
+
+    def __init__(
+        self,
+        dtype: np.dtype | None,
+        check: concurrent.futures.Future[list[str] | None] | None,
+        record: str | None,
+    ) -> None:
+        self._dtype, self._check, self._record = dtype, check, record
+        self._value: bool | None = None if check is not None else True
+        self._lock = threading.Lock()
+
+    @classmethod
+    def settled(cls, value: bool) -> Verdict:
+        """A verdict known already."""
+        verdict = cls(None, None, None)
+        verdict._value = value
+        return verdict
+
+    def failed(self) -> bool:
+        """Whether the check is done and failed (without waiting)."""
+        if self._value is None and self._check is not None:
+            if not self._check.done():
+                return False
+        return not self
+
+    def __bool__(self) -> bool:
+        with self._lock:
+            if self._value is None:
+                self._value = self._decide()
+            return self._value
+
+    def _decide(self) -> bool:
+        assert self._check is not None and self._dtype is not None
+        dtype = self._dtype
+        try:
+            differ = self._check.result()
+        except Exception as error:  # Reported below, never raised.
+            reason = f"the check failed ({type(error).__name__}: {error})"
+            differ = None
+        else:
+            if differ is None:  # No CPU backend: the kernel never runs.
+                return False
+            reason = (
+                f"the fused threefry kernel's {dtype.name} "
+                f"{', '.join(differ)} draws differ from jax.random's"
+            )
+        if differ == []:
+            if self._record is not None:
+                _cache.record(self._record)
+            return True
+        warnings.warn(
+            f"jinit: on JAX {jax.__version__}, {reason}; {dtype.name} draws "
+            "fall back to jax.random (the same values, 2.5-4x slower on "
+            "CPU). Please report this to jinit with your JAX version.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return False
 
 
 def _units_that_differ(dtype: np.dtype) -> list[str] | None:

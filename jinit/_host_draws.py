@@ -76,11 +76,12 @@ def _rows(
 def packs(key: jax.Array, shape: tuple[int, ...], dtype: np.dtype) -> bool:
     """Whether :func:`sample_many` can draw ``shape`` in ``dtype`` for ``key``.
 
-    It can under the kernel's conditions (:func:`jinit._draws.uses_kernel`),
+    It can under the kernel's conditions (:func:`jinit._draws.may_use_kernel`:
+    its self-check may still be running, :func:`sample_many` waits for it),
     on the CPU, for at most 2**32 elements (indices of one word).
     """
     return (
-        _draws.uses_kernel(key, dtype)
+        _draws.may_use_kernel(key, dtype)
         and on_host()
         and 0 < math.prod(shape) <= _threefry.WORD
     )
@@ -193,7 +194,8 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
     row-major index, so the values are the same bits.
 
     The rows are copied into host arrays that become the results without a
-    copy. Only where :func:`packs` holds.
+    copy. Only where :func:`packs` holds; the kernel's self-check, which
+    may still be running, is waited for before the arrays are returned.
     """
     kinds: dict[tuple[Any, ...], list[int]] = {}
     for index, draw in enumerate(draws):
@@ -227,6 +229,14 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
         for index, array in _sample_kind(group, rows):
             results[indices[index]] = array
         _COMPILED.add(rows.signature)
+    # The kernel's self-check may have run while these were drawn: where it
+    # failed, jax.random draws them again (with one warning).
+    for index, draw in enumerate(draws):
+        if not _draws.kernel_agrees(draw.dtype):
+            key = jax.random.wrap_key_data(draw.key_data, impl="threefry2x32")
+            results[index] = _draws.sample(
+                key, draw.shape, draw.dtype, draw.out_dtype, draw.law
+            )
     return [results[index] for index in range(len(draws))]
 
 
