@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.cores", description=__doc__.splitlines()[0]
     )
-    parser.add_argument("--cores", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--cores", type=int, default=None, help=argparse.SUPPRESS
+    )
     args = parser.parse_args(argv)
     if args.cores is not None:
         print(json.dumps(_measure(args.cores)))
