@@ -233,7 +233,9 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
     # failed, jax.random draws them again (with one warning).
     for index, draw in enumerate(draws):
         if not _draws.kernel_agrees(draw.dtype):
-            key = jax.random.wrap_key_data(draw.key_data, impl="threefry2x32")
+            key = jax.random.wrap_key_data(
+                jnp.asarray(draw.key_data), impl="threefry2x32"
+            )
             results[index] = _draws.sample(
                 key, draw.shape, draw.dtype, draw.out_dtype, draw.law
             )

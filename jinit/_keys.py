@@ -70,9 +70,10 @@ def seed_key(seed: int) -> jax.Array:
     ``(0, seed)``, wrapped here without the compilation that
     ``jax.random.key`` costs in a fresh process (about 30 ms).
     """
-    if jax.config.jax_default_prng_impl == "threefry2x32":
+    config: Any = jax.config  # Its flags are not typed.
+    if config.jax_default_prng_impl == "threefry2x32":
         return jax.random.wrap_key_data(
-            np.array([0, seed], np.uint32), impl="threefry2x32"
+            jnp.asarray(np.array([0, seed], np.uint32)), impl="threefry2x32"
         )
     return jax.random.key(seed)
 

@@ -12,13 +12,14 @@ import json
 import os
 import subprocess
 import sys
+import threading
 
 import jax
 import numpy as np
 import pytest
 
 import jinit
-from jinit import _cores, _draws, _dtypes, _keys
+from jinit import _cores, _draws, _dtypes, _host_draws, _keys, _threefry
 
 # Three kinds of law (each its own kernel), arrays spanning several calls
 # of the kernel and arrays sharing one, in a fresh process: its kernels
@@ -178,3 +179,50 @@ def test_normal_range_check_at_the_exact_extreme(stddev, fits):
     else:
         with pytest.raises(ValueError, match="beyond the largest finite"):
             init(jax.random.key(0), (64,))
+
+
+@pytest.fixture
+def pending_failing_check(monkeypatch, tmp_path):
+    """A self-check that is still running when the first rows are drawn
+    (it waits until they are), then finds the normal draws differ; and the
+    kernel's bits are indeed wrong."""
+    drawn = threading.Event()
+    sample_kind = _host_draws._sample_kind
+
+    def draws_then_signal(*args):
+        yield from sample_kind(*args)
+        drawn.set()
+
+    def differs_after_the_draws(dtype):
+        assert drawn.wait(timeout=60)
+        return ["normal"]
+
+    def forget_compiled():
+        jax.clear_caches()
+        _host_draws._COMPILED.clear()
+        _draws._self_check.cache_clear()
+
+    # The kernel's bits made wrong, so that rows not drawn again would show.
+    bits_at = _threefry.bits_at
+    monkeypatch.setenv("JINIT_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(_host_draws, "_sample_kind", draws_then_signal)
+    monkeypatch.setattr(_draws, "_units_that_differ", differs_after_the_draws)
+    _threefry.bits_at = lambda *args: ~bits_at(*args)
+    forget_compiled()
+    try:
+        yield
+    finally:
+        _threefry.bits_at = bits_at
+        forget_compiled()
+
+
+def test_rows_drawn_before_a_failed_check_are_drawn_again(
+    pending_failing_check,
+):
+    key, shape = jax.random.key(9), (300, 200)
+    with pytest.warns(RuntimeWarning, match="normal draws differ"):
+        ours = jinit.he_normal()(key, shape)
+    np.testing.assert_array_equal(
+        ours, jax.nn.initializers.he_normal()(key, shape)
+    )
+    assert not _draws.kernel_agrees(np.dtype(np.float32))
