@@ -229,7 +229,7 @@ class Verdict:
         record: str | None,
     ) -> None:
         self._dtype, self._check, self._record = dtype, check, record
-        self._value: bool | None = None if check is not None else True
+        self._value: bool | None = None  # Until decided.
         self._lock = threading.Lock()
 
     @classmethod
@@ -241,7 +241,8 @@ class Verdict:
 
     def failed(self) -> bool:
         """Whether the check is done and failed (without waiting)."""
-        if self._value is None and self._check is not None:
+        if self._value is None:
+            assert self._check is not None  # Only a settled one has none.
             if not self._check.done():
                 return False
         return not self

@@ -114,8 +114,11 @@ def _host_array(
     """A zeroed host array on fresh, page-aligned memory.
 
     The CPU client takes it without a copy. With ``populate`` its pages are
-    faulted in by the kernel in one go (``MAP_POPULATE``), 8x faster here than
-    page by page on first write; otherwise they stay unmapped until read.
+    faulted in by the kernel in one go (``MAP_POPULATE``, 1.0-1.15 ns an
+    element here, on the calling thread); otherwise they stay unmapped until
+    written, and the threads writing them fault them in as they go: a fresh
+    64M-element float32 array faulted and copied in 1.0 ns an element on 2
+    threads, against 1.41 populated first and then copied on one.
     """
     flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
     if populate:
@@ -230,9 +233,11 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
             results[indices[index]] = array
         _COMPILED.add(rows.signature)
     # The kernel's self-check may have run while these were drawn: where it
-    # failed, jax.random draws them again (with one warning).
-    for index, draw in enumerate(draws):
-        if not _draws.kernel_agrees(draw.dtype):
+    # failed (one verdict per dtype), jax.random draws them again.
+    for indices, group in zip(kinds.values(), groups, strict=True):
+        if _draws.kernel_agrees(group[0].dtype):
+            continue
+        for index, draw in zip(indices, group, strict=True):
             key = jax.random.wrap_key_data(
                 jnp.asarray(draw.key_data), impl="threefry2x32"
             )
