@@ -14,10 +14,12 @@ position embedding 1024 × 768: 148 arrays, 124.4M parameters) built:
   parameter (N(0, 0.02²) weights and embeddings, N(0, 0.02² / 24) output
   projections, zero biases, unit layer-norm scales);
 * ``nnx-jinit-first-run``: ``nnx-jinit`` in a process that runs jinit's
-  kernel self-check (~0.25 s): every process by default, and the first
-  after installing or upgrading JAX with the record on. ``nnx-jinit`` runs
-  with the record on (``JINIT_CACHE_DIR``, :mod:`jinit._cache`) and the
-  check passed in an earlier process;
+  kernel self-check (~0.25 s) and compiles its kernels: every process by
+  default, and the first after installing or upgrading JAX with the record
+  on. The other ways run with the record on (``JINIT_CACHE_DIR``,
+  :mod:`jinit._cache`), written by one untimed process of each way that
+  draws with jinit (:data:`RECORDING`): the check passed and the kernels
+  stored;
 * ``nnx-abstract``: the ``nnx-jinit`` model built abstractly with
   ``nnx.eval_shape`` and filled by :func:`jinit.flax.reinit`;
 * ``equinox``: as Equinox modules with Equinox's own initialization;
@@ -60,8 +62,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -85,6 +85,14 @@ WAYS = (
     "torch-no-draw",
 )
 # The way drawing the same laws in PyTorch.
+# The ways drawing with jinit, whose kernels the record holds.
+RECORDING = (
+    "nnx-jinit",
+    "nnx-abstract",
+    "equinox-jinit",
+    "nnx-torch-laws",
+    "nnx-lecun",
+)
 SAME_LAWS = {"nnx-torch-laws": "torch", "nnx-lecun": "torch-trunc-normal"}
 # The truncated normal's standard deviation over its parameter at +-2.
 TRUNCATED_STDDEV = 0.87962566103423978
@@ -415,24 +423,28 @@ def seconds(way: str, tiny: bool) -> dict[str, float]:
 
 
 @functools.cache
-def _passed_record() -> str:
-    """A ``JINIT_CACHE_DIR`` where the kernel's self-check has passed.
+def _record(tiny: bool) -> str:
+    """A ``JINIT_CACHE_DIR`` where the kernel's self-check has passed and
+    the kernels of every way of :data:`RECORDING` are stored.
 
-    Written by one fresh process, removed when this one exits.
+    Written by one untimed fresh process of each of those ways (at the
+    smoke test's sizes where ``tiny``), removed when this process exits.
     """
     folder = tempfile.mkdtemp(prefix="jinit-record-")
     atexit.register(shutil.rmtree, folder, True)
-    subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import jax, jinit; "
-            "jinit.he_normal()(jax.random.key(0), (8, 8)).block_until_ready()",
-        ],
-        env={**os.environ, "JINIT_CACHE_DIR": folder},
-        check=True,
-    )
+    for way in RECORDING:
+        if available(way):
+            _fresh(way, tiny, folder)
     return folder
+
+
+def _fresh(way: str, tiny: bool, record: str) -> dict[str, float]:
+    return measure.in_fresh_process(
+        "benchmarks.construction",
+        way,
+        *(["--tiny"] if tiny else []),
+        env={"OMP_WAIT_POLICY": "PASSIVE", "JINIT_CACHE_DIR": record},
+    )
 
 
 def in_fresh_process(way: str, tiny: bool) -> dict[str, float]:
@@ -441,18 +453,10 @@ def in_fresh_process(way: str, tiny: bool) -> dict[str, float]:
     Raises:
       RuntimeError: the process failed (its stderr is included).
     """
+    if way != "nnx-jinit-first-run":
+        return _fresh(way, tiny, _record(tiny))
     with tempfile.TemporaryDirectory() as fresh:
-        return measure.in_fresh_process(
-            "benchmarks.construction",
-            way,
-            *(["--tiny"] if tiny else []),
-            env={
-                "OMP_WAIT_POLICY": "PASSIVE",
-                "JINIT_CACHE_DIR": (
-                    fresh if way == "nnx-jinit-first-run" else _passed_record()
-                ),
-            },
-        )
+        return _fresh(way, tiny, fresh)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

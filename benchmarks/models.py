@@ -9,15 +9,23 @@ with the equivalent initializer called eagerly per parameter, keys from
 
 ``python -m benchmarks.models MODEL LIBRARY`` is the fresh process: it times
 one initialization of ``MODEL`` by ``LIBRARY`` and prints its figures as one
-line of JSON; :func:`in_fresh_process` runs it.
+line of JSON; :func:`in_fresh_process` runs it. ``jinit`` runs as by
+default, with nothing remembered between processes (``JINIT_CACHE_DIR``
+empty): it runs the kernel's self-check and compiles its kernels.
+``jinit-recorded`` is the same call with the record on, written by one
+untimed process per model: the check passed and the kernels stored.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import functools
 import json
 import math
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,7 +36,7 @@ import jax
 import jinit
 from benchmarks import measure
 
-LIBRARIES = ("jinit", "jax", "torch")
+LIBRARIES = ("jinit", "jinit-recorded", "jax", "torch")
 COLD_SEED, WARM_SEED = 0, 1
 
 
@@ -294,6 +302,9 @@ def torch_materialize(seed: int, specs: Any) -> Any:
 
 INITIALIZE: dict[str, Callable[[int, Any], Any]] = {
     "jinit": lambda seed, specs: jinit.materialize(jax.random.key(seed), specs),
+    "jinit-recorded": lambda seed, specs: jinit.materialize(
+        jax.random.key(seed), specs
+    ),
     "jax": jax_materialize,
     "torch": torch_materialize,
 }
@@ -368,6 +379,18 @@ def in_fresh_process(
     Raises:
       RuntimeError: the process failed (its stderr is included).
     """
+    return _fresh(
+        model,
+        library,
+        tiny,
+        warm_repeats,
+        _record(tiny) if library == "jinit-recorded" else "",
+    )
+
+
+def _fresh(
+    model: str, library: str, tiny: bool, warm_repeats: int, record: str
+) -> dict[str, float]:
     return measure.in_fresh_process(
         "benchmarks.models",
         model,
@@ -375,7 +398,23 @@ def in_fresh_process(
         "--warm-repeats",
         str(warm_repeats),
         *(["--tiny"] if tiny else []),
+        env={"JINIT_CACHE_DIR": record},
     )
+
+
+@functools.cache
+def _record(tiny: bool) -> str:
+    """A ``JINIT_CACHE_DIR`` where the kernel's self-check has passed and
+    every model's kernels are stored.
+
+    Written by one untimed fresh process of each model (at the smoke
+    test's sizes where ``tiny``), removed when this process exits.
+    """
+    folder = tempfile.mkdtemp(prefix="jinit-record-")
+    atexit.register(shutil.rmtree, folder, True)
+    for model in MODELS:
+        _fresh(model, "jinit-recorded", tiny, 1, folder)
+    return folder
 
 
 def main(argv: Sequence[str] | None = None) -> None:

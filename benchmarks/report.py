@@ -29,9 +29,12 @@ MODEL_HEADER = (
     "tensors",
     "parameters",
     "jinit cold s",
+    "jinit-recorded cold s",
     "jax cold s",
     "jax÷jinit cold",
     "torch cold s",
+    "jinit÷torch cold",
+    "jinit-recorded÷torch cold",
     "jinit warm s",
     "jax warm s",
     "jax÷jinit warm",
@@ -118,6 +121,13 @@ def _figure(figures: dict[str, float], library: str) -> str:
     return f"{figures[library]:.3g}" if library in figures else "—"
 
 
+def _over_torch(figures: dict[str, float], library: str) -> str:
+    """``library``'s time over PyTorch's: below 1, jinit is faster."""
+    if library not in figures or "torch" not in figures:
+        return "—"
+    return f"{figures[library] / figures['torch']:.3g}×"
+
+
 def _model_cells(model: str, row: dict[str, Any]) -> list[str]:
     cold, warm, peak = row["cold"], row["warm"], row["peak_memory"]
     return [
@@ -125,9 +135,12 @@ def _model_cells(model: str, row: dict[str, Any]) -> list[str]:
         str(row["tensors"]),
         f"{row['parameters'] / 1e6:.1f}M",
         _figure(cold, "jinit"),
+        _figure(cold, "jinit-recorded"),
         _figure(cold, "jax"),
         _ratio_cell(cold, "jax"),
         _figure(cold, "torch"),
+        _over_torch(cold, "jinit"),
+        _over_torch(cold, "jinit-recorded"),
         _figure(warm, "jinit"),
         _figure(warm, "jax"),
         _ratio_cell(warm, "jax"),

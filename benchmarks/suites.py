@@ -360,17 +360,22 @@ def whole_models(
     ``jax.nn.initializers`` and torch (those of them ``present``), each
     measurement in a fresh process, ``processes`` of them per library, the
     libraries in turn; ``tiny``: at the smoke test's sizes."""
-    contenders = [name for name in models.LIBRARIES if name in present]
-    missing = [name for name in models.LIBRARIES if name not in present]
+    # jinit-recorded needs jinit only.
+    contenders = [
+        name for name in models.LIBRARIES if name.split("-")[0] in present
+    ]
+    missing = [name for name in models.LIBRARIES if name not in contenders]
     table = ModelTable(
         "models",
         "Whole models, float32" + (", tiny sizes" if tiny else ""),
         "Cold: from building the tree of specs to the initialized tree, in "
         "a fresh process, compilation included (imports, backend start-up "
         "and JAX's first compilation of anything, which loads its compiler, "
-        f"not), median over {processes} process(es) per library; jinit's "
-        "kernel self-check runs in each process, as by default "
-        "(JINIT_CACHE_DIR unset), while its first draws are made. "
+        f"not), median over {processes} process(es) per library. jinit as "
+        "by default (JINIT_CACHE_DIR empty): each process runs the kernel's "
+        "self-check, while its first draws are made, and compiles its "
+        "kernels; jinit-recorded with the record on, written by one untimed "
+        "process per model (the check passed, the kernels stored). "
         "Warm: again in the same process with a new key, median of "
         f"{warm_repeats}. Peak memory: growth of the peak resident memory "
         "during the cold initialization, in parameter bytes."

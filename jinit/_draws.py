@@ -158,12 +158,6 @@ def check_key(dtype: np.dtype, *, x64: bool, partitionable: bool) -> str:
     sources = sorted(
         entry.path for entry in os.scandir(folder) if entry.name.endswith(".py")
     )
-    stamps = []
-    for path in [*sources, __file__, _threefry.__file__]:
-        status = os.stat(path)
-        stamps.append(
-            [os.path.basename(path), status.st_size, status.st_mtime_ns]
-        )
     return json.dumps(
         [
             jax.__version__,
@@ -172,7 +166,7 @@ def check_key(dtype: np.dtype, *, x64: bool, partitionable: bool) -> str:
             x64,
             partitionable,
             os.environ.get("XLA_FLAGS", ""),
-            stamps,
+            _cache.stamps([*sources, __file__, _threefry.__file__]),
         ]
     )
 

@@ -11,10 +11,13 @@ one big ``jit``, where these cost one memory copy.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import functools
 import itertools
+import json
 import math
 import mmap
+import os
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
@@ -24,13 +27,23 @@ import jax.core
 import jax.numpy as jnp
 import numpy as np
 from jax import lax
+from jax.experimental import serialize_executable
 
-from jinit import _cores, _draws, _threefry
+from jinit import _cache, _cores, _draws, _threefry
 
 # sample_many draws in calls of ROWS rows of ROW elements: each row is a run
 # of consecutive elements of one parameter, with its own key and scale.
 ROW = 2**12
 ROWS = 2**6
+# Where BIG_ROWS rows are left, in calls of that many (2M elements), by a
+# second kernel: a call's fixed cost per element is an eighth of a small
+# one's (GPT-2 small's 124M values, drawn warm: 0.51 -> 0.40 s here). With
+# the record on (JINIT_CACHE_DIR), which keeps it for later processes, it is
+# compiled with the small one; otherwise in the background once a kind has
+# drawn BIG_AFTER rows in the process (32M elements), where it pays for its
+# compilation, and used once ready.
+BIG_ROWS = 2**9
+BIG_AFTER = 2**13
 # Calls computing while the oldest is copied.
 IN_FLIGHT = 3
 # Copies of fewer elements stay on the calling thread.
@@ -59,7 +72,9 @@ def _rows(
     ``scales[r]``, shifted by ``shifts[r]`` and cast within
     ``clamps[0][r], clamps[1][r]``.
     """
-    low = starts[:, None] + lax.broadcasted_iota(np.uint32, (ROWS, ROW), 1)
+    low = starts[:, None] + lax.broadcasted_iota(
+        np.uint32, (len(starts), ROW), 1
+    )
     bits = _threefry.bits_at(
         key_data.T[..., None], jnp.finfo(dtype).bits, lax.full_like(low, 0), low
     )
@@ -192,9 +207,10 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
     """The arrays of ``draws``, as :func:`jinit._draws.sample` draws them.
 
     No compilation per shape: the arrays of each kind (unit, bounds, dtypes)
-    are drawn together by one kernel compiled once per kind, over their
-    concatenated rows, each element hashed with its own array's key and
-    row-major index, so the values are the same bits.
+    are drawn together by one kernel compiled once per kind (and one for
+    big calls, :data:`BIG_ROWS`), over their concatenated rows, each
+    element hashed with its own array's key and row-major index, so the
+    values are the same bits.
 
     The rows are copied into host arrays that become the results without a
     copy. Only where :func:`packs` holds; the kernel's self-check, which
@@ -215,27 +231,31 @@ def sample_many(draws: Sequence[HostDraw]) -> list[jax.Array]:
         ).append(index)
     groups = [[draws[i] for i in indices] for indices in kinds.values()]
     packed = [_pack(group) for group in groups]
-    uncompiled = {
-        rows.signature: rows
+    # The kernels missing, loaded or compiled at once, each on a thread
+    # (compiling takes 70-100 ms each, here).
+    missing = {
+        (rows.signature, count): functools.partial(_prepare_kernel, rows, count)
         for rows in packed
-        if rows.signature not in _COMPILED
+        for count in (ROWS, BIG_ROWS)
+        if (rows.signature, count) not in _KERNELS
+        and (rows.signature, count) not in _COMPILING
+        and (count == ROWS or len(rows.owner) >= BIG_ROWS)
     }
-    if len(uncompiled) > 1:
-        # Compiled at once, each on a thread (about 50-70 ms each, here).
-        _cores.run_all(
-            [functools.partial(_compile, rows) for rows in uncompiled.values()]
-        )
+    _cores.run_all(list(missing.values()))
     results: dict[int, jax.Array] = {}
     for indices, group, rows in zip(
         kinds.values(), groups, packed, strict=True
     ):
         for index, array in _sample_kind(group, rows):
             results[indices[index]] = array
-        _COMPILED.add(rows.signature)
+        _ROWS_DRAWN[rows.signature] += len(rows.owner)
     # The kernel's self-check may have run while these were drawn: where it
     # failed (one verdict per dtype), jax.random draws them again.
-    for indices, group in zip(kinds.values(), groups, strict=True):
+    for indices, group, rows in zip(
+        kinds.values(), groups, packed, strict=True
+    ):
         if _draws.kernel_agrees(group[0].dtype):
+            _store_kernels(rows)
             continue
         for index, draw in zip(indices, group, strict=True):
             key = jax.random.wrap_key_data(
@@ -264,9 +284,9 @@ class _Packed(typing.NamedTuple):
     clamp: tuple[np.ndarray, ...] | None
     static: dict[str, Any]
 
-    def arguments(self, begin: int) -> tuple[Any, ...]:
-        """The positional arguments of the call drawing rows from ``begin``."""
-        rows = slice(begin, begin + ROWS)
+    def arguments(self, begin: int, count: int) -> tuple[Any, ...]:
+        """The arguments of the call drawing ``count`` rows from ``begin``."""
+        rows = slice(begin, begin + count)
         return (
             self.keys[rows],
             self.start[rows],
@@ -289,12 +309,122 @@ class _Packed(typing.NamedTuple):
         )
 
 
-# The signatures (_Packed.signature) drawn or compiled in this process.
-_COMPILED: set[tuple[Any, ...]] = set()
+# This process's kernels, by _Packed.signature and rows a call: ready, and
+# compiling in the background; those that are in the record
+# (JINIT_CACHE_DIR), loaded from it or stored; and the rows drawn of each
+# signature.
+_KERNELS: dict[tuple[tuple[Any, ...], int], jax.stages.Compiled] = {}
+_COMPILING: dict[
+    tuple[tuple[Any, ...], int], concurrent.futures.Future[jax.stages.Compiled]
+] = {}
+_RECORDED: set[tuple[tuple[Any, ...], int]] = set()
+_ROWS_DRAWN: collections.Counter[tuple[Any, ...]] = collections.Counter()
 
 
-def _compile(rows: _Packed) -> None:
-    _rows.lower(*rows.arguments(0), **rows.static).compile()
+def _prepare_kernel(rows: _Packed, count: int) -> None:
+    """Makes the kernel drawing ``count`` of ``rows`` a call this process's.
+
+    It is loaded where the record holds it (:mod:`jinit._cache`).
+    Otherwise it is compiled now, a kernel for :data:`ROWS` rows or, with
+    the record on, one for :data:`BIG_ROWS`; with the record off, one for
+    :data:`BIG_ROWS` is compiled in the background (:data:`_COMPILING`)
+    once :data:`BIG_AFTER` rows of its kind have been drawn, and not before.
+    """
+    name = (rows.signature, count)
+    stored = (
+        _cache.stored(_record_key(rows, count))
+        if _cache.directory() is not None
+        else None
+    )
+    if stored is not None:
+        try:
+            kernel = serialize_executable.deserialize_and_load(
+                stored,
+                jax.tree.structure((rows.arguments(0, count), {})),
+                jax.tree.structure(0),
+                backend="cpu",
+            )
+        except Exception:  # A stale or damaged file: compiled instead.
+            pass
+        else:
+            _KERNELS[name] = kernel
+            _RECORDED.add(name)
+            return
+    if count == ROWS or _cache.directory() is not None:
+        _KERNELS[name] = _compile(rows, count)
+    elif _ROWS_DRAWN[rows.signature] + len(rows.owner) >= BIG_AFTER:
+        _COMPILING[name] = _compiler().submit(_compile, rows, count)
+
+
+def _compile(rows: _Packed, count: int) -> jax.stages.Compiled:
+    return _rows.lower(*rows.arguments(0, count), **rows.static).compile()
+
+
+@functools.cache
+def _compiler() -> concurrent.futures.ThreadPoolExecutor:
+    """The thread compiling kernels in the background."""
+    return concurrent.futures.ThreadPoolExecutor(
+        1, thread_name_prefix="jinit-compile"
+    )
+
+
+def _big_kernel(signature: tuple[Any, ...]) -> jax.stages.Compiled | None:
+    """The kernel drawing :data:`BIG_ROWS` rows a call, if it is ready."""
+    name = (signature, BIG_ROWS)
+    compiling = _COMPILING.get(name)
+    if compiling is not None and compiling.done():
+        _KERNELS[name] = compiling.result()
+        del _COMPILING[name]
+    return _KERNELS.get(name)
+
+
+def _store_kernels(rows: _Packed) -> None:
+    """Stores the kernels drawing ``rows`` in the record, if not there yet.
+
+    Where the record is on; called once their draws passed the self-check.
+    """
+    if _cache.directory() is None:
+        return
+    for count in (ROWS, BIG_ROWS):
+        name = (rows.signature, count)
+        if name in _KERNELS and name not in _RECORDED:
+            serialized, _, _ = serialize_executable.serialize(_KERNELS[name])
+            _cache.store(_record_key(rows, count), serialized)
+            _RECORDED.add(name)
+
+
+def _record_key(rows: _Packed, count: int) -> str:
+    """What the kernel drawing ``count`` of ``rows`` is compiled from.
+
+    As one string: the self-check's key (JAX and jaxlib, their configuration,
+    ``XLA_FLAGS``, JAX's and the kernel's sources:
+    :func:`jinit._draws.check_key`), every source file of jinit, the
+    processor (:func:`jinit._cache.processor`), the rows a call and the
+    kernel's arguments.
+    """
+    config = _draws._config()
+    folder = os.path.dirname(__file__)
+    sources = sorted(
+        entry.path for entry in os.scandir(folder) if entry.name.endswith(".py")
+    )
+    return json.dumps(
+        [
+            _draws.check_key(
+                rows.static["dtype"],
+                x64=bool(config.jax_enable_x64),
+                partitionable=bool(config.jax_threefry_partitionable),
+            ),
+            _cache.stamps(sources),
+            _cache.processor(),
+            repr(rows.signature),
+            count,
+            str(jax.tree.structure(rows.arguments(0, count))),
+            [
+                [list(np.shape(leaf)), np.asarray(leaf).dtype.name]
+                for leaf in jax.tree.leaves(rows.arguments(0, count))
+            ],
+        ]
+    )
 
 
 def _pack(draws: Sequence[HostDraw]) -> _Packed:
@@ -351,17 +481,20 @@ def _sample_kind(
     owner, start = rows.owner, rows.start
     buffers: dict[int, np.ndarray] = {}
 
-    def copy(begin: int, values: jax.Array) -> Iterator[tuple[int, jax.Array]]:
-        """Copies the rows of the call from row ``begin``, one draw at a time.
+    def copy(
+        begin: int, count: int, values: jax.Array
+    ) -> Iterator[tuple[int, jax.Array]]:
+        """Copies the ``count`` rows of a call from row ``begin``.
 
-        Each run of rows of one draw is cut into one share per thread, the
-        threads copying at once; it yields each draw it completes.
+        One draw at a time: each run of rows of one draw is cut into one
+        share per thread, the threads copying at once; it yields each draw
+        it completes.
         """
         flat = np.asarray(values).reshape(-1)
         cuts = [
             0,
-            *np.flatnonzero(np.diff(owner[begin : begin + ROWS])) + 1,
-            ROWS,
+            *np.flatnonzero(np.diff(owner[begin : begin + count])) + 1,
+            count,
         ]
         # (draw, first element, stop, first element of the call's values)
         runs = []
@@ -408,14 +541,20 @@ def _sample_kind(
                 yield index, jax.device_put(done)
 
     # Up to IN_FLIGHT calls computing while the oldest is copied.
-    computing: collections.deque[tuple[int, jax.Array]] = collections.deque()
-    for begin in range(0, len(owner), ROWS):
-        computing.append(
-            (
-                begin,
-                _rows(*rows.arguments(begin), **rows.static),
-            )
+    small = _KERNELS[(rows.signature, ROWS)]
+    computing: collections.deque[tuple[int, int, jax.Array]] = (
+        collections.deque()
+    )
+    begin = 0
+    while begin < len(owner):
+        big = (
+            _big_kernel(rows.signature)
+            if len(owner) - begin >= BIG_ROWS
+            else None
         )
+        count, kernel = (ROWS, small) if big is None else (BIG_ROWS, big)
+        computing.append((begin, count, kernel(*rows.arguments(begin, count))))
+        begin += count
         if len(computing) > IN_FLIGHT:
             yield from copy(*computing.popleft())
     while computing:

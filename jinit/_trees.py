@@ -101,8 +101,9 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     * On CPU, the elementwise laws (normal, uniform, truncated normal and
       everything built on them: the variance-scaling family, Glorot, He,
       LeCun) are drawn together: one kernel per kind of law, compiled once
-      per process, draws the concatenated rows of every parameter of that
-      kind, each element hashed with its own parameter's key and row-major
+      per process (and, for large draws, a second that draws eight times as
+      many rows a call), draws the concatenated rows of every parameter of
+      that kind, each element hashed with its own parameter's key and row-major
       index, and the rows are copied into host buffers that become the
       arrays without another copy. Compiling a draw per parameter shape
       instead costs ~0.1 s a shape, which is where whole-model
@@ -119,8 +120,9 @@ def materialize(key: jax.Array, specs: Any) -> Any:
     * Constants (``zeros``, ``ones``, ...) draw nothing; any other
       initializer, jinit's or not, is called as ``init(key, shape, dtype)``,
       each waiting for the one before.
-    * Memory beyond the parameters themselves: one call's rows and the
-      parameters being filled, a few megabytes beside the largest one.
+    * Memory beyond the parameters themselves: the rows of the kernel's
+      calls in flight (up to four calls of 8 MB each) and the parameters
+      being filled.
     * Under ``jax.jit`` or ``jax.vmap`` (a traced ``key``) nothing can be
       done on the host: each leaf is ``spec.init(jinit.path_key(key, p),
       ...)``, the same bits, so ``jax.vmap(lambda k: materialize(k,

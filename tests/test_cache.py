@@ -1,7 +1,9 @@
-"""The record of kernel checks that passed is opt-in: ``JINIT_CACHE_DIR``.
+"""The record of kernel checks that passed, and of the host draws' compiled
+kernels, is opt-in: ``JINIT_CACHE_DIR``.
 
 Without it a process reads and writes no file, in the user's cache
-directory or anywhere else; with it, a later process skips the check.
+directory or anywhere else; with it, a later process skips the check and
+loads the kernel instead of compiling it.
 """
 
 import os
@@ -14,18 +16,26 @@ import pytest
 from jinit import _cache
 
 ROOT = Path(__file__).resolve().parent.parent
-# A fresh process's first draw (which runs the self-check), then whether the
-# check ran: ``_self_check``'s cache misses count the checks asked for, and
-# ``_units_that_differ`` is what runs when the record does not answer.
+# A fresh process's first draw (which runs the self-check and needs the host
+# draws' kernel), then whether the check ran and whether the kernel was
+# compiled: ``_self_check``'s cache misses count the checks asked for, and
+# ``_units_that_differ`` is what runs when the record does not answer; the
+# draw equals jax.random's either way.
 DRAW = """
-import jax, jinit
-from jinit import _draws
-ran = []
+import jax, jinit, numpy as np
+from jinit import _draws, _host_draws
+ran, compiled = [], []
 units_that_differ = _draws._units_that_differ
 _draws._units_that_differ = lambda d: ran.append(1) or units_that_differ(d)
-jinit.he_normal()(jax.random.key(0), (16, 16)).block_until_ready()
+compile = _host_draws._compile
+_host_draws._compile = lambda *a: compiled.append(1) or compile(*a)
+key = jax.random.key(0)
+drawn = jinit.he_normal()(key, (16, 16))
 assert _draws._self_check.cache_info().misses == 1
-print("checked" if ran else "remembered")
+np.testing.assert_array_equal(
+    drawn, jax.nn.initializers.he_normal()(key, (16, 16))
+)
+print("checked" if ran else "remembered", "compiled" if compiled else "loaded")
 """
 
 
@@ -68,22 +78,38 @@ def test_by_default_a_fresh_process_writes_nothing(tmp_path, xdg):
     (tmp_path / "home").mkdir()
     settings = {"XDG_CACHE_HOME": str(tmp_path / "xdg")} if xdg else {}
     for _ in range(2):  # The second process finds nothing remembered.
-        assert fresh_process(tmp_path, **settings) == "checked"
+        assert fresh_process(tmp_path, **settings) == "checked compiled"
     assert everything_under(tmp_path) == ["home"]
 
 
 def test_a_cache_directory_opts_in(tmp_path):
-    """``JINIT_CACHE_DIR`` set: the first process records its check, the
-    next skips it."""
+    """``JINIT_CACHE_DIR`` set: the first process records its check and
+    stores its kernel, the next skips the check and loads the kernel."""
     (tmp_path / "home").mkdir()
     record = tmp_path / "record"
-    for expected in ("checked", "remembered"):
+    for expected in ("checked compiled", "remembered loaded"):
         assert fresh_process(tmp_path, JINIT_CACHE_DIR=str(record)) == expected
+    kernels = everything_under(record / _cache.KERNELS)
+    assert len(kernels) == 1 and kernels[0].endswith(".xla")
     assert everything_under(tmp_path) == [
         "home",
         "record",
         f"record/{_cache.FILE}",
+        f"record/{_cache.KERNELS}",
+        f"record/{_cache.KERNELS}/{kernels[0]}",
     ]
+
+
+def test_a_damaged_kernel_is_compiled_again(tmp_path):
+    """A stored kernel that cannot be loaded costs its compilation, and is
+    stored again."""
+    (tmp_path / "home").mkdir()
+    record = tmp_path / "record"
+    fresh_process(tmp_path, JINIT_CACHE_DIR=str(record))
+    (stored,) = (record / _cache.KERNELS).iterdir()
+    stored.write_bytes(stored.read_bytes()[: stored.stat().st_size // 2])
+    for expected in ("remembered compiled", "remembered loaded"):
+        assert fresh_process(tmp_path, JINIT_CACHE_DIR=str(record)) == expected
 
 
 @pytest.mark.parametrize("setting", [None, ""])

@@ -19,7 +19,15 @@ import numpy as np
 import pytest
 
 import jinit
-from jinit import _cores, _draws, _dtypes, _host_draws, _keys, _threefry
+from jinit import (
+    _cache,
+    _cores,
+    _draws,
+    _dtypes,
+    _host_draws,
+    _keys,
+    _threefry,
+)
 
 # Three kinds of law (each its own kernel), arrays spanning several calls
 # of the kernel and arrays sharing one, in a fresh process: its kernels
@@ -199,7 +207,8 @@ def pending_failing_check(monkeypatch, tmp_path):
 
     def forget_compiled():
         jax.clear_caches()
-        _host_draws._COMPILED.clear()
+        _host_draws._KERNELS.clear()
+        _host_draws._RECORDED.clear()
         _draws._self_check.cache_clear()
 
     # The kernel's bits made wrong, so that rows not drawn again would show.
@@ -226,3 +235,72 @@ def test_rows_drawn_before_a_failed_check_are_drawn_again(
         ours, jax.nn.initializers.he_normal()(key, shape)
     )
     assert not _draws.kernel_agrees(np.dtype(np.float32))
+
+
+@pytest.fixture
+def small_big_calls(monkeypatch):
+    """Big calls of twice the small one's rows, compiled in the background
+    from the first draw (the record off, as in every test process)."""
+    monkeypatch.setattr(_host_draws, "BIG_ROWS", 2 * _host_draws.ROWS)
+    monkeypatch.setattr(_host_draws, "BIG_AFTER", 0)
+    yield
+    for compiling in list(_host_draws._COMPILING.values()):
+        compiling.result()
+    for name in [
+        name for name in _host_draws._KERNELS if name[1] != _host_draws.ROWS
+    ]:
+        del _host_draws._KERNELS[name]
+    _host_draws._COMPILING.clear()
+
+
+def test_big_calls_draw_the_same_bits(small_big_calls):
+    """Rows drawn by the big kernel, once it is compiled, and by the small
+    one around it: every leaf equals its own call, before and after."""
+    block = _host_draws.ROW * _host_draws.ROWS
+    specs = {
+        "a": jinit.Param((5, block // 2 + 3), jinit.he_normal()),
+        "b": jinit.Param((block + 7,), jinit.random_normal(stddev=0.1)),
+        "c": jinit.Param((3, 2 * block), jinit.he_normal()),
+        "d": jinit.Param((11,), jinit.he_normal()),
+    }
+    drawn = []
+    for seed in (4, 5):
+        key = jax.random.key(seed)
+        params = jinit.materialize(key, specs)
+        for path, spec in specs.items():
+            np.testing.assert_array_equal(
+                params[path],
+                spec.init(jinit.path_key(key, path), spec.shape),
+                err_msg=path,
+            )
+        for compiling in list(_host_draws._COMPILING.values()):
+            compiling.result()  # Ready for the second draw.
+        drawn.append(
+            [
+                name
+                for name in _host_draws._KERNELS
+                if name[1] == _host_draws.BIG_ROWS
+            ]
+        )
+    assert drawn[-1], "the second draw must have had a big kernel"
+
+
+def test_record_key_names_what_the_kernel_is_compiled_from(monkeypatch):
+    """Another number of rows, kind of law, processor or XLA_FLAGS is
+    another kernel in the record."""
+
+    def rows_of(init):
+        planned = init._plan_call(init.prepare(jax.random.key(0), (9, 9)))
+        return _host_draws._pack([planned.host_draw])
+
+    normal, uniform = rows_of(jinit.he_normal()), rows_of(jinit.he_uniform())
+    rows = _host_draws.ROWS
+    key = _host_draws._record_key(normal, rows)
+    assert key == _host_draws._record_key(normal, rows)
+    assert key != _host_draws._record_key(normal, _host_draws.BIG_ROWS)
+    assert key != _host_draws._record_key(uniform, rows)
+    monkeypatch.setenv("XLA_FLAGS", "--xla_cpu_enable_fast_math=true")
+    assert key != _host_draws._record_key(normal, rows)
+    monkeypatch.delenv("XLA_FLAGS")
+    monkeypatch.setattr(_cache, "processor", lambda: "another processor")
+    assert key != _host_draws._record_key(normal, rows)
