@@ -18,7 +18,9 @@ import json
 import math
 import mmap
 import os
+import threading
 import typing
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -46,6 +48,12 @@ BIG_ROWS = 2**9
 BIG_AFTER = 2**13
 # Calls computing while the oldest is copied.
 IN_FLIGHT = 3
+# The pages of drawn arrays freed by their last user, kept (this many bytes
+# at most, the oldest let go first) to back later draws' arrays: already
+# faulted in, as malloc reuses freed memory for XLA's own results. An eager
+# 2.36M-element draw repeated took 6.1-6.5 ms with them, against 8.1-8.5
+# ms on fresh pages (4.5-4.7 ms jitted), here.
+FREED_BYTES = 2**26
 # Copies of fewer elements stay on the calling thread.
 SHARED_COPY = 2**16
 # out_in moves the axes of this many input rows at a time.
@@ -140,6 +148,47 @@ def _host_array(
         flags |= getattr(mmap, "MAP_POPULATE", 0)
     pages = mmap.mmap(-1, max(1, size * np.dtype(dtype).itemsize), flags=flags)
     return np.frombuffer(pages, dtype, count=size)
+
+
+def _drawn_array(size: int, dtype: np.dtype) -> np.ndarray:
+    """A host array for the caller to fill whole; the CPU client takes it.
+
+    Without a copy. On freed pages (:data:`FREED_BYTES`) where some hold it
+    in at most twice its size; otherwise on fresh ones, left unmapped until
+    written (see :func:`_host_array`). Its pages are kept when it is freed,
+    where they fit in :data:`FREED_BYTES`.
+    """
+    size_bytes = max(1, size * np.dtype(dtype).itemsize)
+    with _FREED_LOCK:
+        fitting = [
+            pages
+            for pages in _FREED
+            if size_bytes <= len(pages) <= 2 * size_bytes
+        ]
+        pages = min(fitting, key=len) if fitting else None
+        if pages is not None:
+            _FREED.remove(pages)
+    if pages is None:
+        pages = mmap.mmap(
+            -1, size_bytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+        )
+    array = np.frombuffer(pages, dtype, count=size)
+    if len(pages) <= FREED_BYTES:
+        weakref.finalize(array, _keep, pages).atexit = False
+    return array
+
+
+def _keep(pages: mmap.mmap) -> None:
+    """Keeps the pages of a freed array for :func:`_drawn_array`."""
+    with _FREED_LOCK:
+        _FREED.append(pages)
+        while sum(len(kept) for kept in _FREED) > FREED_BYTES:
+            del _FREED[0]
+
+
+# The pages of freed arrays, oldest first (_drawn_array, _keep).
+_FREED: list[mmap.mmap] = []
+_FREED_LOCK = threading.Lock()
 
 
 def filled(shape: tuple[int, ...], value: np.ndarray) -> jax.Array:
@@ -506,10 +555,8 @@ def _sample_kind(
                 int(start[begin + low]),
             )
             if first_element == 0:
-                # Faulted in by the threads copying into it, at once.
-                buffers[index] = _host_array(
-                    sizes[index], first.out_dtype, populate=False
-                )
+                # Faulted in (where fresh) by the threads copying into it.
+                buffers[index] = _drawn_array(sizes[index], first.out_dtype)
             stop = min(sizes[index], first_element + (high - low) * ROW)
             runs.append((index, first_element, stop, low * ROW))
         total = sum(stop - first_element for _, first_element, stop, _ in runs)

@@ -7,6 +7,7 @@ change a value. Also the thread cap (cores, cgroup quota, environment
 variable) and the bracketed range check of a normal law.
 """
 
+import gc
 import hashlib
 import json
 import os
@@ -304,3 +305,34 @@ def test_record_key_names_what_the_kernel_is_compiled_from(monkeypatch):
     monkeypatch.delenv("XLA_FLAGS")
     monkeypatch.setattr(_cache, "processor", lambda: "another processor")
     assert key != _host_draws._record_key(normal, rows)
+
+
+def test_freed_pages_back_later_draws():
+    """A drawn array's pages, once it is freed, back the next draw that fits
+    them; its values are its own, whatever the pages held."""
+    init, shape = jinit.he_normal(), (700, 300)
+    _host_draws._FREED.clear()
+    first = init(jax.random.key(1), shape)
+    first_values = np.asarray(first).copy()
+    del first
+    gc.collect()
+    (kept,) = _host_draws._FREED
+    later = init(jax.random.key(2), shape)
+    assert kept not in _host_draws._FREED
+    assert not np.array_equal(later, first_values)
+    np.testing.assert_array_equal(
+        later, jax.nn.initializers.he_normal()(jax.random.key(2), shape)
+    )
+    del later
+
+
+def test_freed_pages_kept_are_bounded(monkeypatch):
+    monkeypatch.setattr(_host_draws, "FREED_BYTES", 3 * 2**20)
+    _host_draws._FREED.clear()
+    drawn = [  # 1 MiB each, freed at once: three kept, the first let go.
+        jinit.he_normal()(jax.random.key(seed), (512, 512)) for seed in range(4)
+    ]
+    del drawn
+    gc.collect()
+    assert [len(pages) for pages in _host_draws._FREED] == [2**20] * 3
+    _host_draws._FREED.clear()
