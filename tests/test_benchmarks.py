@@ -11,7 +11,7 @@ import jax
 import pytest
 
 from benchmarks import __main__ as cli
-from benchmarks import libraries, models, multihost, report
+from benchmarks import eager, libraries, models, multihost, report
 
 TITLES = [
     "Throughput, 64×64 float32",
@@ -261,3 +261,20 @@ def test_multihost_tables_from_records(tmp_path):
     multihost.write_section(page, f"{multihost.SECTION}\nfirst\n")
     multihost.write_section(page, f"{multihost.SECTION}\nsecond\n")
     assert page.read_text() == f"tables\n\n{multihost.SECTION}\nsecond\n"
+
+
+def test_eager_benchmark_prints_its_table(capsys, monkeypatch):
+    """``python -m benchmarks.eager --quick``: a row per law, each with its
+    ratios to the jitted draw (a smoke test: fewer calls)."""
+    monkeypatch.setattr(eager, "WARM_UP", 2)
+    monkeypatch.setattr(eager, "REPEATS", 3)
+    monkeypatch.setattr(eager, "NEW_SHAPES", 2)
+    eager.main(["--quick"])
+    lines = capsys.readouterr().out.splitlines()
+    rows = [line for line in lines if line.startswith("| ") and "×" in line]
+    assert [row.split(" | ")[0][2:] for row in rows] == list(eager.laws())
+    for row in rows:
+        cells = row.strip("| ").split(" | ")[1:]
+        assert positive_and_finite(
+            [float(cell.rstrip("×")) for cell in cells]
+        ), row
