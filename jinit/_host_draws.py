@@ -158,9 +158,12 @@ def _drawn_array(size: int, dtype: np.dtype) -> np.ndarray:
     Without a copy. On freed pages (:data:`FREED_BYTES`) where some hold it
     in at most twice its size; otherwise on fresh ones, left unmapped until
     written (see :func:`_host_array`). Its pages are kept when it is freed,
-    where they fit in :data:`FREED_BYTES`.
+    where they fit in :data:`FREED_BYTES`. Fresh pages are mapped for up to
+    1/8 more than it needs (never touched, they cost no memory), so that an
+    array a little larger can take them later.
     """
     size_bytes = max(1, size * np.dtype(dtype).itemsize)
+    step = 2 ** max(size_bytes.bit_length() - 4, 12)
     with _FREED_LOCK:
         fitting = [
             pages
@@ -172,7 +175,9 @@ def _drawn_array(size: int, dtype: np.dtype) -> np.ndarray:
             _FREED.remove(pages)
     if pages is None:
         pages = mmap.mmap(
-            -1, size_bytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+            -1,
+            -(-size_bytes // step) * step,
+            flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
         )
     array = np.frombuffer(pages, dtype, count=size)
     if len(pages) <= FREED_BYTES:
