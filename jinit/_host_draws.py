@@ -399,6 +399,8 @@ def _prepare_kernel(rows: _Packed, count: int) -> None:
                 jax.tree.structure((rows.arguments(0, count), {})),
                 jax.tree.structure(0),
                 backend="cpu",
+                # A program of one device, as compiled (not all of them).
+                execution_devices=jax.local_devices(backend="cpu")[:1],
             )
         except Exception:  # A stale or damaged file: compiled instead.
             pass

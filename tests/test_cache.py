@@ -39,9 +39,10 @@ print("checked" if ran else "remembered", "compiled" if compiled else "loaded")
 """
 
 
-def fresh_process(tmp_path: Path, **settings: str) -> str:
+def fresh_process(tmp_path: Path, devices: int = 1, **settings: str) -> str:
     """What :data:`DRAW` prints in a new process whose home and cache
-    directories are in ``tmp_path``, with ``settings`` added."""
+    directories are in ``tmp_path``, with ``settings`` added, on
+    ``devices`` CPU devices."""
     env = {
         name: value
         for name, value in os.environ.items()
@@ -55,7 +56,12 @@ def fresh_process(tmp_path: Path, **settings: str) -> str:
         ),
     } | settings
     run = subprocess.run(
-        [sys.executable, "-c", DRAW],
+        [
+            sys.executable,
+            "-c",
+            f"import jax; jax.config.update('jax_num_cpu_devices', {devices})"
+            + DRAW,
+        ],
         env=env,
         cwd=tmp_path,
         capture_output=True,
@@ -98,6 +104,18 @@ def test_a_cache_directory_opts_in(tmp_path):
         f"record/{_cache.KERNELS}",
         f"record/{_cache.KERNELS}/{kernels[0]}",
     ]
+
+
+def test_a_stored_kernel_loads_in_a_process_of_several_devices(tmp_path):
+    """A kernel is a program of one device, loaded as one where the CPU
+    has several (it was loaded for all of them, and failed to run)."""
+    (tmp_path / "home").mkdir()
+    record = str(tmp_path / "record")
+    for expected in ("checked compiled", "remembered loaded"):
+        assert (
+            fresh_process(tmp_path, devices=4, JINIT_CACHE_DIR=record)
+            == expected
+        )
 
 
 def test_a_damaged_kernel_is_compiled_again(tmp_path):
