@@ -51,8 +51,8 @@ IN_FLIGHT = 3
 # The pages of drawn arrays freed by their last user, kept (this many bytes
 # at most, the oldest let go first) to back later draws' arrays: already
 # faulted in, as malloc reuses freed memory for XLA's own results. An eager
-# 2.36M-element draw repeated took 6.1-6.5 ms with them, against 8.1-8.5
-# ms on fresh pages (4.5-4.7 ms jitted), here.
+# 2.36M-element draw repeated took 5.9-6.7 ms with them, against 8.1-8.5
+# ms on fresh pages (4.3-4.7 ms jitted), here.
 FREED_BYTES = 2**26
 # Copies of fewer elements stay on the calling thread.
 SHARED_COPY = 2**16
@@ -356,12 +356,16 @@ class _Packed(typing.NamedTuple):
 
     @property
     def signature(self) -> tuple[Any, ...]:
-        """What :func:`_rows` is compiled for."""
+        """What :func:`_rows` is compiled for.
+
+        ``jax_enable_x64`` included, which a trace reads.
+        """
         return (
             *self.static.values(),
             len(self.bounds),
             self.shift is None,
             self.clamp is None,
+            bool(_draws._config().jax_enable_x64),
         )
 
 
